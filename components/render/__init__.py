@@ -1,0 +1,1 @@
+"""Pure renderers: Settings in, configuration text out. No Pulumi imports here."""

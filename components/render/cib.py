@@ -1,0 +1,201 @@
+"""The pacemaker CIB that bluemind-ha owns: properties, defaults, fence devices, the BlueMind group, constraints.
+
+`render_cib` returns a complete `<cib>` document (with empty `<nodes>` and `<status>`) that `crm_verify
+--xml-file` and `crm_simulate` read as they are. On a live cluster only its configuration sections are
+spliced into the running CIB (see cib_merge.py), so admin state survives a push.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from components.services import POSTGRESQL, Service, bluemind_services
+from components.settings import Lun, Node, Settings
+
+# The oldest pacemaker we support is Debian 12's 2.1.5: its newest schema is pacemaker-3.9. No
+# crm_feature_set is rendered: a newer one than the cluster's own is refused.
+SCHEMA = "pacemaker-3.9"
+GROUP_ID = "bluemind"
+VIP_ID = "vip"
+PROPERTY_SET_ID = "cib-bootstrap-options"
+GROUP_PRIORITY = 10
+FENCE_PASSWORD_DIR = "/etc/bluemind-ha/bmc"
+
+
+def fence_id(node: Node) -> str:
+    return f"fence-{node.name}"
+
+
+def fs_id(lun: Lun) -> str:
+    return f"fs-{lun.slug}"
+
+
+def by_path_device(s: Settings, lun: Lun) -> str:
+    """The persistent name udev gives the LUN on both nodes (never /dev/sdX, whose order can change)."""
+    st = s.storage
+    return f"/dev/disk/by-path/ip-{st.portal}-iscsi-{st.target_iqn}-lun-{lun.number}"
+
+
+def bmc_password_file(node: Node) -> str:
+    return f"{FENCE_PASSWORD_DIR}/{node.name}.password"
+
+
+def group_member_ids(s: Settings) -> list[str]:
+    """The group's members in start order; other modules (sync, lab, docs) build on this order."""
+    return [fs_id(lun) for lun in s.storage.luns] + [VIP_ID, POSTGRESQL.rsc_id] + \
+        [svc.rsc_id for svc in bluemind_services(s.bluemind.major)]
+
+
+class _Ids:
+    """Deterministic, unique XML ids derived from the owner's id."""
+
+    def __init__(self):
+        self.used: set[str] = set()
+
+    def __call__(self, *parts: str) -> str:
+        value = "-".join(parts)
+        if value in self.used:
+            raise ValueError(f"duplicate CIB id {value}")
+        self.used.add(value)
+        return value
+
+
+def _nvset(parent: ET.Element, tag: str, set_id: str, pairs: list[tuple[str, str]], ids: _Ids) -> ET.Element:
+    nvset = ET.SubElement(parent, tag, id=ids(set_id))
+    for name, value in pairs:
+        ET.SubElement(nvset, "nvpair", id=ids(set_id, name), name=name, value=value)
+    return nvset
+
+
+def _op(ops: ET.Element, rsc: str, name: str, interval: str, timeout: str, ids: _Ids, **extra: str) -> ET.Element:
+    op = ET.SubElement(ops, "op", id=ids(rsc, name, "interval", interval), name=name, interval=interval, timeout=timeout)
+    for key, value in extra.items():
+        op.set(key.replace("_", "-"), value)
+    return op
+
+
+def _primitive(parent: ET.Element, rsc: str, cls: str, rtype: str, provider: str | None,
+               params: list[tuple[str, str]], ids: _Ids) -> tuple[ET.Element, ET.Element]:
+    attrs = {"id": ids(rsc), "class": cls}
+    if provider:
+        attrs["provider"] = provider
+    attrs["type"] = rtype
+    prim = ET.SubElement(parent, "primitive", attrs)
+    if params:
+        _nvset(prim, "instance_attributes", f"{rsc}-instance_attributes", params, ids)
+    return prim, ET.SubElement(prim, "operations")
+
+
+def _properties(s: Settings) -> list[tuple[str, str]]:
+    if s.fenced:
+        return [
+            ("stonith-enabled", "true"),
+            ("stonith-action", "reboot"),
+            ("stonith-timeout", f"{s.cluster.stonith_timeout_s}s"),
+            # When the nodes lose each other, both try to fence; the node running the group (higher priority)
+            # shoots after the other has waited this long, so the active node survives the race.
+            ("priority-fencing-delay", f"{s.cluster.priority_fencing_delay_s}s"),
+            ("no-quorum-policy", "stop"),
+            ("symmetric-cluster", "true"),
+        ]
+    # failover: manual. Nothing is ever started on a node that cannot prove the other is gone: a lone node is
+    # inquorate (no two_node in corosync.conf) and freezes; the admin takes over by hand (README, runbook).
+    return [("stonith-enabled", "false"), ("no-quorum-policy", "freeze"), ("symmetric-cluster", "true")]
+
+
+def fence_parameters(s: Settings, node: Node) -> list[tuple[str, str]]:
+    """The fence_ipmilan parameters of the device that powers `node` off: the CIB and the pre-flight share them."""
+    bmc = node.bmc
+    assert bmc is not None
+    return [
+        ("ip", bmc.address),
+        ("ipport", str(bmc.port)),
+        ("username", bmc.username),
+        # The password never enters the CIB (replicated to every node, shown by `cibadmin -Q`): the agent
+        # reads it from a root-only file that `pulumi up` writes from a Pulumi secret.
+        ("password_script", f"cat {bmc_password_file(node)}"),
+        ("lanplus", "1"),
+        # Pinned cipher suite: see README "IPMI cipher suite". Without it ipmitool first asks the BMC for its
+        # cipher suites, which some BMCs (and ipmi_sim) do not answer, stalling every fence call.
+        ("cipher", str(s.cluster.ipmi_cipher)),
+        # onoff: power off, confirm off, power on. `cycle` may report success before the node is really off.
+        ("method", "onoff"),
+        ("power_timeout", "20"),
+        ("pcmk_host_list", node.name),
+    ]
+
+
+def _fence_device(resources: ET.Element, s: Settings, node: Node, ids: _Ids) -> None:
+    rsc = fence_id(node)
+    _, ops = _primitive(resources, rsc, "stonith", "fence_ipmilan", None, fence_parameters(s, node), ids)
+    _op(ops, rsc, "monitor", "60s", "20s", ids)
+
+
+def _filesystem(group: ET.Element, s: Settings, lun: Lun, ids: _Ids) -> None:
+    rsc = fs_id(lun)
+    params = [("device", by_path_device(s, lun)), ("directory", lun.directory), ("fstype", s.storage.fstype),
+              ("options", "noatime"), ("run_fsck", "auto"),
+              # safe: kill only processes holding this mount, without walking /proc of a hung NFS: good for us.
+              ("force_unmount", "safe")]
+    _, ops = _primitive(group, rsc, "ocf", "Filesystem", "heartbeat", params, ids)
+    _op(ops, rsc, "start", "0s", "120s", ids)
+    _op(ops, rsc, "stop", "0s", "120s", ids)
+    monitor = _op(ops, rsc, "monitor", "20s", "40s", ids)
+    # Level 10 reads from the device, so a LUN that vanished under a still-mounted filesystem is noticed.
+    _nvset(monitor, "instance_attributes", f"{rsc}-monitor-20s-instance_attributes", [("OCF_CHECK_LEVEL", "10")], ids)
+
+
+def _vip(group: ET.Element, s: Settings, ids: _Ids) -> None:
+    params = [("ip", s.network.vip), ("cidr_netmask", str(s.network.prefix)), ("nic", s.network.nic)]
+    _, ops = _primitive(group, VIP_ID, "ocf", "IPaddr2", "heartbeat", params, ids)
+    _op(ops, VIP_ID, "start", "0s", "20s", ids)
+    _op(ops, VIP_ID, "stop", "0s", "20s", ids)
+    _op(ops, VIP_ID, "monitor", "10s", "20s", ids)
+
+
+def _service(group: ET.Element, svc: Service, ids: _Ids) -> None:
+    _, ops = _primitive(group, svc.rsc_id, "systemd", svc.unit, None, [], ids)
+    _op(ops, svc.rsc_id, "start", "0s", f"{svc.start_timeout_s}s", ids)
+    _op(ops, svc.rsc_id, "stop", "0s", f"{svc.stop_timeout_s}s", ids)
+    _op(ops, svc.rsc_id, "monitor", "30s", "60s", ids)
+
+
+def render_cib(s: Settings) -> str:
+    ids = _Ids()
+    cib = ET.Element("cib", {"validate-with": SCHEMA, "admin_epoch": "0", "epoch": "1", "num_updates": "0"})
+    config = ET.SubElement(cib, "configuration")
+    crm_config = ET.SubElement(config, "crm_config")
+    _nvset(crm_config, "cluster_property_set", PROPERTY_SET_ID, _properties(s), ids)
+    ET.SubElement(config, "nodes")
+
+    resources = ET.SubElement(config, "resources")
+    if s.fenced:
+        for node in s.nodes:
+            _fence_device(resources, s, node, ids)
+    group = ET.SubElement(resources, "group", id=ids(GROUP_ID))
+    # The group's priority makes its node win a fence race (priority-fencing-delay).
+    _nvset(group, "meta_attributes", f"{GROUP_ID}-meta_attributes", [("priority", str(GROUP_PRIORITY))], ids)
+    for lun in s.storage.luns:
+        _filesystem(group, s, lun, ids)
+    _vip(group, s, ids)
+    for svc in (POSTGRESQL,) + bluemind_services(s.bluemind.major):
+        _service(group, svc, ids)
+
+    constraints = ET.SubElement(config, "constraints")
+    if s.fenced:
+        for node in s.nodes:
+            # A node never runs the device that shoots it: a hung node cannot then block its own fencing.
+            ET.SubElement(constraints, "rsc_location", id=ids(fence_id(node), "avoids", node.name),
+                          rsc=fence_id(node), node=node.name, score="-INFINITY")
+
+    rsc_defaults = ET.SubElement(config, "rsc_defaults")
+    _nvset(rsc_defaults, "meta_attributes", "bluemind-ha-rsc-defaults", [
+        # Stickiness: a recovered node never pulls the group back (no failback, no second outage).
+        ("resource-stickiness", str(s.cluster.stickiness)),
+        ("migration-threshold", str(s.cluster.migration_threshold)),
+        ("failure-timeout", f"{s.cluster.failure_timeout_s}s"),
+    ], ids)
+    op_defaults = ET.SubElement(config, "op_defaults")
+    _nvset(op_defaults, "meta_attributes", "bluemind-ha-op-defaults", [("timeout", "60s")], ids)
+    ET.SubElement(cib, "status")
+    ET.indent(cib, space="  ")
+    return ET.tostring(cib, encoding="unicode") + "\n"

@@ -1,0 +1,42 @@
+"""corosync.conf for the two nodes: knet with crypto, one or two links, two-node quorum when fenced."""
+from __future__ import annotations
+
+from components.settings import Settings
+
+AUTHKEY_PATH = "/etc/corosync/authkey"
+
+
+def render_corosync(s: Settings) -> str:
+    two_links = s.second_link
+    lines = [
+        f"# corosync.conf of the bluemind-ha stack '{s.stack}', rendered by bluemind-ha.",
+        "# Do not edit on the node: `pulumi up` owns this file and pushes it to both nodes.",
+        "totem {",
+        "    version: 2",
+        f"    cluster_name: {s.cluster.name}",
+        "    transport: knet",
+        "    crypto_cipher: aes256",
+        "    crypto_hash: sha256",
+        f"    keyfile: {AUTHKEY_PATH}",
+        # 5 s rides out a short network hiccup or a VM pause without a fence; consensus is derived (1.2 x token).
+        f"    token: {s.cluster.token_ms}",
+    ]
+    if two_links:
+        lines += ["    link_mode: passive"]
+        for link, priority in ((0, 2), (1, 1)):
+            lines += ["    interface {", f"        linknumber: {link}", f"        knet_link_priority: {priority}", "    }"]
+    lines += ["}", "", "nodelist {"]
+    for node in s.nodes:
+        lines += ["    node {", f"        ring0_addr: {node.ip}"]
+        if two_links:
+            lines += [f"        ring1_addr: {node.link1_ip}"]
+        lines += [f"        name: {node.name}", f"        nodeid: {node.node_id}", "    }"]
+    lines += ["}", "", "quorum {", "    provider: corosync_votequorum"]
+    if s.fenced:
+        # two_node keeps a lone survivor quorate (fencing decides who survives) and implies wait_for_all:
+        # after a cold start nothing runs until both nodes have been seen once, which prevents fence loops.
+        lines += ["    two_node: 1"]
+    # Without fencing a lone node must be inquorate, so it never takes over on its own (failover: manual).
+    lines += ["}", "", "logging {", "    to_logfile: yes", "    logfile: /var/log/corosync/corosync.log",
+              "    to_syslog: yes", "    timestamp: on", "}", ""]
+    return "\n".join(lines)

@@ -1,0 +1,38 @@
+"""targets.conf for tgt, the iSCSI target on the storage host: one target, one LUN per shared directory,
+open only to the two nodes' initiator IQNs, with CHAP."""
+from __future__ import annotations
+
+from components.settings import Lun, Settings
+
+
+def backing_store(s: Settings, lun: Lun) -> str:
+    """Each LUN is a logical volume on the storage host (created once, grown, never shrunk)."""
+    assert s.storage.host is not None
+    return f"/dev/{s.storage.host.volume_group}/{lun.slug}"
+
+
+def scsi_serial(lun: Lun) -> str:
+    # A stable serial keeps the LUN's SCSI identity across target restarts and config reloads.
+    return f"bmha{lun.number:04d}"
+
+
+def render_targets_conf(s: Settings, chap_password: str) -> str:
+    st = s.storage
+    lines = [
+        f"# targets.conf of the bluemind-ha stack '{s.stack}', rendered by bluemind-ha. `pulumi up` owns it.",
+        "default-driver iscsi",
+        "",
+        f"<target {st.target_iqn}>",
+    ]
+    for lun in st.luns:
+        lines += [
+            f"    # {lun.directory}: {lun.size_gb} GB",
+            f"    <backing-store {backing_store(s, lun)}>",
+            f"        lun {lun.number}",
+            f"        scsi_sn {scsi_serial(lun)}",
+            "    </backing-store>",
+        ]
+    # Only the two cluster nodes may log in, and only with the CHAP secret.
+    lines += [f"    initiator-name {node.iqn}" for node in s.nodes]
+    lines += [f"    incominguser {st.chap_username} {chap_password}", "</target>", ""]
+    return "\n".join(lines)

@@ -1,0 +1,75 @@
+"""What pacemaker moves between the nodes, and in which order.
+
+The group starts its members in list order and stops them in reverse: storage first, then the floating IP,
+then PostgreSQL, then BlueMind's own services in the order of their systemd units (bm-pimp sizes the JVM
+heaps before anything else starts; bm-core needs node and postgresql; eas, ysnp, ... need bm-core; milter
+and lmtpd need ysnp). Source: ../shared/reference/bluemind.md section 2.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Service:
+    unit: str
+    start_timeout_s: int = 120
+    stop_timeout_s: int = 120
+    # What BlueMind's own bm-checks test for this service (../shared/reference/bluemind.md section 3).
+    check_port: int | None = None
+
+    @property
+    def rsc_id(self) -> str:
+        return f"svc-{self.unit}"
+
+
+POSTGRESQL = Service("postgresql", 180, 180, check_port=5432)
+
+_JVM = dict(start_timeout_s=300, stop_timeout_s=180)  # BlueMind's JVM services start slowly on a cold cache
+
+SERVICES_4X = (
+    Service("bm-pimp"),
+    Service("bm-elasticsearch", **_JVM, check_port=9200),
+    Service("bm-cyrus-imapd", check_port=1143),
+    Service("postfix", check_port=25),
+    Service("bm-node", **_JVM, check_port=8022),
+    Service("bm-tika", **_JVM, check_port=8087),
+    Service("bm-webserver", **_JVM, check_port=8080),
+    Service("bm-core", start_timeout_s=600, stop_timeout_s=180, check_port=8090),
+    Service("bm-eas", **_JVM, check_port=8082),
+    Service("bm-ysnp", **_JVM, check_port=25250),
+    Service("bm-hps", **_JVM, check_port=8079),
+    Service("bm-xmpp", **_JVM),
+    Service("bm-milter", **_JVM, check_port=2500),
+    Service("bm-lmtpd", **_JVM, check_port=2400),
+    Service("bm-php-fpm"),
+    Service("bm-nginx", check_port=443),
+)
+
+# 5.x drops Cyrus, bm-hps and bm-xmpp and adds keydb and keycloak (5.2 "Les services").
+SERVICES_5X = (
+    Service("bm-pimp"),
+    Service("bm-elasticsearch", **_JVM, check_port=9200),
+    Service("bm-keydb"),
+    Service("postfix", check_port=25),
+    Service("bm-node", **_JVM, check_port=8022),
+    Service("bm-tika", **_JVM, check_port=8087),
+    Service("bm-webserver", **_JVM, check_port=8080),
+    Service("bm-core", start_timeout_s=600, stop_timeout_s=180, check_port=8090),
+    Service("bm-keycloak", **_JVM),
+    Service("bm-eas", **_JVM, check_port=8082),
+    Service("bm-ysnp", **_JVM, check_port=25250),
+    Service("bm-milter", **_JVM, check_port=2500),
+    Service("bm-lmtpd", **_JVM, check_port=2400),
+    Service("bm-mapi", **_JVM, check_port=5001),
+    Service("bm-nginx", check_port=443),
+)
+
+
+def bluemind_services(major: int) -> tuple[Service, ...]:
+    return SERVICES_5X if major >= 5 else SERVICES_4X
+
+
+def active_only_units(major: int) -> tuple[str, ...]:
+    """Units that must run on the active node only, so never start at boot on either node."""
+    return (POSTGRESQL.unit,) + tuple(s.unit for s in bluemind_services(major))

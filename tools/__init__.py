@@ -1,0 +1,1 @@
+"""Offline tooling around the Pulumi program: the plan, the diff, the benchmark."""
