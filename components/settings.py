@@ -104,6 +104,7 @@ class Libvirt:
     image_url: str
     network_name: str
     root_disk_gb: int
+    ssh_public_key: str  # authorized for root on every VM, through cloud-init
 
 
 @dataclass(frozen=True)
@@ -327,7 +328,7 @@ def _libvirt(config: Mapping[str, Any]) -> tuple[str, Libvirt | None]:
     if kind != "libvirt":
         return kind, None
     lv = o.obj("libvirt", ("uri", "hypervisor_address", "hypervisor_ssh_user", "pool", "image_url", "network_name",
-                           "root_disk_gb"))
+                           "root_disk_gb", "ssh_public_key"))
     return kind, Libvirt(
         uri=lv.text("uri", "qemu:///system", "qemu:///system"),
         hypervisor_address=lv.ip("hypervisor_address", "192.168.150.1"),
@@ -336,6 +337,7 @@ def _libvirt(config: Mapping[str, Any]) -> tuple[str, Libvirt | None]:
         image_url=lv.text("image_url", "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2"),
         network_name=lv.text("network_name", "bluemind-ha", "bluemind-ha"),
         root_disk_gb=lv.integer("root_disk_gb", 40, 20, 4096),
+        ssh_public_key=lv.text("ssh_public_key", "ssh-ed25519 AAAA... admin@example"),
     )
 
 
@@ -536,6 +538,10 @@ def _check_addresses(network: Network, nodes: tuple[Node, Node], storage: Storag
             raise SettingsError(f"nodes[{i}].bmc.address", "is a cluster node's own address",
                                 "a BMC must be reachable when its host is down: use the iDRAC/IPMI address")
     if libvirt:
+        if libvirt.hypervisor_address != network.gateway:
+            raise SettingsError("hosts.libvirt.hypervisor_address", "must be the lab network's gateway "
+                                f"({network.gateway}): libvirt's NAT network gives the hypervisor that address",
+                                "set it to network.gateway")
         for i, node in enumerate(nodes):
             if node.bmc and node.bmc.address != libvirt.hypervisor_address:
                 raise SettingsError(f"nodes[{i}].bmc.address", "in a libvirt lab VirtualBMC listens on the hypervisor",

@@ -32,7 +32,10 @@ def render_targets_conf(s: Settings, chap_password: str) -> str:
             f"        scsi_sn {scsi_serial(lun)}",
             "    </backing-store>",
         ]
-    # Only the two cluster nodes may log in, and only with the CHAP secret.
+    # Only the two cluster nodes may log in, and only with the CHAP secret. tgt admits an initiator whose
+    # address OR name is listed, and tgt-admin binds address ALL when no initiator-address is given, which
+    # would admit any IQN (verified with tgtd 1.0.85). So both lists name the two nodes and nothing else.
+    lines += [f"    initiator-address {node.ip}" for node in s.nodes]
     lines += [f"    initiator-name {node.iqn}" for node in s.nodes]
     lines += [f"    incominguser {st.chap_username} {chap_password}", "</target>", ""]
     return "\n".join(lines)

@@ -1,0 +1,45 @@
+"""One cluster node made ready to join: packages, iSCSI sessions, filesystems, corosync files and the
+secrets fencing needs. Both nodes run this in parallel; only the filesystem step differs (the primary
+creates the filesystems, once)."""
+from __future__ import annotations
+
+import pulumi
+
+from components.remote_step import Host, step
+from components.render import node_scripts
+from components.render.corosync import render_corosync
+from components.render.iscsi_initiator import iscsid_conf, login_script
+from components.secrets import Secrets
+from components.settings import Node, Settings
+
+
+def _line(secret: pulumi.Output[str]) -> pulumi.Output[str]:
+    return secret.apply(lambda value: value + "\n")
+
+
+class ClusterNode(pulumi.ComponentResource):
+    def __init__(self, name: str, s: Settings, node: Node, host: Host, secrets: Secrets,
+                 storage_ready: list[pulumi.Resource], opts: pulumi.ResourceOptions | None = None):
+        super().__init__("bluemind-ha:cluster:Node", name, None, opts)
+        packages = step(host, "cluster-packages", node_scripts.cluster_packages(s, node), parent=self)
+        bluemind = step(host, "bluemind-packages", node_scripts.bluemind_packages(s, node), parent=self,
+                        depends_on=[packages])
+        iscsi = step(host, "iscsi-login", login_script(s, node), parent=self, secret=True,
+                     stdin=secrets.chap_password.apply(lambda pw: iscsid_conf(s, pw)),
+                     depends_on=[packages] + storage_ready)
+        # The primary seeds fresh filesystems from what the BlueMind packages installed locally.
+        self.filesystems = step(host, "filesystems", node_scripts.filesystems(s, node), parent=self,
+                                depends_on=[iscsi, bluemind])
+        authkey = step(host, "corosync-authkey", node_scripts.corosync_authkey(s, node), parent=self, secret=True,
+                       stdin=_line(secrets.corosync_authkey), depends_on=[packages])
+        conf = step(host, "corosync-conf", node_scripts.corosync_conf(s, node), parent=self,
+                    stdin=render_corosync(s), depends_on=[authkey])
+        hacluster = step(host, "hacluster-password", node_scripts.hacluster_password(s, node), parent=self,
+                         secret=True, stdin=_line(secrets.hacluster_password), depends_on=[packages])
+        self.ready = [self.filesystems, conf, hacluster]
+        peer = s.peer_of(node)
+        if s.fenced:
+            self.ready.append(step(host, "bmc-password", node_scripts.bmc_password(s, node), parent=self,
+                                   secret=True, stdin=_line(secrets.bmc_passwords[peer.name]), depends_on=[packages]))
+        self.register_outputs({"name": node.name, "ip": node.ip, "iqn": node.iqn})
+

@@ -1,0 +1,48 @@
+"""The whole BlueMind HA deployment of one stack: hosts, storage, both nodes, the cluster."""
+from __future__ import annotations
+
+import pulumi
+
+from components.cluster import Cluster
+from components.cluster_node import ClusterNode
+from components.hosts import LibvirtLab, existing_hosts
+from components.render.cib import fence_id
+from components.secrets import Secrets
+from components.settings import Settings
+from components.storage import IscsiTarget
+
+
+class BlueMindHa(pulumi.ComponentResource):
+    def __init__(self, name: str, s: Settings, secrets: Secrets, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("bluemind-ha:index:Deployment", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        if s.host_kind == "libvirt":
+            hosts = LibvirtLab(f"{name}-lab", s, secrets.ssh_private_key, secrets.bmc_passwords, opts=child).hosts
+        else:
+            hosts = existing_hosts(s, secrets.ssh_private_key)
+
+        storage_ready: list[pulumi.Resource] = []
+        if s.storage.kind == "tgt":
+            target = IscsiTarget(f"{name}-storage", s, hosts[s.storage.host.name], secrets.chap_password, opts=child)
+            storage_ready = [target.target]
+
+        nodes = {n.name: ClusterNode(f"{name}-{n.name}", s, n, hosts[n.name], secrets, storage_ready, opts=child)
+                 for n in s.nodes}
+        self.cluster = Cluster(f"{name}-cluster", s, hosts, nodes, opts=child)
+        self.outputs = stack_outputs(s)
+        self.register_outputs(self.outputs)
+
+
+def stack_outputs(s: Settings) -> dict:
+    """What an admin reads after `pulumi up` (and `pulumi stack output`): nothing secret."""
+    return {
+        "bluemind_url": f"https://{s.bluemind.url}/",
+        "vip": s.network.vip,
+        "failover": s.failover,
+        "nodes": {n.name: n.ip for n in s.nodes},
+        "target_iqn": s.storage.target_iqn,
+        "portal": s.storage.portal,
+        "luns": {lun.directory: {"lun": lun.number, "size_gb": lun.size_gb} for lun in s.storage.luns},
+        "fence_devices": {fence_id(n): f"ipmi://{n.bmc.address}:{n.bmc.port} ({n.bmc.username})"
+                          for n in s.nodes if s.fenced},
+    }

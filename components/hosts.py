@@ -1,0 +1,79 @@
+"""Where the cluster runs: VMs on one libvirt hypervisor (a lab), or existing bare-metal hosts.
+
+Both kinds end in the same thing: one `Host` per cluster node (and one for the storage host, when the stack
+runs its own iSCSI target), which the other components run their steps on.
+"""
+from __future__ import annotations
+
+import pulumi
+import pulumi_libvirt as libvirt
+
+from components.remote_step import Host, connection, step
+from components.render import cloudinit, node_scripts
+from components.render.vbmc import vbmc_config, vbmc_script
+from components.settings import Settings
+
+GIB = 1024 ** 3
+
+
+def existing_hosts(s: Settings, ssh_key: pulumi.Output[str] | None) -> dict[str, Host]:
+    """Bare metal: nothing to create, only where to connect."""
+    hosts = {n.name: Host(n.name, connection(n.ip, n.ssh_user, ssh_key)) for n in s.nodes}
+    if s.storage.host:
+        h = s.storage.host
+        hosts[h.name] = Host(h.name, connection(h.ip, h.ssh_user, ssh_key))
+    return hosts
+
+
+class LibvirtLab(pulumi.ComponentResource):
+    """The lab: a NAT network, the two node VMs and a storage VM sized from the settings, and VirtualBMC on
+    the hypervisor so each node VM answers IPMI and is fenced by fence_ipmilan like production."""
+
+    def __init__(self, name: str, s: Settings, ssh_key: pulumi.Output[str] | None,
+                 bmc_passwords: dict[str, pulumi.Output[str]], opts: pulumi.ResourceOptions | None = None):
+        super().__init__("bluemind-ha:hosts:LibvirtLab", name, None, opts)
+        lv = s.libvirt
+        provider = libvirt.Provider(f"{name}-hypervisor", uri=lv.uri, opts=pulumi.ResourceOptions(parent=self))
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        network = libvirt.Network(
+            f"{name}-network", name=lv.network_name, mode="nat", addresses=[str(s.network.subnet)],
+            autostart=True, dhcp=libvirt.NetworkDhcpArgs(enabled=False),
+            dns=libvirt.NetworkDnsArgs(enabled=True, local_only=True), opts=child)
+        base = libvirt.Volume(f"{name}-base-image", name=f"{lv.network_name}-base.qcow2", pool=lv.pool,
+                              source=lv.image_url, format="qcow2", opts=child)
+
+        self.hosts: dict[str, Host] = {}
+        self.domains: dict[str, libvirt.Domain] = {}
+        vms = [(n.name, n.ip, n.cores, n.ram_gb, None) for n in s.nodes]
+        if s.storage.host:
+            h = s.storage.host
+            data = libvirt.Volume(f"{name}-{h.name}-luns", name=f"{h.name}-luns.qcow2", pool=lv.pool, format="qcow2",
+                                  size=sum(lun.size_gb for lun in s.storage.luns) * GIB + GIB, opts=child)
+            vms.append((h.name, h.ip, h.cores, h.ram_gb, data))
+        for vm_name, ip, cores, ram_gb, data_disk in vms:
+            root = libvirt.Volume(f"{name}-{vm_name}-root", name=f"{vm_name}-root.qcow2", pool=lv.pool,
+                                  base_volume_id=base.id, size=lv.root_disk_gb * GIB, format="qcow2", opts=child)
+            seed = libvirt.CloudInitDisk(f"{name}-{vm_name}-cloudinit", name=f"{vm_name}-cloudinit.iso", pool=lv.pool,
+                                         user_data=cloudinit.user_data(s, vm_name),
+                                         network_config=cloudinit.network_config(s, ip), opts=child)
+            disks = [libvirt.DomainDiskArgs(volume_id=root.id)]
+            if data_disk is not None:
+                disks.append(libvirt.DomainDiskArgs(volume_id=data_disk.id))
+            domain = libvirt.Domain(
+                f"{name}-{vm_name}", name=vm_name, vcpu=cores, memory=ram_gb * 1024, autostart=True,
+                cloudinit=seed.id, disks=disks, qemu_agent=True,
+                network_interfaces=[libvirt.DomainNetworkInterfaceArgs(network_id=network.id, addresses=[ip],
+                                                                       hostname=vm_name)],
+                opts=child)
+            self.domains[vm_name] = domain
+            self.hosts[vm_name] = Host(vm_name, connection(ip, "root", ssh_key), ready=(domain,))
+
+        hypervisor = Host("hypervisor", connection(lv.hypervisor_address, lv.hypervisor_ssh_user, ssh_key))
+        install = step(hypervisor, "virtualbmc-install", node_scripts.virtualbmc_install(), parent=self)
+        self.bmcs = {
+            n.name: step(hypervisor, f"virtualbmc-{n.name}", vbmc_script(s, n), parent=self, secret=True,
+                         stdin=bmc_passwords[n.name].apply(lambda pw, n=n: vbmc_config(s, n, pw)),
+                         depends_on=[install, self.domains[n.name]])
+            for n in s.nodes if n.bmc
+        }
+        self.register_outputs({"network": network.name, "domains": {k: d.name for k, d in self.domains.items()}})

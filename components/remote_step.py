@@ -1,0 +1,66 @@
+"""How every rendered script reaches a host: a pulumi_command remote.Command with the script as its
+create/update and the rendered content on stdin.
+
+The script doubles as `update`, so an edit to the rendered content re-runs the same idempotent script in
+place instead of replacing the resource; no `triggers` are set, because nothing here needs a replace.
+Secret content (passwords, keys, CHAP) is passed only as a Pulumi secret on stdin, with command logging
+off so nothing the script prints can echo it into Pulumi's logs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_command import remote
+
+# The order of the steps on one host: the plan writes them as build/<stack>/nodes/<host>/NN-<step>.sh.
+# A step named "<kind>-<instance>" (virtualbmc-bm1) takes its kind's place.
+STEP_ORDER = {
+    "virtualbmc-install": 10, "virtualbmc": 20,
+    "storage-packages": 10, "storage-volumes": 20, "storage-target": 30,
+    "cluster-packages": 10, "bluemind-packages": 20, "iscsi-login": 30, "filesystems": 40,
+    "corosync-authkey": 50, "corosync-conf": 51, "hacluster-password": 52, "bmc-password": 53,
+    "sync-key": 54, "sync-config": 55,
+    "cluster-start": 60, "fence-preflight": 70, "cib-push": 80,
+    "update-maintenance-on": 90, "update-packages": 91, "update-post-install": 92,
+    "update-maintenance-off": 93, "update-check": 94,
+}
+
+
+def step_order(name: str) -> int:
+    if name in STEP_ORDER:
+        return STEP_ORDER[name]
+    kinds = [k for k in STEP_ORDER if name.startswith(k + "-")]
+    if not kinds:
+        raise ValueError(f"step {name} has no place in STEP_ORDER")
+    return STEP_ORDER[max(kinds, key=len)]
+
+
+@dataclass(frozen=True)
+class Host:
+    """Where a step runs: the host's name (for resource names), its SSH connection, and what must exist
+    before anything can run there (the VM, in a libvirt lab)."""
+
+    name: str
+    connection: remote.ConnectionArgs
+    ready: tuple[pulumi.Resource, ...] = ()
+
+
+def connection(address: str, user: str, private_key: pulumi.Output[str] | None) -> remote.ConnectionArgs:
+    # A freshly booted VM needs a while before sshd answers: retry instead of failing the first dial.
+    return remote.ConnectionArgs(host=address, user=user, private_key=private_key,
+                                 dial_error_limit=40, per_dial_timeout=15)
+
+
+def step(host: Host, name: str, script: str, parent: pulumi.Resource, stdin: pulumi.Input[str] | None = None,
+         secret: bool = False, depends_on: list[pulumi.Resource] | None = None) -> remote.Command:
+    step_order(name)
+    return remote.Command(
+        f"{host.name}-{name}",
+        connection=host.connection,
+        create=script,
+        update=script,
+        stdin=stdin,
+        logging=remote.Logging.NONE if secret else None,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(host.ready) + list(depends_on or [])),
+    )

@@ -1,0 +1,88 @@
+"""Splice the configuration bluemind-ha owns into a live CIB, keeping the admin's runtime state.
+
+A plain `cibadmin --replace` of the configuration would wipe what admins set at run time: node standby and
+maintenance (in <nodes>), `crm_resource --move/--ban` constraints (ids `cli-*`), `maintenance-mode` and
+pacemaker's own properties (dc-version, cluster-infrastructure, ...), and per-resource target-role or
+is-managed. This module keeps all of those and replaces everything else we render. The push script runs
+it on the node (python3 is part of every Debian install), then `crm_diff` + `cibadmin --patch`, which is
+how pcs pushes a CIB too.
+
+Run as a script: `python3 cib_merge.py LIVE.xml RENDERED.xml > NEW.xml`.
+"""
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+
+OWNED_SECTIONS = ("resources", "rsc_defaults", "op_defaults", "fencing-topology", "alerts")
+ADMIN_META = ("target-role", "is-managed", "maintenance")
+
+
+def _section(config: ET.Element, tag: str) -> ET.Element:
+    found = config.find(tag)
+    return found if found is not None else ET.SubElement(config, tag)
+
+
+def _merge_properties(live: ET.Element, rendered: ET.Element) -> None:
+    """Our cluster properties are set by name; every other property (admin's or pacemaker's) stays."""
+    for new_set in rendered.findall("cluster_property_set"):
+        old_set = live.find(f"cluster_property_set[@id='{new_set.get('id')}']")
+        if old_set is None:
+            live.append(new_set)
+            continue
+        for pair in new_set.findall("nvpair"):
+            old = old_set.find(f"nvpair[@name='{pair.get('name')}']")
+            if old is not None:
+                old_set.remove(old)
+            old_set.append(pair)
+
+
+def _admin_meta(resources: ET.Element) -> dict[str, list[ET.Element]]:
+    kept: dict[str, list[ET.Element]] = {}
+    for owner in resources.iter():
+        if owner.tag in ("primitive", "group", "clone"):
+            for meta in owner.findall("meta_attributes"):
+                pairs = [p for p in meta.findall("nvpair") if p.get("name") in ADMIN_META]
+                if pairs:
+                    kept[owner.get("id")] = pairs
+    return kept
+
+
+def _restore_admin_meta(resources: ET.Element, kept: dict[str, list[ET.Element]]) -> None:
+    for owner in resources.iter():
+        pairs = kept.get(owner.get("id") or "")
+        if not pairs or owner.tag not in ("primitive", "group", "clone"):
+            continue
+        meta = owner.find("meta_attributes")
+        if meta is None:
+            meta = ET.Element("meta_attributes", id=f"{owner.get('id')}-meta_attributes")
+            owner.insert(0, meta)
+        names = {p.get("name") for p in meta.findall("nvpair")}
+        meta.extend(p for p in pairs if p.get("name") not in names)
+
+
+def merge_cib(live_xml: str, rendered_xml: str) -> str:
+    live = ET.fromstring(live_xml)
+    rendered = ET.fromstring(rendered_xml)
+    live_config, new_config = live.find("configuration"), rendered.find("configuration")
+    _merge_properties(_section(live_config, "crm_config"), new_config.find("crm_config"))
+
+    kept_meta = _admin_meta(_section(live_config, "resources"))
+    for tag in OWNED_SECTIONS:
+        old, new = live_config.find(tag), new_config.find(tag)
+        if old is not None:
+            live_config.remove(old)
+        if new is not None:
+            live_config.append(new)
+    _restore_admin_meta(_section(live_config, "resources"), kept_meta)
+
+    constraints = _section(live_config, "constraints")
+    admin_constraints = [c for c in constraints if (c.get("id") or "").startswith("cli-")]
+    constraints.clear()
+    constraints.extend(list(new_config.find("constraints")) + admin_constraints)
+    return ET.tostring(live, encoding="unicode") + "\n"
+
+
+if __name__ == "__main__":
+    with open(sys.argv[1]) as live_file, open(sys.argv[2]) as rendered_file:
+        sys.stdout.write(merge_cib(live_file.read(), rendered_file.read()))

@@ -1,0 +1,253 @@
+"""The scripts that prepare each cluster node and the storage host, in order. Pure: Settings in, bash out.
+
+What arrives on stdin is named in each docstring; the Pulumi components supply it (secrets as Pulumi
+secrets, with command logging off).
+"""
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from components.render.cib import bmc_password_file, by_path_device
+from components.render.corosync import AUTHKEY_PATH
+from components.render.shell import script
+from components.services import active_only_units
+from components.settings import Node, Settings
+
+CLUSTER_PACKAGES = ("corosync", "pacemaker", "pacemaker-cli-utils", "fence-agents", "resource-agents",
+                    "open-iscsi", "xfsprogs", "e2fsprogs", "lsyncd", "rsync", "ipmitool", "python3")
+CIB_MERGE_SOURCE = (Path(__file__).parent / "cib_merge.py").read_text()
+
+
+def _words(values) -> str:
+    return " ".join(shlex.quote(v) for v in values)
+
+
+def cluster_packages(s: Settings, node: Node) -> str:
+    """Install the cluster stack. corosync and pacemaker never start at boot: a fenced node that reboots
+    stays out of the cluster until an admin has looked at it (no fence loops)."""
+    return script(f"{node.name}: cluster packages", f"""
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends {_words(CLUSTER_PACKAGES)}
+systemctl disable --now corosync.service pacemaker.service
+systemctl enable --now iscsid.service
+hostnamectl set-hostname {shlex.quote(node.name)}
+""")
+
+
+def bluemind_packages(s: Settings, node: Node) -> str:
+    """Install BlueMind pinned to the stack's version, with every service it brings disabled at boot:
+    only pacemaker starts them, on the active node."""
+    bm = s.bluemind
+    units = _words(u + ".service" for u in active_only_units(bm.major))
+    return script(f"{node.name}: BlueMind {bm.version} packages, disabled at boot", f"""
+export DEBIAN_FRONTEND=noninteractive
+echo {shlex.quote(f"deb {bm.apt_repository} bluemind main")} | install_stdin /etc/apt/sources.list.d/bluemind.list 0644
+printf 'Package: bm-* bluemind-*\\nPin: version {bm.version}*\\nPin-Priority: 1001\\n' \\
+  | install_stdin /etc/apt/preferences.d/bluemind-ha 0644
+# Package scripts must not start services here: pacemaker owns them, and the data LUNs are not mounted.
+printf '#!/bin/sh\\nexit 101\\n' | install_stdin /usr/sbin/policy-rc.d 0755
+trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get update -qq
+apt-get install -y -qq bluemind-full
+for unit in {units}; do
+  systemctl disable "$unit" 2>/dev/null || true
+  systemctl stop "$unit" 2>/dev/null || true
+done
+""")
+
+
+def filesystems(s: Settings, node: Node) -> str:
+    """Create each LUN's filesystem exactly once, on the primary node, before pacemaker runs; never mkfs a
+    device that already holds a filesystem. A fresh filesystem is seeded with what the packages installed
+    in that directory (PostgreSQL's cluster, cyrus' databases). Mount points exist on both nodes; nothing
+    goes in fstab: only pacemaker mounts the LUNs."""
+    primary = node == s.nodes[0]
+    lines = [f"install -d -m 0755 {shlex.quote(lun.directory)}" for lun in s.storage.luns]
+    if primary:
+        lines.append(f"fstype={s.storage.fstype}")
+        lines.append("seed=$(mktemp -d)")
+        lines.append("trap 'umount \"$seed\" 2>/dev/null || true; rmdir \"$seed\"' EXIT")
+        for lun in s.storage.luns:
+            dev, label = by_path_device(s, lun), lun.slug[-12:]
+            lines.append(f"ensure_filesystem {shlex.quote(dev)} {shlex.quote(label)} {shlex.quote(lun.directory)}")
+    body = "\n".join(lines)
+    helper = r'''
+# ensure_filesystem DEVICE LABEL DIRECTORY: mkfs only a device with no signature at all (blkid exit 2).
+ensure_filesystem() {
+  local dev=$1 label=$2 dir=$3 rc=0 found
+  found=$(blkid -p -s TYPE -o value "$dev") || rc=$?
+  case $rc in
+    0) echo "$dev already holds $found: kept"; return 0 ;;
+    2) ;;
+    *) echo "blkid could not read $dev (exit $rc): refusing to touch it" >&2; exit 1 ;;
+  esac
+  if grep -q "^$dev " /proc/mounts; then echo "$dev is mounted: refusing mkfs" >&2; exit 1; fi
+  if [ "$fstype" = xfs ]; then mkfs.xfs -q -L "$label" "$dev"; else mkfs.ext4 -q -L "$label" "$dev"; fi
+  mount "$dev" "$seed"
+  cp -a "$dir/." "$seed/"
+  umount "$seed"
+  echo "$dev: new $fstype filesystem, seeded from $dir"
+}
+''' if primary else ""
+    return script(f"{node.name}: shared filesystems" + (" (created here, once)" if primary else " (mount points)"),
+                  helper + body)
+
+
+def corosync_authkey(s: Settings, node: Node) -> str:
+    """stdin: the corosync authkey, base64 (a Pulumi secret)."""
+    return script(f"{node.name}: corosync authkey", f"""
+install -d -m 0755 /etc/corosync
+base64 -d | install_stdin {AUTHKEY_PATH} 0400
+""")
+
+
+def corosync_conf(s: Settings, node: Node) -> str:
+    """stdin: corosync.conf. Tested with `corosync -t` before it replaces the live file, then reloaded."""
+    return script(f"{node.name}: corosync.conf", """
+install -d -m 0755 /etc/corosync
+new=$(mktemp /etc/corosync/corosync.conf.XXXXXX)
+trap 'rm -f "$new"' EXIT
+cat > "$new"
+corosync -t -c "$new" >/dev/null
+chmod 0644 "$new"
+if [ "$(install_stdin /etc/corosync/corosync.conf 0644 < "$new")" = changed ] && corosync-cfgtool -s >/dev/null 2>&1; then
+  corosync-cfgtool -R
+fi
+""")
+
+
+def hacluster_password(s: Settings, node: Node) -> str:
+    """stdin: the hacluster password (a Pulumi secret). chpasswd reads it from stdin, never argv."""
+    return script(f"{node.name}: hacluster password", """
+read -r password
+printf 'hacluster:%s\\n' "$password" | chpasswd
+""")
+
+
+def bmc_password(s: Settings, node: Node) -> str:
+    """stdin: the password of the PEER's BMC (a Pulumi secret). A node only ever fences its peer (it never
+    runs its own fence device), so it holds only that password, root-only, for fence_ipmilan's
+    password_script."""
+    peer = s.peer_of(node)
+    path = bmc_password_file(peer)
+    return script(f"{node.name}: password of {peer.name}'s BMC", f"""
+install -d -m 0700 {shlex.quote(str(Path(path).parent))}
+install_stdin {shlex.quote(path)} 0600
+""")
+
+
+def cluster_start(s: Settings, node: Node) -> str:
+    """Start corosync and pacemaker by hand (they are not enabled at boot) and wait until both nodes are
+    members, bounded."""
+    return script(f"{node.name}: start corosync and pacemaker", f"""
+systemctl start corosync.service pacemaker.service
+for _ in $(seq 1 120); do
+  if crm_node -l 2>/dev/null | grep -c ' member' | grep -qx 2; then
+    crm_node -l
+    exit 0
+  fi
+  sleep 2
+done
+echo "{node.name}: the cluster did not reach two members in 240 s; see corosync-cfgtool -s and journalctl -u corosync" >&2
+exit 1
+""")
+
+
+def cib_push(s: Settings, node: Node) -> str:
+    """stdin: the rendered CIB. Splice it into the live CIB (keeping admin state), verify the result, and
+    patch only the difference, like pcs does."""
+    return script(f"{node.name}: push the CIB", f"""
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cat > "$work/rendered.xml"
+cat > "$work/cib_merge.py" <<'PY'
+{CIB_MERGE_SOURCE.rstrip()}
+PY
+cibadmin --query > "$work/live.xml"
+python3 "$work/cib_merge.py" "$work/live.xml" "$work/rendered.xml" > "$work/new.xml"
+crm_verify --xml-file "$work/new.xml"
+rc=0
+crm_diff --original "$work/live.xml" --new "$work/new.xml" --no-version > "$work/patch.xml" || rc=$?
+case $rc in
+  0) echo "CIB unchanged" ;;
+  1) cibadmin --patch --xml-file "$work/patch.xml" && echo "CIB patched" ;;
+  *) echo "crm_diff failed (exit $rc)" >&2; exit 1 ;;
+esac
+""")
+
+
+def virtualbmc_install() -> str:
+    """On the lab's hypervisor: VirtualBMC (PyPI virtualbmc) and its daemon, which answers IPMI for the VMs."""
+    return script("hypervisor: VirtualBMC", """
+if ! command -v vbmc >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends python3-venv libvirt-dev pkg-config gcc python3-dev
+  python3 -m venv /opt/virtualbmc
+  /opt/virtualbmc/bin/pip install -q virtualbmc==3.3.0
+  ln -sf /opt/virtualbmc/bin/vbmc /opt/virtualbmc/bin/vbmcd /usr/local/bin/
+fi
+pgrep -x vbmcd >/dev/null || vbmcd
+""")
+
+
+# --- the storage host (kind: tgt) ------------------------------------------------------------------------
+def storage_packages(s: Settings) -> str:
+    return script(f"{s.storage.host.name}: iSCSI target packages", """
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends tgt lvm2
+systemctl enable --now tgt.service
+""")
+
+
+def storage_volumes(s: Settings) -> str:
+    """One logical volume per LUN on the storage host: created once, grown when the stack asks for more,
+    never shrunk (shrinking would cut a filesystem)."""
+    host = s.storage.host
+    vg = shlex.quote(host.volume_group)
+    lines = [f"vgs {vg} >/dev/null 2>&1 || {{ pvcreate {shlex.quote(host.physical_device)} && "
+             f"vgcreate {vg} {shlex.quote(host.physical_device)}; }}"]
+    for lun in s.storage.luns:
+        lines.append(f"ensure_volume {shlex.quote(lun.slug)} {lun.size_gb}")
+    helper = f'''
+# ensure_volume NAME SIZE_GB: create the LV, or grow it; a smaller size than the LV's is refused.
+ensure_volume() {{
+  local name=$1 size=$2 have
+  if ! lvs {vg}/"$name" >/dev/null 2>&1; then
+    lvcreate -q -y -n "$name" -L "${{size}}g" {vg}
+    return
+  fi
+  have=$(lvs --noheadings --units g --nosuffix -o lv_size {vg}/"$name" | awk '{{printf "%d", $1}}')
+  if [ "$have" -lt "$size" ]; then lvextend -q -L "${{size}}g" {vg}/"$name"
+  elif [ "$have" -gt "$size" ]; then echo "$name is ${{have}} GB, the stack asks ${{size}} GB: LUNs are never shrunk" >&2
+  fi
+}}
+'''
+    return script(f"{host.name}: logical volumes for the LUNs", helper + "\n".join(lines))
+
+
+def storage_targets(s: Settings) -> str:
+    """stdin: targets.conf (holds the CHAP secret). A new target is created; a live one is updated only
+    while no initiator uses it, since tgt re-creates a target to change it and would cut the nodes' I/O."""
+    iqn = shlex.quote(s.storage.target_iqn)
+    return script(f"{s.storage.host.name}: iSCSI target", f"""
+install -d -m 0755 /etc/tgt/conf.d
+[ "$(install_stdin /etc/tgt/conf.d/bluemind-ha.conf 0600)" = changed ] || exit 0
+if tgt-admin --show | grep -q "^Target [0-9]*: {s.storage.target_iqn}$"; then
+  # Without --force tgt-admin leaves a target with logged-in initiators alone: checked below.
+  tgt-admin --update {iqn}
+else
+  tgt-admin --execute
+fi
+for lun in {" ".join(str(lun.number) for lun in s.storage.luns)}; do
+  if ! tgt-admin --show | grep -q "LUN: $lun$"; then
+    echo "LUN $lun is not served: target {s.storage.target_iqn} is in use, so its new configuration is saved but not applied." >&2
+    echo "Apply it in a maintenance window: crm_attribute --name maintenance-mode --update true, stop the group," >&2
+    echo "then tgt-admin --update {s.storage.target_iqn} --force." >&2
+    exit 1
+  fi
+done
+""")
+

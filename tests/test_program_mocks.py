@@ -1,0 +1,131 @@
+"""The Pulumi program under the SDK's mocks: which resources each component declares, under which parent,
+after what, and with which key inputs."""
+from __future__ import annotations
+
+import copy
+from collections import Counter
+
+import pulumi
+import pytest
+
+from components.render.cib import render_cib
+from components.render.corosync import render_corosync
+from tools.plan import run_program
+from tools.stackfile import load_settings, read_stack_config
+
+
+def declare(stack: str, edit=None):
+    config, secrets = read_stack_config(stack)
+    config = copy.deepcopy(config)
+    if edit:
+        edit(config)
+    monitor = run_program(stack, config, secrets)
+    return {d.name: d for d in monitor.declared}
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return declare("dev")
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return declare("prod")
+
+
+def test_dev_declares_a_libvirt_lab_with_two_sized_nodes_and_a_storage_vm(dev):
+    kinds = Counter(d.type for d in dev.values())
+    assert kinds["libvirt:index/domain:Domain"] == 3
+    assert kinds["libvirt:index/cloudInitDisk:CloudInitDisk"] == 3
+    assert kinds["libvirt:index/volume:Volume"] == 5  # base image, three roots, the storage VM's LUN disk
+    assert kinds["libvirt:index/network:Network"] == 1
+    bm1 = dev["bluemind-lab-bm1"].inputs
+    assert (bm1["vcpu"], bm1["memory"]) == (2, 16 * 1024)
+    assert dev["bluemind-lab-bm1"].parent == "bluemind-lab" and dev["bluemind-lab"].parent == "bluemind"
+
+
+def test_dev_gives_each_node_vm_a_virtualbmc_on_the_hypervisor(dev):
+    for node in ("bm1", "bm2"):
+        bmc = dev[f"hypervisor-virtualbmc-{node}"]
+        assert f"bluemind-lab-{node}" in bmc.dependencies and "stdin" in bmc.secret_inputs
+
+
+def test_prod_declares_no_vm_and_no_storage_host(prod):
+    assert not [d for d in prod.values() if d.type.startswith("libvirt:")]
+    assert not [n for n in prod if n.startswith("bm-storage")]
+
+
+@pytest.mark.parametrize("stack_fixture", ["dev", "prod"])
+def test_every_node_step_is_a_child_of_its_node_component(stack_fixture, request):
+    declared = request.getfixturevalue(stack_fixture)
+    s = load_settings(stack_fixture)
+    for node in s.nodes:
+        steps = [d for d in declared.values() if d.parent == f"bluemind-{node.name}"]
+        assert {d.name[len(node.name) + 1:] for d in steps} >= {
+            "cluster-packages", "bluemind-packages", "iscsi-login", "filesystems", "corosync-authkey",
+            "corosync-conf", "hacluster-password", "bmc-password"}
+        assert declared[f"bluemind-{node.name}"].type == "bluemind-ha:cluster:Node"
+
+
+def test_nodes_are_prepared_in_parallel(dev):
+    """Before the cluster starts, no step of one node waits for a step of the other."""
+    for node, other in (("bm1", "bm2"), ("bm2", "bm1")):
+        for d in dev.values():
+            if d.parent == f"bluemind-{node}":
+                assert not [dep for dep in d.dependencies if dep.startswith(f"{other}-")], d.name
+
+
+def test_iscsi_login_waits_for_the_target(dev):
+    assert "bm-storage-storage-target" in dev["bm1-iscsi-login"].dependencies
+
+
+def test_cib_is_pushed_once_from_the_primary_after_both_nodes_started_and_passed_the_fence_preflight(dev):
+    push = dev["bm1-cib-push"]
+    assert push.parent == "bluemind-cluster" and "bm2-cib-push" not in dev
+    assert {"bm1-cluster-start", "bm2-cluster-start", "bm1-fence-preflight", "bm2-fence-preflight"} <= set(push.dependencies)
+    assert push.inputs["stdin"] == render_cib(load_settings("dev"))
+
+
+def test_corosync_conf_goes_to_both_nodes_on_stdin(prod):
+    conf = render_corosync(load_settings("prod"))
+    for node in ("bm-prod-a", "bm-prod-b"):
+        assert prod[f"{node}-corosync-conf"].inputs["stdin"] == conf
+
+
+def test_secrets_travel_only_as_secrets_with_logging_off(dev):
+    secret_steps = {"corosync-authkey", "hacluster-password", "bmc-password", "iscsi-login"}
+    for node in ("bm1", "bm2"):
+        for step in secret_steps:
+            d = dev[f"{node}-{step}"]
+            assert "stdin" in d.secret_inputs and d.inputs["logging"] == "none", d.name
+    assert "stdin" in dev["bm-storage-storage-target"].secret_inputs
+    assert "stdin" not in dev["bm1-corosync-conf"].secret_inputs
+
+
+def test_no_command_puts_a_secret_on_its_command_line(dev):
+    for d in dev.values():
+        if d.type == "command:remote:Command":
+            assert "secret-" not in d.inputs["create"], d.name
+
+
+def test_manual_failover_declares_no_fencing_steps():
+    def manual(config):
+        config["failover"] = "manual"
+        for node in config["nodes"]:
+            del node["bmc"]
+        del config["bmc_password_bm_prod_a"], config["bmc_password_bm_prod_b"]
+
+    declared = declare("prod", manual)
+    assert not [n for n in declared if n.endswith(("fence-preflight", "bmc-password"))]
+
+
+def test_an_invalid_stack_stops_with_one_message_and_declares_nothing():
+    def unfenced(config):
+        del config["nodes"][0]["bmc"]
+
+    config, secrets = read_stack_config("prod")
+    config = copy.deepcopy(config)
+    unfenced(config)
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program("prod", config, secrets)
+    assert "bluemind-ha:nodes[0].bmc" in str(caught.value) and "split-brain" in str(caught.value)

@@ -1,0 +1,147 @@
+"""Pure tests of the cluster renderers: what an admin relies on in corosync.conf, the CIB and its push."""
+from __future__ import annotations
+
+import copy
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from components.render.cib import group_member_ids, render_cib
+from components.render.cib_merge import merge_cib
+from components.render.corosync import render_corosync
+from components.render.tgt import render_targets_conf
+from components.settings import parse_settings
+from tools.stackfile import load_settings, read_stack_config
+
+
+def manual_prod():
+    config, secrets = read_stack_config("prod")
+    config = copy.deepcopy(config)
+    for node in config["nodes"]:
+        del node["bmc"]
+    config["failover"] = "manual"
+    return parse_settings("prod", config, secrets)
+
+
+def props(cib: ET.Element) -> dict[str, str]:
+    return {p.get("name"): p.get("value") for p in cib.iter("nvpair")
+            if p in cib.find("configuration/crm_config").iter("nvpair")}
+
+
+def params(primitive: ET.Element) -> dict[str, str]:
+    return {p.get("name"): p.get("value") for p in primitive.findall("instance_attributes/nvpair")}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "lab"])
+def test_fenced_corosync_has_two_node_and_knet_crypto(stack):
+    conf = render_corosync(load_settings(stack))
+    assert "    two_node: 1\n" in conf
+    assert "transport: knet" in conf and "crypto_cipher: aes256" in conf and "crypto_hash: sha256" in conf
+
+
+def test_manual_corosync_has_no_two_node_so_a_lone_node_is_inquorate():
+    assert "two_node" not in render_corosync(manual_prod())
+
+
+def test_second_link_gives_every_node_two_rings():
+    conf = render_corosync(load_settings("prod"))
+    assert conf.count("ring0_addr") == 2 and conf.count("ring1_addr") == 2 and "link_mode: passive" in conf
+    assert "ring1_addr" not in render_corosync(load_settings("dev"))
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_cib_holds_one_ipmi_fence_device_per_node_never_run_by_its_own_target(stack):
+    s = load_settings(stack)
+    cib = ET.fromstring(render_cib(s))
+    devices = cib.findall(".//primitive[@class='stonith']")
+    assert [d.get("type") for d in devices] == ["fence_ipmilan", "fence_ipmilan"]
+    for node, device in zip(s.nodes, devices):
+        p = params(device)
+        assert p["pcmk_host_list"] == node.name and p["ip"] == node.bmc.address
+        assert p["lanplus"] == "1" and p["method"] == "onoff" and "password" not in p
+        avoid = cib.find(f".//rsc_location[@rsc='{device.get('id')}']")
+        assert avoid.get("node") == node.name and avoid.get("score") == "-INFINITY"
+    assert props(cib)["stonith-enabled"] == "true"
+    assert props(cib)["priority-fencing-delay"] == "15s"
+
+
+def test_cib_never_holds_a_bmc_password():
+    s = load_settings("dev")
+    xml = render_cib(s)
+    assert "password_script" in xml and "secret-" not in xml
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_group_moves_storage_then_vip_then_postgresql_then_bluemind(stack):
+    s = load_settings(stack)
+    cib = ET.fromstring(render_cib(s))
+    group = cib.find(".//group[@id='bluemind']")
+    members = [p.get("id") for p in group.findall("primitive")]
+    assert members == group_member_ids(s)
+    filesystems = {params(p)["directory"]: p for p in group.findall("primitive[@type='Filesystem']")}
+    assert {"/var/spool/cyrus", "/var/lib/cyrus", "/var/lib/postgresql"} <= set(filesystems)
+    assert all(params(p)["device"].startswith("/dev/disk/by-path/ip-") for p in filesystems.values())
+    vip = group.find("primitive[@id='vip']")
+    assert vip.get("type") == "IPaddr2" and params(vip)["ip"] == s.network.vip
+    assert members.index("vip") > max(members.index(f.get("id")) for f in filesystems.values())
+    assert members.index("vip") < members.index("svc-postgresql") < members.index("svc-bm-core")
+
+
+def test_4x_and_5x_service_lists_differ_as_bluemind_does():
+    dev, prod = group_member_ids(load_settings("dev")), group_member_ids(load_settings("prod"))
+    assert "svc-bm-cyrus-imapd" in dev and "svc-bm-cyrus-imapd" not in prod
+    assert "svc-bm-keycloak" in prod and "svc-bm-keycloak" not in dev
+
+
+def test_manual_mode_disables_stonith_and_freezes_without_quorum():
+    cib = ET.fromstring(render_cib(manual_prod()))
+    assert props(cib)["stonith-enabled"] == "false" and props(cib)["no-quorum-policy"] == "freeze"
+    assert not cib.findall(".//primitive[@class='stonith']")
+
+
+def test_stickiness_prevents_failback():
+    cib = ET.fromstring(render_cib(load_settings("dev")))
+    defaults = {p.get("name"): p.get("value") for p in cib.iter("nvpair") if p.get("id").startswith("bluemind-ha-rsc")}
+    assert int(defaults["resource-stickiness"]) > 0 and defaults["migration-threshold"] == "3"
+
+
+def test_rendering_is_deterministic():
+    s = load_settings("prod")
+    assert render_cib(s) == render_cib(load_settings("prod"))
+
+
+LIVE = """<cib validate-with="pacemaker-3.9" epoch="7" num_updates="3" admin_epoch="0"><configuration>
+<crm_config><cluster_property_set id="cib-bootstrap-options">
+ <nvpair id="o1" name="dc-version" value="2.1.5"/><nvpair id="o2" name="maintenance-mode" value="true"/>
+ <nvpair id="o3" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
+<nodes><node id="1" uname="bm1"><instance_attributes id="n1"><nvpair id="n1-standby" name="standby" value="on"/>
+</instance_attributes></node></nodes>
+<resources><group id="bluemind"><meta_attributes id="bluemind-meta_attributes">
+ <nvpair id="bluemind-meta_attributes-target-role" name="target-role" value="Stopped"/></meta_attributes>
+ <primitive id="old-member" class="ocf" provider="heartbeat" type="Dummy"/></group></resources>
+<constraints><rsc_location id="cli-prefer-bluemind" rsc="bluemind" node="bm2" score="INFINITY"/>
+ <rsc_location id="stale" rsc="old-member" node="bm1" score="10"/></constraints>
+</configuration><status/></cib>"""
+
+
+def test_cib_push_keeps_admin_state_and_replaces_what_we_own():
+    merged = ET.fromstring(merge_cib(LIVE, render_cib(load_settings("dev"))))
+    options = {p.get("name"): p.get("value") for p in merged.iter("nvpair") if p.get("id", "").startswith(("o", "cib"))}
+    assert options["maintenance-mode"] == "true" and options["dc-version"] == "2.1.5"  # admin's and pacemaker's
+    assert options["stonith-enabled"] == "true"                                        # ours wins
+    assert merged.find(".//node[@uname='bm1']//nvpair[@name='standby']").get("value") == "on"
+    assert merged.find(".//rsc_location[@id='cli-prefer-bluemind']") is not None     # a move survives
+    assert merged.find(".//rsc_location[@id='stale']") is None                       # ours are replaced
+    assert merged.find(".//primitive[@id='old-member']") is None
+    assert merged.find(".//group[@id='bluemind']//nvpair[@name='target-role']").get("value") == "Stopped"
+    assert merged.find(".//primitive[@id='fs-var-spool-cyrus']") is not None
+
+
+def test_targets_conf_admits_only_the_two_nodes_with_chap():
+    s = load_settings("dev")
+    conf = render_targets_conf(s, "s3cret-chap")
+    assert [line.split()[1] for line in conf.splitlines() if line.strip().startswith("initiator-name")] == \
+        [n.iqn for n in s.nodes]
+    assert "incominguser bluemind s3cret-chap" in conf
+    assert [int(line.split()[1]) for line in conf.splitlines() if line.strip().startswith("lun ")] == \
+        [lun.number for lun in s.storage.luns]

@@ -1,0 +1,169 @@
+"""One test per validation rule: each bad input is refused with a message naming the key and the fix."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from components.settings import SettingsError, parse_settings
+from tools.stackfile import read_stack_config
+
+
+def stack(name: str):
+    config, secrets = read_stack_config(name)
+    return copy.deepcopy(config), set(secrets)
+
+
+def refused(config, secrets, stack_name="dev") -> SettingsError:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(stack_name, config, secrets)
+    return caught.value
+
+
+@pytest.mark.parametrize("name", ["dev", "prod", "lab"])
+def test_committed_stacks_are_valid(name):
+    config, secrets = stack(name)
+    s = parse_settings(name, config, secrets)
+    assert len(s.nodes) == 2 and s.fenced
+
+
+def test_exactly_two_nodes():
+    config, secrets = stack("dev")
+    config["nodes"].append(dict(config["nodes"][1], name="bm3", id=3, ip="192.168.150.13"))
+    error = refused(config, secrets)
+    assert error.key == "bluemind-ha:nodes" and "exactly two" in error.problem
+
+
+@pytest.mark.parametrize("field,value", [("name", "bm1"), ("id", 1), ("ip", "192.168.150.11")])
+def test_node_names_ids_and_ips_are_unique(field, value):
+    config, secrets = stack("dev")
+    config["nodes"][1][field] = value
+    error = refused(config, secrets)
+    assert error.key == f"bluemind-ha:nodes[1].{field}" and "same as nodes[0]" in error.problem
+
+
+def test_vip_must_lie_in_the_nodes_subnet():
+    config, secrets = stack("dev")
+    config["network"]["vip"] = "10.0.0.5"
+    error = refused(config, secrets)
+    assert error.key == "bluemind-ha:network.vip" and "192.168.150.0/24" in error.problem
+
+
+@pytest.mark.parametrize("vip,owner", [("192.168.150.11", "nodes[0].ip"), ("192.168.150.20", "storage portal"),
+                                       ("192.168.150.1", "network.gateway")])
+def test_vip_differs_from_every_node_bmc_and_storage_address(vip, owner):
+    config, secrets = stack("dev")
+    config["network"]["vip"] = vip
+    assert owner in refused(config, secrets).problem
+
+
+def test_vip_differs_from_a_bmc_address():
+    config, secrets = stack("prod")
+    config["network"]["vip"] = "10.30.0.11"
+    config["network"]["subnet"] = "10.0.0.0/8"
+    config["network"]["gateway"] = "10.0.0.1"
+    assert "nodes[0].bmc.address" in refused(config, secrets, "prod").problem
+
+
+def test_automatic_failover_without_fencing_is_refused_with_the_seeds_reason():
+    config, secrets = stack("prod")
+    del config["nodes"][1]["bmc"]
+    error = refused(config, secrets, "prod")
+    assert error.key == "bluemind-ha:nodes[1].bmc"
+    assert "split-brain" in error.problem and "corrupted data" in error.problem
+    assert "failover to manual" in error.fix
+
+
+def test_manual_failover_without_fencing_is_allowed_and_disables_stonith():
+    config, secrets = stack("prod")
+    for node in config["nodes"]:
+        del node["bmc"]
+    config["failover"] = "manual"
+    s = parse_settings("prod", config, secrets - {"bmc_password_bm_prod_a", "bmc_password_bm_prod_b"})
+    assert not s.fenced
+
+
+@pytest.mark.parametrize("key,value", [("kind", "nfs"), ("fstype", "nfs4")])
+def test_nfs_is_refused_for_the_data(key, value):
+    config, secrets = stack("dev")
+    config["storage"][key] = value
+    error = refused(config, secrets)
+    assert error.key == f"bluemind-ha:storage.{key}" and "cyrus-imap does not support NFS" in error.problem
+
+
+def test_bare_metal_below_bluemind_sizing_is_refused():
+    config, secrets = stack("prod")
+    config["nodes"][0]["ram_gb"] = 32
+    config["nodes"][1]["ram_gb"] = 32
+    error = refused(config, secrets, "prod")
+    assert error.key == "bluemind-ha:nodes[0].ram_gb" and "48 GB" in error.problem
+
+
+def test_vms_are_sized_from_the_tables_and_overrides_may_not_go_below():
+    config, secrets = stack("dev")
+    s = parse_settings("dev", config, secrets)
+    assert (s.nodes[0].cores, s.nodes[0].ram_gb) == (2, 16)  # 4.9, 100 users x 2 units: 2 cores, 16 GB
+    config["nodes"][0]["cores"] = 1
+    assert refused(config, secrets).key == "bluemind-ha:nodes[0].cores"
+
+
+def test_nodes_must_have_equal_ram():
+    config, secrets = stack("prod")
+    config["nodes"][1]["ram_gb"] = 96
+    assert "bm-pimp" in refused(config, secrets, "prod").fix
+
+
+def test_lun_size_override_below_the_derived_minimum_is_refused():
+    config, secrets = stack("prod")
+    config["storage"]["lun_sizes_gb"]["/var/spool/cyrus"] = 100
+    error = refused(config, secrets, "prod")
+    assert error.key == "bluemind-ha:storage.lun_sizes_gb./var/spool/cyrus" and "8801" in error.fix
+
+
+@pytest.mark.parametrize("secret", ["chap_password", "bmc_password_bm1", "hacluster_password", "corosync_authkey"])
+def test_a_plain_password_is_refused_with_the_command_to_fix_it(secret):
+    config, secrets = stack("dev")
+    secrets.discard(secret)
+    error = refused(config, secrets)
+    assert error.key == f"bluemind-ha:{secret}" and "plain text" in error.problem
+    assert f"pulumi config set --secret bluemind-ha:{secret}" in error.fix
+
+
+def test_a_missing_secret_is_refused():
+    config, secrets = stack("dev")
+    del config["chap_password"]
+    assert "is missing" in refused(config, secrets).problem
+
+
+def test_an_external_san_must_number_every_directory():
+    config, secrets = stack("prod")
+    del config["storage"]["lun_numbers"]["/var/lib/postgresql"]
+    assert refused(config, secrets, "prod").key == "bluemind-ha:storage.lun_numbers./var/lib/postgresql"
+
+
+def test_second_link_needs_an_address_on_both_nodes():
+    config, secrets = stack("prod")
+    del config["nodes"][1]["link1_ip"]
+    assert refused(config, secrets, "prod").key == "bluemind-ha:nodes[1].link1_ip"
+
+
+def test_a_misspelt_key_is_named_with_a_suggestion():
+    config, secrets = stack("dev")
+    config["network"]["vipp"] = config["network"].pop("vip")
+    error = refused(config, secrets)
+    assert error.key == "bluemind-ha:network.vipp" and "did you mean 'vip'" in error.fix
+
+
+def test_lab_bmcs_must_listen_on_the_hypervisor_on_distinct_ports():
+    config, secrets = stack("dev")
+    config["nodes"][1]["bmc"]["port"] = 6230
+    assert refused(config, secrets).key == "bluemind-ha:nodes[1].bmc.port"
+    config, secrets = stack("dev")
+    config["nodes"][0]["bmc"]["address"] = "192.168.150.30"
+    assert "hypervisor" in refused(config, secrets).problem
+
+
+def test_stonith_timeout_must_cover_the_fencing_delay():
+    config, secrets = stack("dev")
+    config["cluster"] = {"priority_fencing_delay_s": 60, "stonith_timeout_s": 30}
+    assert refused(config, secrets).key == "bluemind-ha:cluster.stonith_timeout_s"

@@ -1,0 +1,204 @@
+"""The offline plan: run the Pulumi program against a stack's config through the SDK's mocks (no CLI, no
+credentials, no hosts, no passphrase) and write what it would do to build/<stack>/:
+
+  resources.json            every declared resource: type, name, parent, dependencies, sha256 of its inputs
+  cluster/corosync.conf     as pushed to both nodes
+  cluster/cib.xml           the complete CIB document (crm_verify --xml-file reads it)
+  cluster/failover.md       -> failover.md at the top: what the cluster does when X happens (crm_simulate)
+  storage/targets.conf      when the stack runs its own iSCSI target (CHAP secret masked)
+  nodes/<host>/NN-<step>.sh the scripts each host runs, in order
+
+Usage: python -m tools.plan STACK [OUT_DIR]
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks, settings as runtime_settings
+
+from components.remote_step import step_order
+from components.render.cib import render_cib
+from components.render.corosync import render_corosync
+from components.render.tgt import render_targets_conf
+from components.settings import NAMESPACE, Settings, SettingsError, parse_settings
+from tools.stackfile import ROOT, read_stack_config
+
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+COMMAND_TYPE = "command:remote:Command"
+
+
+def masked(name: str) -> str:
+    """What stands in the plan's files where a secret would be sent."""
+    return f"[secret {NAMESPACE}:{name}]"
+
+
+@dataclass
+class Declared:
+    type: str
+    name: str
+    parent: str
+    dependencies: list[str]
+    inputs: dict[str, Any]
+    secret_inputs: list[str]
+
+    @property
+    def inputs_sha256(self) -> str:
+        return hashlib.sha256(json.dumps(self.inputs, sort_keys=True).encode()).hexdigest()
+
+
+def _mask_secrets(value: Any) -> tuple[Any, bool]:
+    """Replace each secret in a marshalled value by a digest of it; say whether there was one."""
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            digest = hashlib.sha256(json.dumps(value.get("value"), sort_keys=True).encode()).hexdigest()
+            return {"secret_sha256": digest}, True
+        found = False
+        out = {}
+        for key, item in value.items():
+            out[key], hit = _mask_secrets(item)
+            found |= hit
+        return out, found
+    if isinstance(value, list):
+        pairs = [_mask_secrets(v) for v in value]
+        return [p[0] for p in pairs], any(p[1] for p in pairs)
+    return value, False
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """The SDK's mock monitor, which also keeps what the engine would see of each resource: its parent and
+    all its dependencies (explicit and through inputs), and its inputs with secrets masked."""
+
+    def __init__(self):
+        super().__init__(_EchoMocks())
+        self.declared: list[Declared] = []
+        self.names: dict[str, str] = {}
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.names[response.urn] = request.name
+            inputs, secret_inputs = {}, []
+            for key, value in json_format.MessageToDict(request.object).items():
+                inputs[key], secret = _mask_secrets(value)
+                if secret:
+                    secret_inputs.append(key)
+            self.declared.append(Declared(
+                type=request.type, name=request.name, parent=self.names.get(request.parent, "stack"),
+                dependencies=sorted({self.names.get(d, d) for d in request.dependencies}),
+                inputs=inputs, secret_inputs=sorted(secret_inputs)))
+        return response
+
+
+class _EchoMocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        return f"{args.name}-id", args.inputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}, None
+
+
+def run_program(stack: str, config: dict[str, Any], secret_keys: set[str]) -> RecordingMonitor:
+    """Run the real program (components.program.main, as __main__.py does) under mocks."""
+    from components.program import main
+
+    monitor = RecordingMonitor()
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(monitor.mocks, project="bluemind-ha", stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(
+        {f"{NAMESPACE}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},
+        [f"{NAMESPACE}:{k}" for k in secret_keys])
+    pulumi.runtime.test(main)()
+    return monitor
+
+
+def _host_and_step(resource_name: str, hosts: list[str]) -> tuple[str, str] | None:
+    for host in sorted(hosts, key=len, reverse=True):
+        if resource_name.startswith(host + "-"):
+            return host, resource_name[len(host) + 1:]
+    return None
+
+
+def write_plan(stack: str, out_dir: Path, config: dict[str, Any] | None = None,
+               secret_keys: set[str] | None = None) -> Settings:
+    """Validate the stack, run the program under mocks and write build/<stack>/. Returns the settings."""
+    if config is None:
+        config, secret_keys = read_stack_config(stack)
+    settings = parse_settings(stack, config, secret_keys or set())
+    monitor = run_program(stack, config, secret_keys or set())
+
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    (out_dir / "cluster").mkdir(parents=True)
+    resources = sorted(monitor.declared, key=lambda d: (d.type, d.name))
+    (out_dir / "resources.json").write_text(json.dumps(
+        [{"type": d.type, "name": d.name, "parent": d.parent, "dependencies": d.dependencies,
+          "inputs_sha256": d.inputs_sha256, "secret_inputs": d.secret_inputs} for d in resources],
+        indent=2) + "\n")
+
+    cib = render_cib(settings)
+    (out_dir / "cluster" / "corosync.conf").write_text(render_corosync(settings))
+    (out_dir / "cluster" / "cib.xml").write_text(cib)
+    if settings.storage.kind == "tgt":
+        (out_dir / "storage").mkdir()
+        (out_dir / "storage" / "targets.conf").write_text(render_targets_conf(settings, masked("chap_password")))
+
+    hosts = [n.name for n in settings.nodes] + ["hypervisor"] + ([settings.storage.host.name] if settings.storage.host else [])
+    for d in resources:
+        placed = _host_and_step(d.name, hosts) if d.type == COMMAND_TYPE else None
+        if placed:
+            host, step = placed
+            path = out_dir / "nodes" / host / f"{step_order(step):02d}-{step}.sh"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(d.inputs["create"])
+
+    from tools.failover import failover_markdown
+    (out_dir / "failover.md").write_text(failover_markdown(settings, cib))
+    return settings
+
+
+def summary(s: Settings, out_dir: Path) -> str:
+    lines = [f"bluemind-ha plan for stack '{s.stack}' -> {out_dir.relative_to(ROOT) if out_dir.is_relative_to(ROOT) else out_dir}",
+             f"  BlueMind {s.bluemind.version}, {s.bluemind.users} users ({s.bluemind.profile}), https://{s.bluemind.url}/ on VIP {s.network.vip}/{s.network.prefix}",
+             f"  hosts: {s.host_kind}"]
+    for n in s.nodes:
+        fence = f"fenced via IPMI {n.bmc.address}:{n.bmc.port}" if (s.fenced and n.bmc) else "not fenced"
+        lines.append(f"  node {n.name} (id {n.node_id}) {n.ip}: {n.cores} cores, {n.ram_gb} GB RAM, {fence}")
+    where = f"tgt on {s.storage.host.name}" if s.storage.host else "external SAN"
+    lines.append(f"  storage: iSCSI {s.storage.target_iqn} at {s.storage.portal} ({where}), {s.storage.fstype}")
+    for lun in s.storage.luns:
+        lines.append(f"    LUN {lun.number:>2} {lun.size_gb:>6} GB  {lun.directory}")
+    mode = ("automatic (STONITH on, two_node)" if s.fenced
+            else "manual (no STONITH: a lone node freezes; an admin takes over)")
+    lines.append(f"  failover: {mode}; corosync links: {2 if s.second_link else 1}, token {s.cluster.token_ms} ms")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or len(argv) > 2:
+        print(__doc__.strip().splitlines()[-1], file=sys.stderr)
+        return 2
+    stack = argv[0]
+    out_dir = Path(argv[1]) if len(argv) > 1 else ROOT / "build" / stack
+    try:
+        settings = write_plan(stack, out_dir.resolve())
+    except FileNotFoundError:
+        print(f"no such stack: stacks/Pulumi.{stack}.yaml", file=sys.stderr)
+        return 2
+    except SettingsError as error:
+        print(f"stack '{stack}' is invalid:\n{error}", file=sys.stderr)
+        return 2
+    print(summary(settings, out_dir.resolve()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
