@@ -23,6 +23,15 @@ def _section(config: ET.Element, tag: str) -> ET.Element:
     return found if found is not None else ET.SubElement(config, tag)
 
 
+def _replace_in_place(parent: ET.Element, old: ET.Element | None, new: ET.Element) -> None:
+    """Put `new` where `old` stood. Order matters: a patch whose result reorders siblings fails to apply
+    (crm_diff's digest check), so nothing we own may move."""
+    if old is None:
+        parent.append(new)
+    else:
+        parent[list(parent).index(old)] = new
+
+
 def _merge_properties(live: ET.Element, rendered: ET.Element) -> None:
     """Our cluster properties are set by name; every other property (admin's or pacemaker's) stays."""
     for new_set in rendered.findall("cluster_property_set"):
@@ -31,10 +40,7 @@ def _merge_properties(live: ET.Element, rendered: ET.Element) -> None:
             live.append(new_set)
             continue
         for pair in new_set.findall("nvpair"):
-            old = old_set.find(f"nvpair[@name='{pair.get('name')}']")
-            if old is not None:
-                old_set.remove(old)
-            old_set.append(pair)
+            _replace_in_place(old_set, old_set.find(f"nvpair[@name='{pair.get('name')}']"), pair)
 
 
 def _admin_meta(resources: ET.Element) -> dict[str, list[ET.Element]]:
@@ -70,10 +76,10 @@ def merge_cib(live_xml: str, rendered_xml: str) -> str:
     kept_meta = _admin_meta(_section(live_config, "resources"))
     for tag in OWNED_SECTIONS:
         old, new = live_config.find(tag), new_config.find(tag)
-        if old is not None:
-            live_config.remove(old)
         if new is not None:
-            live_config.append(new)
+            _replace_in_place(live_config, old, new)
+        elif old is not None:
+            live_config.remove(old)
     _restore_admin_meta(_section(live_config, "resources"), kept_meta)
 
     constraints = _section(live_config, "constraints")
