@@ -15,7 +15,7 @@ from components.settings import Settings
 
 class Cluster(pulumi.ComponentResource):
     def __init__(self, name: str, s: Settings, hosts: dict[str, Host], nodes: dict[str, ClusterNode],
-                 opts: pulumi.ResourceOptions | None = None):
+                 extra_ready: list[pulumi.Resource], opts: pulumi.ResourceOptions | None = None):
         super().__init__("bluemind-ha:cluster:Cluster", name, None, opts)
         both_ready = [r for n in nodes.values() for r in n.ready]
         starts = [step(hosts[n.name], "cluster-start", node_scripts.cluster_start(s, n), parent=self,
@@ -27,5 +27,5 @@ class Cluster(pulumi.ComponentResource):
         self.cib = render_cib(s)
         primary = s.nodes[0]
         self.cib_push = step(hosts[primary.name], "cib-push", node_scripts.cib_push(s, primary), parent=self,
-                             stdin=self.cib, depends_on=starts + preflights)
+                             stdin=self.cib, depends_on=starts + preflights + extra_ready)
         self.register_outputs({"cib_push": self.cib_push.id})

@@ -22,8 +22,9 @@ class ClusterNode(pulumi.ComponentResource):
                  storage_ready: list[pulumi.Resource], opts: pulumi.ResourceOptions | None = None):
         super().__init__("bluemind-ha:cluster:Node", name, None, opts)
         packages = step(host, "cluster-packages", node_scripts.cluster_packages(s, node), parent=self)
+        # The first install's version only: a version change is the update chain's job, in maintenance mode.
         bluemind = step(host, "bluemind-packages", node_scripts.bluemind_packages(s, node), parent=self,
-                        depends_on=[packages])
+                        stdin=s.bluemind.version + "\n", create_only_stdin=True, depends_on=[packages])
         iscsi = step(host, "iscsi-login", login_script(s, node), parent=self, secret=True,
                      stdin=secrets.chap_password.apply(lambda pw: iscsid_conf(s, pw)),
                      depends_on=[packages] + storage_ready)

@@ -5,11 +5,13 @@ import pulumi
 
 from components.cluster import Cluster
 from components.cluster_node import ClusterNode
+from components.config_sync import ConfigSync
 from components.hosts import LibvirtLab, existing_hosts
 from components.render.cib import fence_id
 from components.secrets import Secrets
 from components.settings import Settings
 from components.storage import IscsiTarget
+from components.update_chain import UpdateChain
 
 
 class BlueMindHa(pulumi.ComponentResource):
@@ -28,7 +30,9 @@ class BlueMindHa(pulumi.ComponentResource):
 
         nodes = {n.name: ClusterNode(f"{name}-{n.name}", s, n, hosts[n.name], secrets, storage_ready, opts=child)
                  for n in s.nodes}
-        self.cluster = Cluster(f"{name}-cluster", s, hosts, nodes, opts=child)
+        sync = ConfigSync(f"{name}-sync", s, hosts, {n: nodes[n].ready for n in nodes}, opts=child)
+        self.cluster = Cluster(f"{name}-cluster", s, hosts, nodes, extra_ready=sync.ready, opts=child)
+        UpdateChain(f"{name}-update", s, hosts, after=[self.cluster.cib_push], opts=child)
         self.outputs = stack_outputs(s)
         self.register_outputs(self.outputs)
 

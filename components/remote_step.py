@@ -20,7 +20,7 @@ STEP_ORDER = {
     "storage-packages": 10, "storage-volumes": 20, "storage-target": 30,
     "cluster-packages": 10, "bluemind-packages": 20, "iscsi-login": 30, "filesystems": 40,
     "corosync-authkey": 50, "corosync-conf": 51, "hacluster-password": 52, "bmc-password": 53,
-    "sync-key": 54, "sync-config": 55,
+    "sync-key": 54, "sync-trust": 55, "sync-config": 56,
     "cluster-start": 60, "fence-preflight": 70, "cib-push": 80,
     "update-maintenance-on": 90, "update-packages": 91, "update-post-install": 92,
     "update-maintenance-off": 93, "update-check": 94,
@@ -53,14 +53,19 @@ def connection(address: str, user: str, private_key: pulumi.Output[str] | None) 
 
 
 def step(host: Host, name: str, script: str, parent: pulumi.Resource, stdin: pulumi.Input[str] | None = None,
-         secret: bool = False, depends_on: list[pulumi.Resource] | None = None) -> remote.Command:
+         secret: bool = False, depends_on: list[pulumi.Resource] | None = None,
+         create_only_stdin: bool = False, on_create: str | None = None) -> remote.Command:
+    """`create_only_stdin`: stdin matters when the step is first created only; later changes of it are
+    ignored (another resource carries them out). `on_create`: what to run when the step is first created,
+    if not `script` itself (the update chain runs only on changes)."""
     step_order(name)
     return remote.Command(
         f"{host.name}-{name}",
         connection=host.connection,
-        create=script,
+        create=on_create or script,
         update=script,
         stdin=stdin,
         logging=remote.Logging.NONE if secret else None,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(host.ready) + list(depends_on or [])),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(host.ready) + list(depends_on or []),
+                                    ignore_changes=["stdin"] if create_only_stdin else None),
     )

@@ -23,7 +23,8 @@ def stack_file(stack: str) -> Path:
 
 
 def secret_placeholder(ciphertext: str) -> str:
-    return "secret-" + hashlib.sha256(ciphertext.encode()).hexdigest()[:16]
+    # 18 characters: short enough for every secret's own limits (an IPMI password is at most 20 bytes).
+    return "secret" + hashlib.sha256(ciphertext.encode()).hexdigest()[:12]
 
 
 def read_stack_config(stack: str, path: Path | None = None) -> tuple[dict[str, Any], set[str]]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from components.render.cib import bmc_password_file, by_path_device
 from components.render.corosync import AUTHKEY_PATH
+from components.render.lsyncd import CONFIG_PATH as LSYNCD_CONF, SYNC_KEY, SYNC_KNOWN_HOSTS, render_lsyncd_unit
 from components.render.shell import script
 from components.services import active_only_units
 from components.settings import Node, Settings
@@ -37,14 +38,16 @@ hostnamectl set-hostname {shlex.quote(node.name)}
 
 
 def bluemind_packages(s: Settings, node: Node) -> str:
-    """Install BlueMind pinned to the stack's version, with every service it brings disabled at boot:
-    only pacemaker starts them, on the active node."""
+    """stdin: the BlueMind version to install first. This step installs BlueMind once, with every service it
+    brings disabled at boot (only pacemaker starts them, on the active node); later versions arrive through
+    the update chain, in maintenance mode (components/update_chain.py)."""
     bm = s.bluemind
     units = _words(u + ".service" for u in active_only_units(bm.major))
-    return script(f"{node.name}: BlueMind {bm.version} packages, disabled at boot", f"""
+    return script(f"{node.name}: BlueMind packages, disabled at boot", f"""
+read -r version
 export DEBIAN_FRONTEND=noninteractive
 echo {shlex.quote(f"deb {bm.apt_repository} bluemind main")} | install_stdin /etc/apt/sources.list.d/bluemind.list 0644
-printf 'Package: bm-* bluemind-*\\nPin: version {bm.version}*\\nPin-Priority: 1001\\n' \\
+printf 'Package: bm-* bluemind-*\\nPin: version %s*\\nPin-Priority: 1001\\n' "$version" \\
   | install_stdin /etc/apt/preferences.d/bluemind-ha 0644
 # Package scripts must not start services here: pacemaker owns them, and the data LUNs are not mounted.
 printf '#!/bin/sh\\nexit 101\\n' | install_stdin /usr/sbin/policy-rc.d 0755
@@ -251,3 +254,46 @@ for lun in {" ".join(str(lun.number) for lun in s.storage.luns)}; do
 done
 """)
 
+
+
+# --- configuration sync (lsyncd, components/render/lsyncd.py) -----------------------------------------
+def sync_key(s: Settings, node: Node) -> str:
+    """Create the node's dedicated sync key once; print its public key and the node's SSH host key, which
+    the peer authorizes and pins (sync_trust)."""
+    return script(f"{node.name}: lsyncd's SSH key", f"""
+install -d -m 0700 /root/.ssh
+[ -f {SYNC_KEY} ] || ssh-keygen -q -t ed25519 -N '' -C 'bluemind-ha-sync@{node.name}' -f {SYNC_KEY}
+cat {SYNC_KEY}.pub
+cat /etc/ssh/ssh_host_ed25519_key.pub
+""")
+
+
+def sync_trust(s: Settings, node: Node) -> str:
+    """stdin: the peer's sync public key, then its SSH host key (the peer's sync-key output). The peer may
+    log in from its own address only, and only to run rsync (rrsync); its host key is pinned for the day
+    this node is active and pushes to it."""
+    peer = s.peer_of(node)
+    return script(f"{node.name}: trust {peer.name}'s lsyncd key", f"""
+read -r sync_key
+read -r host_key
+install -d -m 0700 /root/.ssh
+touch /root/.ssh/authorized_keys
+entry="restrict,from=\\"{peer.ip}\\",command=\\"/usr/bin/rrsync /\\" $sync_key"
+{{ grep -vF 'bluemind-ha-sync@{peer.name}' /root/.ssh/authorized_keys || true; echo "$entry"; }} \\
+  | install_stdin /root/.ssh/authorized_keys 0600
+echo "{peer.ip} $host_key" | install_stdin {SYNC_KNOWN_HOSTS} 0600
+""")
+
+
+def sync_config(s: Settings, node: Node) -> str:
+    """stdin: this node's lsyncd configuration. The unit is installed but never enabled: lsyncd is a member
+    of the cluster group, so only the active node runs it and the sync always flows active -> passive."""
+    return script(f"{node.name}: lsyncd configuration", f"""
+install -d -m 0755 /etc/lsyncd
+install_stdin {LSYNCD_CONF} 0644
+cat <<'UNIT' | install_stdin /etc/systemd/system/lsyncd.service 0644
+{render_lsyncd_unit().rstrip()}
+UNIT
+systemctl daemon-reload
+systemctl disable lsyncd.service 2>/dev/null || true
+""")
