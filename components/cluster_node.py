@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pulumi
 
+from components.agents import check_agent_source
 from components.remote_step import Host, step
 from components.render import node_scripts
 from components.render.corosync import render_corosync
 from components.render.iscsi_initiator import iscsid_conf, login_script
+from components.render.update import apt_pin
 from components.secrets import Secrets
 from components.settings import Node, Settings
 
@@ -24,7 +26,9 @@ class ClusterNode(pulumi.ComponentResource):
         packages = step(host, "cluster-packages", node_scripts.cluster_packages(s, node), parent=self)
         # The first install's version only: a version change is the update chain's job, in maintenance mode.
         bluemind = step(host, "bluemind-packages", node_scripts.bluemind_packages(s, node), parent=self,
-                        stdin=s.bluemind.version + "\n", create_only_stdin=True, depends_on=[packages])
+                        stdin=apt_pin(s.bluemind.version), create_only_stdin=True, depends_on=[packages])
+        agents = step(host, "cluster-agents", node_scripts.cluster_agents(s, node), parent=self,
+                      stdin=check_agent_source(), depends_on=[packages])
         iscsi = step(host, "iscsi-login", login_script(s, node), parent=self, secret=True,
                      stdin=secrets.chap_password.apply(lambda pw: iscsid_conf(s, pw)),
                      depends_on=[packages] + storage_ready)
@@ -37,7 +41,7 @@ class ClusterNode(pulumi.ComponentResource):
                     stdin=render_corosync(s), depends_on=[authkey])
         hacluster = step(host, "hacluster-password", node_scripts.hacluster_password(s, node), parent=self,
                          secret=True, stdin=_line(secrets.hacluster_password), depends_on=[packages])
-        self.ready = [self.filesystems, conf, hacluster]
+        self.ready = [self.filesystems, conf, hacluster, agents]
         peer = s.peer_of(node)
         if s.fenced:
             self.ready.append(step(host, "bmc-password", node_scripts.bmc_password(s, node), parent=self,

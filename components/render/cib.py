@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from components.services import POSTGRESQL, Service, bluemind_services
+from components.agents import ALERT_AGENT_PATH, CHECK_AGENT_PROVIDER, CHECK_AGENT_TYPE
+from components.services import LSYNCD, POSTGRESQL, Service, bluemind_services
 from components.settings import Lun, Node, Settings
 
 # The oldest pacemaker we support is Debian 12's 2.1.5: its newest schema is pacemaker-3.9. No
@@ -41,8 +42,10 @@ def bmc_password_file(node: Node) -> str:
 
 def group_member_ids(s: Settings) -> list[str]:
     """The group's members in start order; other modules (sync, lab, docs) build on this order."""
-    return [fs_id(lun) for lun in s.storage.luns] + [VIP_ID, POSTGRESQL.rsc_id] + \
-        [svc.rsc_id for svc in bluemind_services(s.bluemind.major)]
+    members = [fs_id(lun) for lun in s.storage.luns] + [VIP_ID]
+    for svc in (POSTGRESQL,) + bluemind_services(s.bluemind.major):
+        members += [svc.rsc_id, svc.check_id] if svc.check_port else [svc.rsc_id]
+    return members + [LSYNCD.rsc_id]
 
 
 class _Ids:
@@ -159,6 +162,31 @@ def _service(group: ET.Element, svc: Service, ids: _Ids) -> None:
     _op(ops, svc.rsc_id, "monitor", "30s", "60s", ids)
 
 
+def _check(group: ET.Element, svc: Service, ids: _Ids) -> None:
+    """ocf:bluemind-ha:check right after the service: what bm-checks test, since a systemd monitor only sees
+    that the unit is active. Its start waits until the service answers, so the next member starts only
+    then; a failed check restarts the check and the members after it, and after migration-threshold
+    failures moves the group."""
+    probe = svc.check_probe
+    params = [("port", str(svc.check_port)), ("probe", probe.kind)]
+    if probe.kind == "http":
+        params += [("method", probe.method), ("path", probe.path)]
+    _, ops = _primitive(group, svc.check_id, "ocf", CHECK_AGENT_TYPE, CHECK_AGENT_PROVIDER, params, ids)
+    _op(ops, svc.check_id, "start", "0s", f"{svc.start_timeout_s}s", ids)
+    _op(ops, svc.check_id, "stop", "0s", "20s", ids)
+    _op(ops, svc.check_id, "monitor", "30s", "60s", ids)
+
+
+def _alerts(config: ET.Element, recipient: str, ids: _Ids) -> None:
+    """Mail node, fencing and resource events to the recipient (Debian's alert_smtp sample, through the
+    node's sendmail). Attribute changes are left out: every fail-count and probe update would mail."""
+    alert = ET.SubElement(ET.SubElement(config, "alerts"), "alert", id=ids("alert-mail"), path=ALERT_AGENT_PATH)
+    select = ET.SubElement(alert, "select")
+    for kind in ("select_nodes", "select_fencing", "select_resources"):
+        ET.SubElement(select, kind)
+    ET.SubElement(alert, "recipient", id=ids("alert-mail-recipient"), value=recipient)
+
+
 def render_cib(s: Settings) -> str:
     ids = _Ids()
     cib = ET.Element("cib", {"validate-with": SCHEMA, "admin_epoch": "0", "epoch": "1", "num_updates": "0"})
@@ -179,6 +207,9 @@ def render_cib(s: Settings) -> str:
     _vip(group, s, ids)
     for svc in (POSTGRESQL,) + bluemind_services(s.bluemind.major):
         _service(group, svc, ids)
+        if svc.check_port:
+            _check(group, svc, ids)
+    _service(group, LSYNCD, ids)
 
     constraints = ET.SubElement(config, "constraints")
     if s.fenced:
@@ -196,6 +227,8 @@ def render_cib(s: Settings) -> str:
     ], ids)
     op_defaults = ET.SubElement(config, "op_defaults")
     _nvset(op_defaults, "meta_attributes", "bluemind-ha-op-defaults", [("timeout", "60s")], ids)
+    if s.cluster.alert_recipient:
+        _alerts(config, s.cluster.alert_recipient, ids)
     ET.SubElement(cib, "status")
     ET.indent(cib, space="  ")
     return ET.tostring(cib, encoding="unicode") + "\n"

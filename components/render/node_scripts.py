@@ -8,10 +8,12 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from components.agents import CHECK_AGENT_PATH, install_alert_agent_command
 from components.render.cib import bmc_password_file, by_path_device
 from components.render.corosync import AUTHKEY_PATH
 from components.render.lsyncd import CONFIG_PATH as LSYNCD_CONF, SYNC_KEY, SYNC_KNOWN_HOSTS, render_lsyncd_unit
 from components.render.shell import script
+from components.render.update import APT_PIN_PATH, APT_SOURCE_PATH, POLICY_RC, apt_source
 from components.services import active_only_units
 from components.settings import Node, Settings
 
@@ -38,26 +40,34 @@ hostnamectl set-hostname {shlex.quote(node.name)}
 
 
 def bluemind_packages(s: Settings, node: Node) -> str:
-    """stdin: the BlueMind version to install first. This step installs BlueMind once, with every service it
-    brings disabled at boot (only pacemaker starts them, on the active node); later versions arrive through
-    the update chain, in maintenance mode (components/update_chain.py)."""
-    bm = s.bluemind
-    units = _words(u + ".service" for u in active_only_units(bm.major))
+    """stdin: the apt pin of the BlueMind version to install first. This step installs BlueMind once, with
+    every service it brings disabled at boot (only pacemaker starts them, on the active node); later
+    versions arrive through the update chain, in maintenance mode (components/update_chain.py)."""
+    units = _words(u + ".service" for u in active_only_units(s.bluemind.major))
     return script(f"{node.name}: BlueMind packages, disabled at boot", f"""
-read -r version
 export DEBIAN_FRONTEND=noninteractive
-echo {shlex.quote(f"deb {bm.apt_repository} bluemind main")} | install_stdin /etc/apt/sources.list.d/bluemind.list 0644
-printf 'Package: bm-* bluemind-*\\nPin: version %s*\\nPin-Priority: 1001\\n' "$version" \\
-  | install_stdin /etc/apt/preferences.d/bluemind-ha 0644
+install_stdin {APT_PIN_PATH} 0644
+printf '%s' {shlex.quote(apt_source(s))} | install_stdin {APT_SOURCE_PATH} 0644
 # Package scripts must not start services here: pacemaker owns them, and the data LUNs are not mounted.
-printf '#!/bin/sh\\nexit 101\\n' | install_stdin /usr/sbin/policy-rc.d 0755
-trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+printf '#!/bin/sh\\nexit 101\\n' | install_stdin {POLICY_RC} 0755
+trap 'rm -f {POLICY_RC}' EXIT
 apt-get update -qq
 apt-get install -y -qq bluemind-full
 for unit in {units}; do
   systemctl disable "$unit" 2>/dev/null || true
   systemctl stop "$unit" 2>/dev/null || true
 done
+""")
+
+
+def cluster_agents(s: Settings, node: Node) -> str:
+    """stdin: ocf:bluemind-ha:check, the resource agent that checks what BlueMind's bm-checks check; plus
+    the mail alert agent when the stack sends alerts."""
+    alert = install_alert_agent_command() if s.cluster.alert_recipient else ""
+    return script(f"{node.name}: bluemind-ha's pacemaker agents", f"""
+install -d -m 0755 {shlex.quote(str(Path(CHECK_AGENT_PATH).parent))}
+install_stdin {CHECK_AGENT_PATH} 0755
+{alert}
 """)
 
 

@@ -1,0 +1,99 @@
+"""lsyncd: the active node pushes BlueMind's configuration to its peer in real time.
+
+lsyncd runs as the last member of the pacemaker group (svc-lsyncd), so it runs only on the active node and
+the direction of the sync follows the group. Each node has its own configuration (it names the peer as
+target), rendered by `render_lsyncd_conf`; `lsyncd_conf` is the same text with the transport left open, so
+a test runs the real lsyncd and rsync between two local directory trees, without ssh.
+"""
+from __future__ import annotations
+
+from components.settings import Node, Settings
+from components.sync_paths import sync_roots
+
+CONFIG_PATH = "/etc/lsyncd/lsyncd.conf.lua"
+SYNC_KEY = "/root/.ssh/bluemind-ha-sync"
+# The peer's host key, pinned in a file of its own: a stale or absent entry stops the sync, never
+# silently trusts a new key.
+SYNC_KNOWN_HOSTS = "/root/.ssh/bluemind-ha-sync.known_hosts"
+LOG_DIR = "/var/log/lsyncd"
+# Seconds lsyncd gathers events before it runs rsync: short, yet one rsync for a burst such as a postmap.
+DELAY_S = 2
+
+
+def _lua(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def ssh_command(key: str = SYNC_KEY, known_hosts: str = SYNC_KNOWN_HOSTS) -> str:
+    """The rsync transport: the dedicated key only, never a password prompt, the peer's pinned host key."""
+    return (f"/usr/bin/ssh -i {key} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes "
+            f"-o UserKnownHostsFile={known_hosts} -o ConnectTimeout=10")
+
+
+def lsyncd_conf(s: Settings, title: str, source_prefix: str, target_prefix: str, rsh: str | None,
+                log_dir: str = LOG_DIR) -> str:
+    """The lsyncd Lua configuration that replicates `sync_roots(s)`: each root `R` is read from
+    `source_prefix + R` and written to `target_prefix + R` (`root@peer:` in production, a local directory
+    in a test), with `rsh` as rsync's remote shell (None: local copy)."""
+    lines = [
+        f"-- bluemind-ha: {title}",
+        "-- What is synced, and what never is: components/sync_paths.py (README, Configuration sync).",
+        "settings {",
+        f"    logfile = {_lua(log_dir + '/lsyncd.log')},",
+        f"    statusFile = {_lua(log_dir + '/lsyncd.status')},",
+        # After a failover the peer is usually down: keep running and retry, instead of failing the start
+        # of a group member and with it the whole failover.
+        "    insist = true,",
+        "}",
+    ]
+    for root in sync_roots(s):
+        lines += [
+            "",
+            "sync {",
+            "    default.rsync,",
+            f"    source = {_lua(source_prefix + root.directory + '/')},",
+            f"    target = {_lua(target_prefix + root.directory + '/')},",
+            f"    delay = {DELAY_S},",
+            # Deleting on the peer what was deleted here keeps the copy exact; files the filter excludes are
+            # never deleted on the peer (no --delete-excluded), so its node-specific files stay.
+            "    delete = true,",
+            "    filter = {",
+            *[f"        {_lua(rule)}," for rule in root.filter_rules],
+            "    },",
+            "    rsync = {",
+            # archive: recursive, owner, group, permissions, times, symlinks, devices.
+            "        archive = true,",
+            "        hard_links = true,",
+            "        acls = true,",
+            "        xattrs = true,",
+            *([f"        rsh = {_lua(rsh)},"] if rsh else []),
+            "    },",
+            "}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def render_lsyncd_conf(s: Settings, node: Node) -> str:
+    """/etc/lsyncd/lsyncd.conf.lua of `node`: when `node` is active, it pushes to `s.peer_of(node)` as root
+    over SSH with the dedicated key SYNC_KEY (the peer authorizes it for rsync only, see the README)."""
+    peer = s.peer_of(node)
+    return lsyncd_conf(s, f"{node.name} pushes BlueMind's configuration to {peer.name} while it is active",
+                       source_prefix="", target_prefix=f"root@{peer.ip}:", rsh=ssh_command())
+
+
+def render_lsyncd_unit() -> str:
+    """/etc/systemd/system/lsyncd.service. Debian ships only an init script, whose generated unit stays
+    "active" after the daemon dies (RemainAfterExit): pacemaker's systemd monitor would never see a
+    crash. This unit runs lsyncd in the foreground, so the unit is active exactly while lsyncd runs.
+    Never enabled: pacemaker starts it on the active node."""
+    return f"""[Unit]
+Description=lsyncd: replicate BlueMind's configuration to the passive node (bluemind-ha)
+After=network-online.target
+ConditionPathExists={CONFIG_PATH}
+
+[Service]
+Type=simple
+ExecStart=/usr/bin/lsyncd -nodaemon {CONFIG_PATH}
+LogsDirectory=lsyncd
+Restart=no
+"""

@@ -1,0 +1,78 @@
+"""Commands an admin runs by hand: a planned switchover, and taking over after the active node died.
+
+Pure: Settings in, text out. The README and the stack outputs show them.
+"""
+from __future__ import annotations
+
+import shlex
+
+from components.render.cib import GROUP_ID, bmc_password_file
+from components.services import LSYNCD
+from components.settings import Node, Settings
+
+SWITCHOVER_TIMEOUT_S = 1200  # every member's stop, then every start, of a cold BlueMind
+
+
+def switchover_commands(s: Settings) -> str:
+    """Move the BlueMind group to the node it is not on, wait until its last member runs there, then clear
+    the move constraint (a leftover cli-prefer would pin the group and defeat the next failover)."""
+    a, b = (n.name for n in s.nodes)
+    return f"""# Switchover: move BlueMind to the other node (run on either node, as root).
+current=$(crm_resource --resource {GROUP_ID} --locate --quiet)
+if [ "$current" = {a} ]; then target={b}; else target={a}; fi
+crm_resource --move --resource {GROUP_ID} --node "$target"
+# Wait until the group's last member ({LSYNCD.rsc_id}) runs on the target: the whole group has started.
+deadline=$((SECONDS + {SWITCHOVER_TIMEOUT_S}))
+until [ "$(crm_resource --resource {LSYNCD.rsc_id} --locate --quiet 2>/dev/null)" = "$target" ]; do
+  [ "$SECONDS" -lt "$deadline" ] || {{ echo "not on $target after {SWITCHOVER_TIMEOUT_S}s: see crm_mon -1" >&2; break; }}
+  sleep 5
+done
+# Always remove the move constraint, so the cluster is free to fail over again.
+crm_resource --clear --resource {GROUP_ID}
+crm_mon -1
+"""
+
+
+def _power_status(s: Settings, node: Node) -> str:
+    if node.bmc is None:
+        return (f"#    {node.name} has no BMC in the stack: check at its console or power supply that it is off.\n"
+                f"#    Do not go on while you are not sure.")
+    bmc = node.bmc
+    # -f: the password file pulumi up wrote; never the password on the command line.
+    return (f"ipmitool -I lanplus -C {s.cluster.ipmi_cipher} -H {bmc.address} -p {bmc.port} "
+            f"-U {shlex.quote(bmc.username)} -f {bmc_password_file(node)} chassis power status\n"
+            f"#    It must print \"Chassis Power is off\". If it is on: ipmitool ... chassis power off, and check again.")
+
+
+def _takeover(s: Settings, failed: Node, survivor: Node) -> str:
+    if s.fenced:
+        return f"""## {failed.name} is down and its fencing failed; run on {survivor.name}
+# 1. Make sure {failed.name} is really off (fencing could not prove it):
+{_power_status(s, failed)}
+# 2. Tell the cluster {failed.name} is off, as if it had been fenced. Pacemaker then starts the group on {survivor.name}.
+stonith_admin --confirm {failed.name}
+# 3. Watch the group start:
+crm_mon -1
+"""
+    return f"""## {failed.name} is down; run on {survivor.name}
+# 1. Make sure {failed.name} is off: without fencing, this is the only guard against both nodes mounting the LUNs.
+{_power_status(s, failed)}
+# 2. Give {survivor.name} quorum alone ({survivor.name} is frozen without it):
+corosync-quorumtool -e 1
+# 3. Start the group: clear the old failures, and pacemaker starts it on {survivor.name}.
+crm_resource --cleanup --resource {GROUP_ID}
+crm_resource --wait --timeout={SWITCHOVER_TIMEOUT_S}s
+crm_mon -1
+# When {failed.name} is repaired: boot it, start corosync and pacemaker there; expected votes return to 2.
+"""
+
+
+def manual_takeover_runbook(s: Settings) -> str:
+    """Taking the group over on the surviving node after the active one died: for `failover: manual`
+    stacks (confirm the peer is off, corosync-quorumtool -e 1, start the group), and for fenced stacks
+    whose fencing failed (confirm the peer is off, stonith_admin --confirm). One section per direction."""
+    a, b = s.nodes
+    header = ("# Manual takeover (failover: manual): the cluster never starts BlueMind on a node that cannot prove\n"
+              "# the other is gone; you prove it.\n" if not s.fenced else
+              "# Manual takeover (fenced cluster): only when fencing failed, e.g. the BMC lost power with its node.\n")
+    return header + "\n" + _takeover(s, a, b) + "\n" + _takeover(s, b, a)

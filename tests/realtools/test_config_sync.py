@@ -1,0 +1,116 @@
+"""The rendered lsyncd configuration, run by the real lsyncd with the real rsync between two local trees.
+
+The configuration is the production one except for the transport (`lsyncd_conf` with local source and
+target prefixes instead of `root@peer:` over ssh): same roots, same filter, same rsync options.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from components.render.lsyncd import lsyncd_conf
+from components.settings import Sync
+from components.sync_paths import SYNCED, sync_roots
+from tests.conftest import require_tool
+from tools.stackfile import load_settings
+
+WAIT_S = 15  # lsyncd's delay is 2 s; anything slower than this is a failure, not a slow machine
+# The synced paths that are directories on a BlueMind host; the others are files.
+DIRECTORIES = {"/etc/bm", "/etc/bm-hps", "/etc/bm-webmail", "/etc/bm-eas", "/etc/bm-mapi", "/etc/nginx",
+               "/etc/postfix", "/etc/postgresql", "/etc"}
+NODE_SPECIFIC = ("/etc/hostname", "/etc/machine-id", "/etc/ssh/ssh_host_ed25519_key",
+                 "/etc/iscsi/initiatorname.iscsi", "/etc/iscsi/iscsid.conf", "/etc/corosync/authkey",
+                 "/etc/network/interfaces", "/etc/fstab", "/etc/bluemind-ha/bmc/bm-prod-a.password",
+                 "/etc/lsyncd/lsyncd.conf.lua", "/etc/bm/node-local.ini")
+
+
+def _write(root: Path, path: str, text: str) -> Path:
+    target = root / path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    return target
+
+
+def _probe(path: str) -> str:
+    """Where to write to change a synced path: the file itself, or a file inside the directory."""
+    return f"{path}/bluemind-ha-probe" if path in DIRECTORIES else path
+
+
+def _wait_for(condition, what: str) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < WAIT_S:
+        if condition():
+            return time.monotonic() - start
+        time.sleep(0.2)
+    raise AssertionError(f"not within {WAIT_S}s: {what}")
+
+
+@pytest.fixture
+def trees(tmp_path):
+    """Two node trees: `src` mirrors the active node, `dst` the passive one; lsyncd always killed."""
+    require_tool("lsyncd", "rsync")
+    src, dst = tmp_path / "active", tmp_path / "passive"
+    processes = []
+
+    def start(settings) -> None:
+        for root in sync_roots(settings):
+            (src / root.directory.lstrip("/")).mkdir(parents=True, exist_ok=True)
+            (dst / root.directory.lstrip("/")).mkdir(parents=True, exist_ok=True)
+        config = tmp_path / "lsyncd.conf.lua"
+        config.write_text(lsyncd_conf(settings, "test", str(src), str(dst), rsh=None, log_dir=str(tmp_path)))
+        processes.append(subprocess.Popen(["lsyncd", "-nodaemon", str(config)], stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, start_new_session=True))
+
+    yield src, dst, start
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)  # lsyncd and the rsync it may be running
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+
+
+@pytest.mark.parametrize("extra_paths", [(), ("/etc",)], ids=["listed-paths", "admin-adds-all-of-etc"])
+def test_listed_changes_arrive_in_seconds_and_node_specific_files_never(trees, extra_paths):
+    src, dst, start = trees
+    settings = load_settings("prod")
+    settings = dataclasses.replace(settings, sync=Sync(extra_paths=extra_paths,
+                                                       extra_excludes=("/etc/bm/node-local.ini",)))
+    for path in NODE_SPECIFIC:
+        _write(src, path, "active node's own\n")
+    _write(dst, "/etc/hostname", "passive node's own\n")
+    for entry in SYNCED:
+        _write(src, _probe(entry.path), "before start\n")
+    stale = _write(dst, "/etc/bm/removed-on-active.ini", "deleted on the active node\n")
+    start(settings)
+
+    # The startup pass copies every listed path, and mirrors deletions.
+    for entry in SYNCED:
+        _wait_for(lambda e=entry: (dst / _probe(e.path).lstrip("/")).exists(), f"startup copy of {entry.path}")
+    _wait_for(lambda: not stale.exists(), "deletion on the passive node of a file the active node lacks")
+
+    # A node-specific change first, then a listed one: once the listed one arrived, the batch that would
+    # have carried the node-specific one has run.
+    for path in NODE_SPECIFIC:
+        _write(src, path, "changed on the active node\n")
+    changed = _write(src, "/etc/postfix/main.cf", "myhostname = mail.example.com\n")
+    os.chmod(changed, 0o640)
+    os.utime(changed, (1_700_000_000, 1_700_000_000))
+    copy = dst / "etc/postfix/main.cf"
+    took = _wait_for(lambda: copy.exists() and copy.read_text() == changed.read_text(), "a change to /etc/postfix/main.cf")
+    assert took < WAIT_S
+    assert (copy.stat().st_mode & 0o777, copy.stat().st_mtime) == (0o640, 1_700_000_000), "perms and times kept"
+    assert (copy.stat().st_uid, copy.stat().st_gid) == (changed.stat().st_uid, changed.stat().st_gid)
+
+    for path in NODE_SPECIFIC:
+        if path != "/etc/hostname":
+            assert not (dst / path.lstrip("/")).exists(), f"{path} is node-specific and must never be synced"
+    assert (dst / "etc/hostname").read_text() == "passive node's own\n", "the peer's own hostname is kept"

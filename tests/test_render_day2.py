@@ -1,0 +1,188 @@
+"""Day-2 renderers: what is synced, the CIB's sync/check/alert members, the update scripts, the runbooks."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from components.render import update
+from components.render.cib import group_member_ids, render_cib
+from components.render.lsyncd import SYNC_KEY, render_lsyncd_conf
+from components.render.runbooks import manual_takeover_runbook, switchover_commands
+from components.settings import Sync
+from components.sync_paths import NEVER_SYNCED, SYNCED, excluded_paths, sync_roots
+from tools.stackfile import load_settings
+
+NODE_SPECIFIC = ("/etc/hostname", "/etc/hosts", "/etc/machine-id", "/etc/network/interfaces",
+                 "/etc/ssh/ssh_host_ed25519_key", "/etc/iscsi/initiatorname.iscsi", "/etc/iscsi/iscsid.conf",
+                 "/etc/corosync/corosync.conf", "/etc/corosync/authkey", "/etc/pacemaker/authkey",
+                 "/var/lib/pacemaker/cib/cib.xml", "/etc/fstab", "/etc/bluemind-ha/bmc/bm1.password",
+                 "/etc/lsyncd/lsyncd.conf.lua")
+
+
+def _with_sync(stack: str, paths=(), excludes=()):
+    return dataclasses.replace(load_settings(stack), sync=Sync(extra_paths=tuple(paths), extra_excludes=tuple(excludes)))
+
+
+def _first_match(rules, relative: str) -> str | None:
+    """The first filter rule naming `relative` or one of its parent directories (first match wins)."""
+    for rule in rules:
+        pattern = rule[2:].rstrip("/").removesuffix("/***")
+        if relative == pattern or relative.startswith(pattern + "/"):
+            return rule
+    return None
+
+
+# --- what is synced ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("extra", [(), ("/etc",), ("/var/lib",)])
+def test_node_specific_files_are_excluded_before_anything_includes_them(extra):
+    s = _with_sync("dev", paths=extra)
+    for path in NODE_SPECIFIC:
+        for root in sync_roots(s):
+            if path.startswith(root.directory + "/"):
+                rule = _first_match(root.filter_rules, "/" + os.path.relpath(path, root.directory))
+                # No rule names it: it is sent unless the filter ends by excluding everything unlisted.
+                sent = rule.startswith("+ ") if rule else root.filter_rules[-1:] != ("- *",)
+                assert not sent, f"{path} would be synced from {root.directory} (first rule: {rule!r})"
+
+
+def test_every_exclusion_and_synced_path_has_a_reason_and_they_never_overlap():
+    assert all(p.reason for p in SYNCED + NEVER_SYNCED)
+    for synced in SYNCED:
+        for excluded in NEVER_SYNCED:
+            assert not (synced.path + "/").startswith(excluded.path + "/"), (synced.path, excluded.path)
+
+
+def test_the_seed_files_and_the_stacks_extras_are_synced_and_extra_excludes_are_excluded():
+    s = _with_sync("dev", paths=["/etc/keydb"], excludes=["/etc/bm/node-local.ini"])
+    etc = next(r for r in sync_roots(s) if r.directory == "/etc")
+    for path in ("/etc/aliases", "/etc/aliases.db", "/etc/sysctl.conf", "/etc/ssl/certs/bm_cert.pem", "/etc/keydb",
+                 "/etc/bm/bm.ini"):
+        assert _first_match(etc.filter_rules, path.removeprefix("/etc")).startswith("+ "), path
+    assert _first_match(etc.filter_rules, "/bm/node-local.ini") == "- /bm/node-local.ini"
+    assert _first_match(etc.filter_rules, "/motd") is None and etc.filter_rules[-1] == "- *", "unlisted: not sent"
+    assert {r.directory for r in sync_roots(s)} == {"/etc", "/usr/share/bm-elasticsearch/config", "/var/lib/bm-ca"}
+    assert "/etc/bm/node-local.ini" in excluded_paths(s)
+
+
+def test_lsyncd_pushes_to_the_peer_over_ssh_with_the_dedicated_key():
+    s = load_settings("prod")
+    a, b = s.nodes
+    conf = render_lsyncd_conf(s, a)
+    assert f'target = "root@{b.ip}:/etc/"' in conf and a.ip not in conf
+    assert f"-i {SYNC_KEY}" in conf and "BatchMode=yes" in conf and "StrictHostKeyChecking=yes" in conf
+    assert "archive = true" in conf and "delay = 2" in conf and "insist = true" in conf
+    assert f'target = "root@{a.ip}:/etc/"' in render_lsyncd_conf(s, b)
+
+
+# --- CIB --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stack", ["dev", "prod", "lab"])
+def test_group_ends_with_lsyncd_and_every_checked_service_is_followed_by_its_check(stack):
+    s = load_settings(stack)
+    cib = ET.fromstring(render_cib(s))
+    group = cib.find(".//group[@id='bluemind']")
+    members = [p for p in group.findall("primitive")]
+    assert [p.get("id") for p in members] == group_member_ids(s)
+    assert (members[-1].get("id"), members[-1].get("class"), members[-1].get("type")) == ("svc-lsyncd", "systemd", "lsyncd")
+    for i, prim in enumerate(members):
+        if prim.get("type") == "check":
+            service = members[i - 1]
+            assert prim.get("id") == "check-" + service.get("type") and prim.get("provider") == "bluemind-ha"
+            port = prim.find(".//nvpair[@name='port']").get("value")
+            assert port.isdigit()
+            start = prim.find("operations/op[@name='start']").get("timeout")
+            assert start == service.find("operations/op[@name='start']").get("timeout"), "the check waits as long"
+    probes = {p.get("id"): p.find(".//nvpair[@name='probe']").get("value") for p in members if p.get("type") == "check"}
+    assert probes["check-bm-core"] == "core" and probes["check-bm-elasticsearch"] == "elasticsearch"
+
+
+def test_alerts_only_when_a_recipient_is_set():
+    prod = ET.fromstring(render_cib(load_settings("prod")))
+    recipients = [r.get("value") for r in prod.findall(".//alerts/alert/recipient")]
+    assert recipients == ["oncall@example.com"]
+    assert prod.find(".//alerts/alert/select/select_attributes") is None, "attribute updates would flood the inbox"
+    assert ET.fromstring(render_cib(load_settings("dev"))).find(".//alerts") is None
+
+
+# --- update scripts ---------------------------------------------------------------------------------
+def _stub(bin_dir: Path, name: str, body: str) -> None:
+    path = bin_dir / name
+    path.write_text("#!/bin/bash\n" + body + "\n")
+    path.chmod(0o755)
+
+
+def _run_post_install(tmp_path, *, address: str, maintenance: str = "true", bm_cli_rc: int = 3,
+                      bm_cli_says: str = "Upgrade Complete: Success"):
+    """The real post-install script with `ip`, `crm_attribute` and `bm-cli` stubbed on PATH."""
+    s = load_settings("dev")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "bm-cli.calls"
+    _stub(bin_dir, "ip", f"echo '2: ens3    inet {address}/24 brd 192.168.150.255 scope global ens3'")
+    _stub(bin_dir, "crm_attribute", f"echo {maintenance}")
+    _stub(bin_dir, "crm_resource", f"echo {s.network.vip}")  # the VIP, as the CIB holds it
+    _stub(bin_dir, "bm-cli", f'echo "$@" >> {calls}; echo "{bm_cli_says}"; exit {bm_cli_rc}')
+    script = tmp_path / "post.sh"
+    script.write_text(update.post_install_script(s, s.nodes[0]))
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=30)
+    return result, (calls.read_text() if calls.exists() else "")
+
+
+def test_post_install_runs_bm_cli_on_the_vip_holder_and_accepts_rc3_success(tmp_path):
+    result, calls = _run_post_install(tmp_path, address="192.168.150.100")
+    assert result.returncode == 0, result.stderr
+    assert calls == "setup upgrade\n"
+
+
+def test_post_install_skips_on_the_node_without_the_vip(tmp_path):
+    result, calls = _run_post_install(tmp_path, address="192.168.150.11")
+    assert result.returncode == 0 and "skipped" in result.stdout
+    assert calls == "", "bm-cli must not run on the passive node"
+
+
+def test_post_install_failure_keeps_maintenance_and_says_what_next(tmp_path):
+    result, _ = _run_post_install(tmp_path, address="192.168.150.100", bm_cli_says="Upgrade failed")
+    assert result.returncode == 1
+    assert "stays in maintenance mode" in result.stderr and "Next:" in result.stderr
+
+
+def test_post_install_refuses_outside_maintenance_mode(tmp_path):
+    result, calls = _run_post_install(tmp_path, address="192.168.150.100", maintenance="false")
+    assert result.returncode == 1 and calls == ""
+
+
+def test_update_scripts_pin_the_version_and_never_turn_maintenance_off_except_step_4():
+    s = load_settings("prod")
+    package = update.package_update_script(s, s.nodes[0])
+    assert "Pin: version 5.3.2*" in package and "dist-upgrade" in package and "exit 101" in package
+    assert "systemctl disable" in package and "lsyncd.service" in package
+    for text in (update.maintenance_on_script(s), package, update.post_install_script(s, s.nodes[1])):
+        assert "maintenance-mode --delete" not in text and "maintenance-mode --update false" not in text
+    off = update.maintenance_off_script(s)
+    assert off.index("crm_resource --refresh") < off.index("maintenance-mode --delete")
+    assert all(text.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in text for text in
+               (package, off, update.cluster_check_script(s)))
+
+
+# --- runbooks ---------------------------------------------------------------------------------------
+def test_switchover_moves_waits_and_clears_the_real_group():
+    text = switchover_commands(load_settings("dev"))
+    assert text.index("crm_resource --move --resource bluemind") < text.index("svc-lsyncd") \
+        < text.index("crm_resource --clear --resource bluemind")
+
+
+def test_manual_takeover_confirms_power_off_before_quorum_and_fenced_stacks_confirm_instead():
+    manual = manual_takeover_runbook(dataclasses.replace(load_settings("dev"), failover="manual"))
+    for node in ("bm1", "bm2"):
+        section = manual.split(f"## {node} is down")[1].split("##")[0]
+        assert section.index("chassis power status") < section.index("corosync-quorumtool -e 1") \
+            < section.index("crm_resource --cleanup --resource bluemind")
+        assert f"-f /etc/bluemind-ha/bmc/{node}.password" in section, "no password on a command line"
+    fenced = manual_takeover_runbook(load_settings("dev"))
+    assert "stonith_admin --confirm bm1" in fenced and "stonith_admin --confirm bm2" in fenced
+    assert "corosync-quorumtool" not in fenced
