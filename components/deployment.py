@@ -8,6 +8,7 @@ from components.cluster_node import ClusterNode
 from components.config_sync import ConfigSync
 from components.hosts import LibvirtLab, existing_hosts
 from components.render.cib import fence_id
+from components.render.runbooks import manual_takeover_runbook, switchover_commands
 from components.secrets import Secrets
 from components.settings import Settings
 from components.storage import IscsiTarget
@@ -49,4 +50,6 @@ def stack_outputs(s: Settings) -> dict:
         "luns": {lun.directory: {"lun": lun.number, "size_gb": lun.size_gb} for lun in s.storage.luns},
         "fence_devices": {fence_id(n): f"ipmi://{n.bmc.address}:{n.bmc.port} ({n.bmc.username})"
                           for n in s.nodes if s.fenced},
+        "switchover": switchover_commands(s),
+        "manual_takeover": manual_takeover_runbook(s),
     }
