@@ -1,5 +1,6 @@
 # The README's two commands: `make plan` (offline plan of the default stack) and `make test`.
 STACK ?= dev
+BASE ?= HEAD
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -16,6 +17,13 @@ test: deps
 
 lab: deps
 	@$(PY) -m lab.run
+
+# The plan of STACK in the working tree against BASE (a git ref), or against another stack (OTHER=...).
+diff: deps
+	@$(PY) -m tools.diff --stack $(STACK) $(if $(OTHER),--other $(OTHER),--base $(BASE))
+
+bench: deps
+	@$(PY) -m tools.bench
 
 clean:
 	rm -rf build .venv

@@ -47,8 +47,12 @@ class LibvirtLab(pulumi.ComponentResource):
         vms = [(n.name, n.ip, n.cores, n.ram_gb, None) for n in s.nodes]
         if s.storage.host:
             h = s.storage.host
+            # Sized once, at creation. A libvirt volume cannot be resized in place (every field of it is
+            # ForceNew, tools/replacements.py): without ignore_changes, growing one LUN would delete this disk,
+            # every LUN on it, and the storage VM it is attached to.
             data = libvirt.Volume(f"{name}-{h.name}-luns", name=f"{h.name}-luns.qcow2", pool=lv.pool, format="qcow2",
-                                  size=sum(lun.size_gb for lun in s.storage.luns) * GIB + GIB, opts=child)
+                                  size=sum(lun.size_gb for lun in s.storage.luns) * GIB + GIB,
+                                  opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["size"])))
             vms.append((h.name, h.ip, h.cores, h.ram_gb, data))
         for vm_name, ip, cores, ram_gb, data_disk in vms:
             root = libvirt.Volume(f"{name}-{vm_name}-root", name=f"{vm_name}-root.qcow2", pool=lv.pool,
@@ -64,7 +68,9 @@ class LibvirtLab(pulumi.ComponentResource):
                 cloudinit=seed.id, disks=disks, qemu_agent=True,
                 network_interfaces=[libvirt.DomainNetworkInterfaceArgs(network_id=network.id, addresses=[ip],
                                                                        hostname=vm_name)],
-                opts=child)
+                # vcpu and memory are ForceNew: a resize replaces the domain (same disks). libvirt refuses a
+                # second domain of the same name, so the old one must go first: a cold restart of the VM.
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)))
             self.domains[vm_name] = domain
             self.hosts[vm_name] = Host(vm_name, connection(ip, "root", ssh_key), ready=(domain,))
 

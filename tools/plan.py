@@ -5,8 +5,9 @@ credentials, no hosts, no passphrase) and write what it would do to build/<stack
   cluster/corosync.conf     as pushed to both nodes
   cluster/cib.xml           the complete CIB document (crm_verify --xml-file reads it)
   cluster/failover.md       -> failover.md at the top: what the cluster does when X happens (crm_simulate)
+  topology.svg              the picture: hosts, BMCs, storage and LUNs, networks, VIP, the group, fencing
   storage/targets.conf      when the stack runs its own iSCSI target (CHAP secret masked)
-  nodes/<host>/NN-<step>.sh the scripts each host runs, in order
+  nodes/<host>/NN-<step>.sh the scripts each host runs, in order (the update chain's: what a version change runs)
 
 Usage: python -m tools.plan STACK [OUT_DIR]
 """
@@ -16,7 +17,7 @@ import hashlib
 import json
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +50,28 @@ class Declared:
     dependencies: list[str]
     inputs: dict[str, Any]
     secret_inputs: list[str]
+    ignore_changes: list[str]
+    # input name -> the resources whose outputs it takes: when one of them is replaced, this input changes.
+    input_dependencies: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def input_sha256s(self) -> dict[str, str]:
+        """One digest per input (ignored ones too), so a diff of two plans can name what changed."""
+        return {key: hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+                for key, value in sorted(self.inputs.items())}
 
     @property
     def inputs_sha256(self) -> str:
-        return hashlib.sha256(json.dumps(self.inputs, sort_keys=True).encode()).hexdigest()
+        """What a diff compares: like the engine, inputs under ignore_changes do not count."""
+        compared = {k: v for k, v in self.inputs.items() if k not in self.ignore_changes}
+        return hashlib.sha256(json.dumps(compared, sort_keys=True).encode()).hexdigest()
+
+    def record(self) -> dict[str, Any]:
+        """Its entry in resources.json: digests of the inputs, never their values."""
+        return {"type": self.type, "name": self.name, "parent": self.parent, "dependencies": self.dependencies,
+                "inputs_sha256": self.inputs_sha256, "secret_inputs": self.secret_inputs,
+                "ignore_changes": self.ignore_changes, "inputs": self.input_sha256s,
+                "input_dependencies": self.input_dependencies}
 
 
 def _mask_secrets(value: Any) -> tuple[Any, bool]:
@@ -94,7 +113,9 @@ class RecordingMonitor(mocks.MockMonitor):
             self.declared.append(Declared(
                 type=request.type, name=request.name, parent=self.names.get(request.parent, "stack"),
                 dependencies=sorted({self.names.get(d, d) for d in request.dependencies}),
-                inputs=inputs, secret_inputs=sorted(secret_inputs)))
+                inputs=inputs, secret_inputs=sorted(secret_inputs), ignore_changes=sorted(request.ignoreChanges),
+                input_dependencies={key: sorted(self.names.get(u, u) for u in deps.urns)
+                                    for key, deps in sorted(request.propertyDependencies.items()) if deps.urns}))
         return response
 
 
@@ -139,10 +160,7 @@ def write_plan(stack: str, out_dir: Path, config: dict[str, Any] | None = None,
         shutil.rmtree(out_dir)
     (out_dir / "cluster").mkdir(parents=True)
     resources = sorted(monitor.declared, key=lambda d: (d.type, d.name))
-    (out_dir / "resources.json").write_text(json.dumps(
-        [{"type": d.type, "name": d.name, "parent": d.parent, "dependencies": d.dependencies,
-          "inputs_sha256": d.inputs_sha256, "secret_inputs": d.secret_inputs} for d in resources],
-        indent=2) + "\n")
+    (out_dir / "resources.json").write_text(json.dumps([d.record() for d in resources], indent=2) + "\n")
 
     cib = render_cib(settings)
     (out_dir / "cluster" / "corosync.conf").write_text(render_corosync(settings))
@@ -158,10 +176,14 @@ def write_plan(stack: str, out_dir: Path, config: dict[str, Any] | None = None,
             host, step = placed
             path = out_dir / "nodes" / host / f"{step_order(step):02d}-{step}.sh"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(d.inputs["create"])
+            # `update` is what a change runs; it equals `create` except for the update chain, whose create
+            # only records the version.
+            path.write_text(d.inputs["update"])
 
     from tools.failover import failover_markdown
     (out_dir / "failover.md").write_text(failover_markdown(settings, cib))
+    from tools.topology import write_topology
+    write_topology(settings, out_dir)
     return settings
 
 

@@ -135,7 +135,7 @@ def post_install_script(s: Settings, node: Node) -> str:
     return _script(s, f"update step 3 on {node.name}: BlueMind post-installation, on the VIP holder only", f"""
 require_maintenance
 if ! holds_vip; then
-  echo "{node.name}: skipped: it does not hold the VIP {s.network.vip}; the post-installation runs on the node that does."
+  echo "{node.name}: skipped: it does not hold the VIP; the post-installation runs on the node that does."
   exit 0
 fi
 rc=0

@@ -1,0 +1,64 @@
+"""One setting changed at a time on dev and prod: exactly which resources `pulumi up` would touch, and that
+nothing is replaced unless the change needs it (tools/blast_radius.py holds the edits; the README's table
+comes from `python -m tools.blast_radius`)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tools.blast_radius import CASES, blast
+
+# (stack, case) -> (resources updated or replaced, of which replaced)
+EXPECTED = {
+    # The VIP lives in the CIB only: the primary's push, nothing else (not the update chain, not cloud-init).
+    ("dev", "vip"): ({"bm1-cib-push"}, set()),
+    ("prod", "vip"): ({"bm-prod-a-cib-push"}, set()),
+    # libvirt cannot resize a running domain (memory is ForceNew): the two node VMs are replaced, their
+    # disks kept. On bare metal RAM is only checked against the sizing tables: nothing to do.
+    ("dev", "ram"): ({"bluemind-lab-bm1", "bluemind-lab-bm2"}, {"bluemind-lab-bm1", "bluemind-lab-bm2"}),
+    ("prod", "ram"): (set(), set()),
+    # The logical volume grows and tgt re-reads its LUNs; the lab's LUN disk and storage VM stay.
+    ("dev", "lun"): ({"bm-storage-storage-volumes", "bm-storage-storage-target"}, set()),
+    # An external SAN's LUN is grown on the SAN: the plan declares nothing that holds its size.
+    ("prod", "lun"): (set(), set()),
+    # bm1's BMC password: VirtualBMC of bm1 learns it, and bm2, which fences bm1, stores it.
+    ("dev", "ipmi_password"): ({"hypervisor-virtualbmc-bm1", "bm2-bmc-password"}, set()),
+    ("prod", "ipmi_password"): ({"bm-prod-b-bmc-password"}, set()),
+    ("dev", "token"): ({"bm1-corosync-conf", "bm2-corosync-conf"}, set()),
+    ("prod", "token"): ({"bm-prod-a-corosync-conf", "bm-prod-b-corosync-conf"}, set()),
+}
+UPDATE_CHAIN = re.compile(r"^(bm1|bm2|bm-prod-a|bm-prod-b|cluster)-update-[a-z-]+$")
+SYNC_CONFIG = re.compile(r"^(bm1|bm2|bm-prod-a|bm-prod-b)-sync-[a-z-]+$")
+
+
+@pytest.mark.parametrize("stack,case", sorted(EXPECTED))
+def test_one_setting_touches_exactly_its_resources(stack, case):
+    touched, replaced = EXPECTED[(stack, case)]
+    diff = blast(stack, CASES[stack][case].edit)
+    assert diff.touched == touched
+    assert diff.replaced == replaced
+    assert not diff.added and not diff.removed
+
+
+def test_growing_a_lab_lun_never_replaces_the_disk_holding_every_lun():
+    diff = blast("dev", CASES["dev"]["lun"].edit)
+    luns_disk = next(c for c in diff.changed if c.name == "bluemind-lab-bm-storage-luns")
+    assert luns_disk.ignored_inputs == ("size",) and not luns_disk.replaced
+    assert "bluemind-lab-bm-storage" not in diff.touched
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_version_change_touches_only_the_update_chain(stack):
+    diff = blast(stack, CASES[stack]["version"].edit)
+    assert diff.touched, "a new version must run the update chain"
+    assert {n for n in diff.touched if not UPDATE_CHAIN.match(n)} == set()
+    assert diff.replaced == set()
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_sync_path_touches_only_the_config_sync(stack):
+    diff = blast(stack, CASES[stack]["sync_path"].edit)
+    assert diff.touched, "a new path must reach lsyncd's configuration"
+    assert {n for n in diff.touched if not SYNC_CONFIG.match(n)} == set()
+    assert diff.replaced == set()
