@@ -1,0 +1,454 @@
+"""What the cluster does when something fails, computed by pacemaker's own scheduler on the rendered CIB.
+
+`run_matrix` settles both nodes with `crm_simulate`, then plays each failover scenario from there and
+returns, per scenario, the facts read from the scheduler's transition graphs and resulting status (who is
+fenced, with which delay, what starts and stops where and in which order, where the group ends up) plus
+any breach of the safety rules every scenario must keep:
+
+- the group's members run together on at most one node, and only as a prefix of the group (in order);
+- a member starts only after the member before it has started;
+- a member starts on a node only after every other copy of the group is gone: stopped, or, when its
+  node was lost, only after that node's fence has completed.
+
+Quorum is what the rendered corosync.conf gives: a lone survivor keeps quorum only with `two_node`, and
+a node that boots alone has none while `wait_for_all` holds.
+
+`failover_markdown` turns the matrix into the admin's table "when X happens -> the cluster does Y".
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping
+
+from components.render.cib import GROUP_ID
+from components.render.corosync import render_corosync
+from components.settings import Settings
+from tools import crmsim
+
+CONCURRENCY = 2  # crm_simulate runs at once: the machines this runs on have two cores
+OCF_NOT_RUNNING = 7
+
+
+# ---------------------------------------------------------------------------------------------------
+# What the simulation needs to know about the rendered configuration
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Votequorum:
+    survivor_quorate: bool  # a node that lost its peer keeps quorum (two_node)
+    lone_boot_quorate: bool  # a node that boots while its peer is down has quorum (two_node without wait_for_all)
+
+
+def votequorum(corosync_conf: str) -> Votequorum:
+    """Read the quorum section of a corosync.conf the way votequorum(5) defines two_node and wait_for_all."""
+    section = re.search(r"^quorum\s*\{(.*?)^\}", corosync_conf, re.M | re.S)
+    options = dict(re.findall(r"^\s*(\w+)\s*:\s*(\S+)", section.group(1), re.M)) if section else {}
+    two_node = options.get("two_node") == "1"
+    wait_for_all = options.get("wait_for_all", "1" if two_node else "0") == "1"
+    # Two nodes, one vote each, no two_node: a lone node holds 1 of 2 votes and is inquorate.
+    return Votequorum(survivor_quorate=two_node, lone_boot_quorate=two_node and not wait_for_all)
+
+
+def _seconds(duration: str) -> float:
+    """A pacemaker duration ("15s", "500ms", "2min", "1h", "90") in seconds."""
+    match = re.fullmatch(r"\s*(\d+)\s*(ms|msec|s|sec|m|min|h|hr)?\s*", duration)
+    if not match:
+        raise ValueError(f"not a pacemaker duration: {duration!r}")
+    unit = {"ms": 0.001, "msec": 0.001, "m": 60, "min": 60, "h": 3600, "hr": 3600}.get(match.group(2) or "s", 1)
+    return int(match.group(1)) * unit
+
+
+def _nvpairs(element: ET.Element | None, tag: str) -> dict[str, str]:
+    if element is None:
+        return {}
+    return {nv.get("name"): nv.get("value") for block in element.findall(tag) for nv in block.findall("nvpair")}
+
+
+@dataclass(frozen=True)
+class Model:
+    members: tuple[str, ...]  # the group, in start order
+    monitor_ms: Mapping[str, int]  # member -> its recurring monitor's interval
+    migration_threshold: Mapping[str, int]  # member -> failures before it is banned (0: never)
+    static_fence_delay_s: Mapping[str, tuple[float, float]]  # fenced node -> the device's own (min, max) delay
+    nodes: tuple[str, str]
+    quorum: Votequorum
+
+
+def model(settings: Settings, cib_xml: str) -> Model:
+    root = ET.fromstring(cib_xml)
+    group = root.find(f".//resources/group[@id='{GROUP_ID}']")
+    defaults = _nvpairs(root.find(".//rsc_defaults"), "meta_attributes")
+    group_meta = _nvpairs(group, "meta_attributes")
+    members, monitors, thresholds = [], {}, {}
+    for primitive in group.findall("primitive"):
+        rsc = primitive.get("id")
+        members.append(rsc)
+        monitor = primitive.find("operations/op[@name='monitor']")
+        monitors[rsc] = int(_seconds(monitor.get("interval")) * 1000)
+        meta = {**defaults, **group_meta, **_nvpairs(primitive, "meta_attributes")}
+        threshold = meta.get("migration-threshold", "INFINITY")
+        thresholds[rsc] = 0 if threshold.upper() in ("INFINITY", "+INFINITY") else int(threshold)
+    delays = {}
+    for device in root.iterfind(".//resources/primitive[@class='stonith']"):
+        params = _nvpairs(device, "instance_attributes")
+        base = _seconds(params.get("pcmk_delay_base", "0"))
+        # pcmk_delay_max bounds base + a random part (pacemaker-fenced metadata)
+        high = max(base, _seconds(params.get("pcmk_delay_max", "0")))
+        for target in re.split(r"[\s,;]+", params.get("pcmk_host_list", "").strip()):
+            if target:
+                delays[target] = (base, high)
+    return Model(members=tuple(members), monitor_ms=monitors, migration_threshold=thresholds,
+                 static_fence_delay_s=delays, nodes=(settings.nodes[0].name, settings.nodes[1].name),
+                 quorum=votequorum(render_corosync(settings)))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Facts and safety of a scenario's steps
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Outcome:
+    key: str
+    when: str
+    does: str
+    fenced: tuple[tuple[str, float, float], ...]  # (node, earliest, latest s the fence waits), execution order
+    started: tuple[tuple[str, str], ...]  # (member, node) in execution order, over all steps
+    stopped: tuple[tuple[str, str], ...]
+    group_before: tuple[str, ...]  # nodes running any member before the event
+    group_after: tuple[str, ...]  # ... and once the cluster is idle again
+    running_after: tuple[str, ...]  # members running at the end, in group order
+    unsafe: tuple[str, ...]  # breaches of the safety rules (module docstring); empty when safe
+
+
+@dataclass(frozen=True)
+class Matrix:
+    stack: str
+    active: str
+    passive: str
+    members: tuple[str, ...]
+    quorum: Votequorum
+    outcomes: tuple[Outcome, ...]
+
+    def outcome(self, key: str) -> Outcome:
+        return next(o for o in self.outcomes if o.key == key)
+
+
+def _group_nodes(m: Model, placement: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(sorted({n for rsc in m.members for n in placement.get(rsc, ())}))
+
+
+def _fence_delay(m: Model, fence: crmsim.Action) -> tuple[float, float]:
+    """When a scheduled fence is carried out: the scheduler's priority-fencing-delay plus the device's delay."""
+    priority = float(fence.attributes.get("CRM_meta_priority_fencing_delay", "0"))
+    low, high = m.static_fence_delay_s.get(fence.node, (0.0, 0.0))
+    return priority + low, priority + high
+
+
+def _breaches(m: Model, step: crmsim.Step, lost: frozenset[str]) -> list[str]:
+    problems = []
+    for rsc in m.members:
+        if len(step.after.get(rsc, ())) > 1:
+            problems.append(f"{rsc} runs on {' and '.join(step.after[rsc])}")
+    nodes = _group_nodes(m, step.after)
+    if len(nodes) > 1:
+        problems.append(f"the group is split across {' and '.join(nodes)}")
+    graph = step.graph
+    # What the cluster starts must end up as a prefix of the group. (In maintenance mode a member may fail
+    # under running ones: the cluster then rightly starts and stops nothing.)
+    started = {a.resource for a in graph.ops("start")}
+    for later in (r for r in m.members if r in started and r in step.after):
+        gaps = [r for r in m.members[:m.members.index(later)] if r not in step.after]
+        if gaps:
+            problems.append(f"{later} is started while {gaps[0]}, before it in the group, does not run")
+    starts = sorted((a for a in graph.ops("start") if a.resource in m.members), key=lambda a: m.members.index(a.resource))
+    for earlier, later in zip(starts, starts[1:]):
+        if earlier.id not in graph.ancestors(later.id):
+            problems.append(f"{later.resource} may start before {earlier.resource}")
+    fences = {f.node: f for f in graph.fences()}
+    stops = {(a.resource, a.node): a.id for a in graph.ops("stop")}
+    for start in starts:
+        waits_for = graph.ancestors(start.id)
+        for rsc in m.members:
+            for node in step.before.get(rsc, ()):
+                if node == start.node:
+                    continue
+                if node in lost:
+                    if node not in fences or fences[node].id not in waits_for:
+                        problems.append(f"{start.resource} may start on {start.node} before {node} is fenced")
+                elif stops.get((rsc, node)) not in waits_for:
+                    problems.append(f"{start.resource} may start on {start.node} while {rsc} still runs on {node}")
+    return problems
+
+
+def _outcome(m: Model, key: str, when: str, steps: list[crmsim.Step], lost: Iterable[str] = ()) -> Outcome:
+    lost = frozenset(lost)
+    fenced, started, stopped, unsafe = [], [], [], []
+    for step in steps:
+        fences = {f.node: f for f in step.graph.fences()}
+        for operation, subject, node in step.executed:
+            if operation == "fence":
+                fenced.append((subject, *_fence_delay(m, fences[subject])))
+            elif operation in ("start", "stop") and subject in m.members:
+                (started if operation == "start" else stopped).append((subject, node))
+        unsafe += [p for p in _breaches(m, step, lost if step is steps[0] else frozenset()) if p not in unsafe]
+    outcome = Outcome(key=key, when=when, does="", fenced=tuple(fenced), started=tuple(started),
+                      stopped=tuple(stopped), group_before=_group_nodes(m, steps[0].before),
+                      group_after=_group_nodes(m, steps[-1].after),
+                      running_after=tuple(r for r in m.members if r in steps[-1].after), unsafe=tuple(unsafe))
+    return _described(m, outcome, lost)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Saying what happened, for the admin
+# ---------------------------------------------------------------------------------------------------
+def _span(members: list[str]) -> str:
+    return members[0] if len(members) == 1 else f"{members[0]} … {members[-1]}, {len(members)} members"
+
+
+def _seconds_range(earliest: float, latest: float) -> str:
+    return f"{earliest:g} s" if earliest == latest else f"{earliest:g} to {latest:g} s"
+
+
+def _fence_phrase(node: str, earliest: float, latest: float) -> str:
+    return f"fences {node} (after a {_seconds_range(earliest, latest)} fencing delay)" if latest else f"fences {node} at once"
+
+
+def _described(m: Model, o: Outcome, lost: frozenset[str]) -> Outcome:
+    """The outcome with `does` said from its facts."""
+    parts = [_fence_phrase(*fence) for fence in o.fenced]
+    after = o.group_after[0] if o.group_after else None
+    started_on_after = [r for r, n in o.started if n == after]
+    survivors = [n for n in m.nodes if n not in lost]
+    if after is None and lost:
+        parts.append(f"starts nothing on {' or '.join(survivors)}: BlueMind stays down until an admin takes over")
+    elif not (o.fenced or o.started or o.stopped) and len(o.running_after) < len(m.members):
+        parts.append("takes no action: no fence, no stop, no start" if o.group_before
+                     else "starts nothing and fences nobody")
+    elif after is None:
+        parts.append(f"stops the group ({_span([r for r, _ in o.stopped])}) and starts nothing")
+    elif after not in o.group_before and len(o.running_after) == len(m.members) and started_on_after:
+        verb = "then starts" if o.fenced else (f"stops the group on {o.group_before[0]}, then starts"
+                                               if o.group_before else "starts")
+        parts.append(f"{verb} the whole group on {after} in order ({_span(started_on_after)})")
+    elif started_on_after:
+        parts.append(f"restarts {_span(started_on_after)} in place on {after}")
+    else:
+        parts.append(f"leaves the group running on {after}, untouched")
+    does = ", ".join(parts)
+    if o.unsafe:
+        does += ". UNSAFE: " + "; ".join(o.unsafe)
+    return Outcome(**{**o.__dict__, "does": does[0].upper() + does[1:]})
+
+
+# ---------------------------------------------------------------------------------------------------
+# The scenarios
+# ---------------------------------------------------------------------------------------------------
+def _rebooted(cib: str, node: str) -> str:
+    """`node` after a reboot: whatever it ran is gone. When a node joins, the DC erases its resource history
+    and re-probes; crm_simulate's node-up keeps the history, so a node lost without a fence (no STONITH)
+    would otherwise come back pretending to run what it ran before the crash."""
+    root = ET.fromstring(cib)
+    state = root.find(f"status/node_state[@uname='{node}']")
+    for stale in state.findall("lrm") + state.findall("transient_attributes"):
+        state.remove(stale)
+    return ET.tostring(root, encoding="unicode")
+
+
+def _with_maintenance_mode(cib: str) -> str:
+    root = ET.fromstring(cib)
+    props = root.find(".//crm_config/cluster_property_set")
+    ET.SubElement(props, "nvpair", id=f"{props.get('id')}-maintenance-mode", name="maintenance-mode", value="true")
+    return ET.tostring(root, encoding="unicode")
+
+
+def _ordinal(n: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times in a row"
+
+
+def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] | None = None) -> Matrix:
+    """Play every scenario on `cib_xml`. `failing_members`: the members whose monitor failure is simulated
+    (default: all of them)."""
+    m = model(settings, cib_xml)
+    q = m.quorum
+    failing = tuple(failing_members) if failing_members is not None else m.members
+
+    def boot_alone() -> list[Outcome]:
+        node = m.nodes[0]
+        steps = crmsim.run_until_idle(cib_xml, quorum=q.lone_boot_quorate, up=[node])
+        return [_outcome(m, "boot-alone", f"{node} boots while {m.nodes[1]} is down (cold start)", steps)]
+
+    with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+        cold_start = pool.submit(boot_alone)  # needs no settled cluster: runs while the other settles
+        settled = pool.submit(crmsim.run_until_idle, cib_xml, quorum=True, up=m.nodes).result()[-1]
+        active_nodes = _group_nodes(m, settled.after)
+        if len(active_nodes) != 1 or any(r not in settled.after for r in m.members):
+            raise crmsim.CrmSimulateError(f"with both nodes up the group does not run whole on one node: {settled.after}")
+        active = active_nodes[0]
+        passive = next(n for n in m.nodes if n != active)
+
+        def crash(node: str) -> list[crmsim.Step]:
+            return crmsim.run_until_idle(settled.cib, quorum=q.survivor_quorate, fail=[node])
+
+        def active_crash_and_return() -> list[Outcome]:
+            steps = crash(active)
+            back = crmsim.run_until_idle(_rebooted(steps[-1].cib, active), quorum=True, up=[active])
+            return [_outcome(m, "active-crash", f"{active}, the active node, crashes or loses power", steps, lost=[active]),
+                    *_fence_fails(m, active, passive, steps[0]),
+                    _outcome(m, "failback", f"{active} comes back after that", back)]
+
+        def passive_crash() -> list[Outcome]:
+            return [_outcome(m, "passive-crash", f"{passive}, the passive node, crashes", crash(passive), lost=[passive])]
+
+        def monitor_failures(rsc: str, times: int) -> list[str]:
+            return [f"{rsc}_monitor_{m.monitor_ms[rsc]}@{active}={OCF_NOT_RUNNING}"] * times
+
+        def maintenance() -> list[Outcome]:
+            rsc = m.members[0]
+            times = m.migration_threshold[rsc] or 1
+            steps = crmsim.run_until_idle(_with_maintenance_mode(settled.cib), quorum=True,
+                                          inject=monitor_failures(rsc, times))
+            return [_outcome(m, "maintenance", f"maintenance-mode=true, and the monitor of {rsc} fails "
+                             f"{_times(times)}", steps)]
+
+        def monitor_fails(rsc: str) -> Callable[[], list[Outcome]]:
+            # The recovery of a failed monitor is one transition: scheduling it shows all of it, and is
+            # several times cheaper than simulating it, which matters across every member of every stack.
+            def recovery(times: int) -> list[crmsim.Step]:
+                return [crmsim.simulate(settled.cib, quorum=True, inject=monitor_failures(rsc, times), execute=False)]
+
+            def run() -> list[Outcome]:
+                threshold = m.migration_threshold[rsc]
+                outcomes = []
+                if threshold != 1:
+                    times = threshold - 1 if threshold else 1
+                    outcomes.append(_outcome(m, f"monitor-{rsc}-restart", f"the monitor of {rsc} fails "
+                                             f"{_times(times)}", recovery(times)))
+                if threshold:
+                    outcomes.append(_outcome(m, f"monitor-{rsc}-threshold", f"the monitor of {rsc} fails a "
+                                             f"{_ordinal(threshold)} time (migration-threshold)", recovery(threshold)))
+                return outcomes
+            return run
+
+        # The longest chain first, so both workers stay busy until the end.
+        jobs = [active_crash_and_return, passive_crash, maintenance] + [monitor_fails(r) for r in failing]
+        results = [o for future in [pool.submit(job) for job in jobs] + [cold_start] for o in future.result()]
+    by_key = {o.key: o for o in results}
+    by_key["fence-race"] = _fence_race(m, active, passive, by_key["active-crash"], by_key["passive-crash"])
+    order = ["active-crash", "passive-crash", "fence-race", "fence-fails", "failback", "boot-alone", "maintenance"]
+    outcomes = [by_key[key] for key in order if key in by_key] + [o for o in results if o.key not in order]
+    return Matrix(stack=settings.stack, active=active, passive=passive, members=m.members, quorum=q,
+                  outcomes=tuple(outcomes))
+
+
+def _fence_fails(m: Model, lost: str, survivor: str, step: crmsim.Step) -> list[Outcome]:
+    """The fence of `lost` never completes: only what does not wait for it can ever run. Without fencing
+    (failover: manual) there is no fence to fail, and nothing to say unless the survivor starts anything."""
+    graph = step.graph
+    fence = next((f for f in graph.fences() if f.node == lost), None)
+    starts = [a for a in graph.ops("start", node=survivor) if a.resource in m.members]
+    if fence is None and not starts:
+        return []
+    if fence is None:
+        runnable = starts
+        why = "no fence is scheduled"
+    else:
+        runnable = [a for a in starts if fence.id not in graph.ancestors(a.id)]
+        why = f"all {len(starts)} starts of the group on {survivor} wait for the fence of {lost} in the transition graph"
+    unsafe = tuple(f"{a.resource} can start on {survivor} although {lost} was never fenced" for a in runnable)
+    if runnable:
+        does = f"Starts {_span([a.resource for a in runnable])} on {survivor} without the fence"
+    else:
+        does = (f"Starts nothing on {survivor} ({why}); the cluster waits until the fence succeeds or an admin "
+                f"confirms {lost} is off (stonith_admin --confirm {lost})")
+    return [Outcome(key="fence-fails", when=f"{lost} is lost and its fence cannot complete (BMC unreachable)",
+                    does=does + (". UNSAFE: " + "; ".join(unsafe) if unsafe else ""), fenced=(),
+                    started=tuple((a.resource, survivor) for a in runnable), stopped=(),
+                    group_before=_group_nodes(m, step.before), group_after=_group_nodes(m, step.before),
+                    running_after=(), unsafe=unsafe)]
+
+
+def _fence_race(m: Model, active: str, passive: str, active_lost: Outcome, passive_lost: Outcome) -> Outcome:
+    """Both nodes see the other fail at once. Each acts on its own view: `passive` sees the active node lost
+    (the active-crash scenario), `active` sees the passive node lost. With fencing, whoever shoots first wins
+    and its view is what happens; the other node is powered off before its own fence fires."""
+    when = f"{active} and {passive} lose each other (network split): both see the other fail"
+    shots = {passive: active_lost.fenced, active: passive_lost.fenced}  # shooter -> the fences it carries out
+    if not shots[active] and not shots[passive]:
+        # No fencing: both partitions act at once, each only on itself.
+        ends = sorted({n for o, own in ((active_lost, passive), (passive_lost, active)) for n in o.group_after if n == own})
+        keeps = f"{ends[0]} keeps the group" if len(ends) == 1 else ("nobody runs the group" if not ends
+                                                                     else "BOTH nodes run the group")
+        unsafe = ("the group runs on both nodes",) if len(ends) > 1 else ()
+        does = f"Nobody is fenced (no STONITH); {keeps}, the other starts nothing"
+        return Outcome(key="fence-race", when=when, does=does + (". UNSAFE: " + unsafe[0] if unsafe else ""),
+                       fenced=(), started=(), stopped=(), group_before=(active,), group_after=tuple(ends),
+                       running_after=(), unsafe=unsafe)
+    earliest = {shooter: min((e for _, e, _ in fences), default=float("inf")) for shooter, fences in shots.items()}
+    latest = {shooter: max((l for _, _, l in fences), default=float("inf")) for shooter, fences in shots.items()}
+    winner = next((me for me, other in ((active, passive), (passive, active)) if latest[me] < earliest[other]), None)
+    if winner is None:
+        does = (f"Both may fence each other: {active} fences after {_seconds_range(earliest[active], latest[active])}, "
+                f"{passive} after {_seconds_range(earliest[passive], latest[passive])}. UNSAFE: the fence race is not decided")
+        return Outcome(key="fence-race", when=when, does=does, fenced=(), started=(), stopped=(),
+                       group_before=(active,), group_after=(), running_after=(), unsafe=("the fence race is not decided",))
+    loser = passive if winner == active else active
+    view = passive_lost if winner == active else active_lost
+    why = " (priority-fencing-delay protects the node running the group)" if winner == active else ""
+    does = (f"{winner} wins the race: it fences {loser} after {_seconds_range(earliest[winner], latest[winner])}, "
+            f"while {loser} would fence {winner} only after {_seconds_range(earliest[loser], latest[loser])}{why}; "
+            f"the group ends on {', '.join(view.group_after) or 'no node'}")
+    return Outcome(key="fence-race", when=when, does=does, fenced=shots[winner], started=view.started,
+                   stopped=view.stopped, group_before=view.group_before, group_after=view.group_after,
+                   running_after=view.running_after, unsafe=view.unsafe)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The admin's table
+# ---------------------------------------------------------------------------------------------------
+def _pacemaker_version() -> str:
+    return subprocess.run(["crm_simulate", "--version"], capture_output=True, text=True,
+                          timeout=crmsim.TIME_LIMIT_S).stdout.splitlines()[0].strip()
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def failover_markdown(settings: Settings, cib_xml: str) -> str:
+    """The table "when X happens -> the cluster does Y" for `cib_xml`, from pacemaker's scheduler.
+
+    A monitor failure is simulated for the group's first member only, the one whose failure restarts the
+    most (the test suite simulates every member), so that `make plan` stays fast."""
+    matrix = run_matrix(settings, cib_xml, failing_members=model(settings, cib_xml).members[:1])
+    q = matrix.quorum
+    mode = "automatic failover with IPMI fencing" if settings.fenced else "manual failover (no fencing)"
+    lines = [
+        f"# Failover behaviour of stack `{settings.stack}`",
+        "",
+        f"Computed by pacemaker's own scheduler ({_pacemaker_version()}, `crm_simulate`) on the rendered CIB, "
+        f"for {mode}. With both nodes up the group `{GROUP_ID}` runs on **{matrix.active}**; "
+        f"**{matrix.passive}** is passive.",
+        f"Quorum follows the rendered corosync.conf: a node that loses its peer "
+        f"{'keeps' if q.survivor_quorate else 'loses'} quorum, a node that boots alone "
+        f"{'has' if q.lone_boot_quorate else 'has no'} quorum.",
+        "",
+        f"Group start order ({len(matrix.members)} members, stopped in reverse): "
+        + " → ".join(f"`{r}`" for r in matrix.members) + ".",
+        "",
+        "Every row is checked for: the group never runs on both nodes, its members start in order, and "
+        "nothing starts on a node before the other node's copy is stopped or fenced.",
+        "",
+        "| When | the cluster does | Safe |",
+        "|---|---|---|",
+    ]
+    for o in matrix.outcomes:
+        lines.append(f"| {_cell(o.when)} | {_cell(o.does)} | {'no' if o.unsafe else 'yes'} |")
+    lines += ["", "A failed monitor of any other member restarts that member and the members after it in place; "
+              "it moves the group at its migration-threshold like the first member."]
+    return "\n".join(lines) + "\n"
