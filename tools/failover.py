@@ -449,6 +449,10 @@ def failover_markdown(settings: Settings, cib_xml: str) -> str:
     ]
     for o in matrix.outcomes:
         lines.append(f"| {_cell(o.when)} | {_cell(o.does)} | {'no' if o.unsafe else 'yes'} |")
+    non_critical = sorted(p.get("id") for p in ET.fromstring(cib_xml).iter("primitive")
+                          if p.find("meta_attributes/nvpair[@name='critical'][@value='false']") is not None)
     lines += ["", "A failed monitor of any other member restarts that member and the members after it in place; "
-              "it moves the group at its migration-threshold like the first member."]
+              "it moves the group at its migration-threshold like the first member"
+              + (f", except {', '.join(f'`{r}`' for r in non_critical)} (critical=false): at its threshold it stays "
+                 "stopped on its node and the group does not move." if non_critical else ".")]
     return "\n".join(lines) + "\n"

@@ -155,11 +155,12 @@ def _vip(group: ET.Element, s: Settings, ids: _Ids) -> None:
     _op(ops, VIP_ID, "monitor", "10s", "20s", ids)
 
 
-def _service(group: ET.Element, svc: Service, ids: _Ids) -> None:
-    _, ops = _primitive(group, svc.rsc_id, "systemd", svc.unit, None, [], ids)
+def _service(group: ET.Element, svc: Service, ids: _Ids) -> ET.Element:
+    prim, ops = _primitive(group, svc.rsc_id, "systemd", svc.unit, None, [], ids)
     _op(ops, svc.rsc_id, "start", "0s", f"{svc.start_timeout_s}s", ids)
     _op(ops, svc.rsc_id, "stop", "0s", f"{svc.stop_timeout_s}s", ids)
     _op(ops, svc.rsc_id, "monitor", "30s", "60s", ids)
+    return prim
 
 
 def _check(group: ET.Element, svc: Service, ids: _Ids) -> None:
@@ -209,7 +210,10 @@ def render_cib(s: Settings) -> str:
         _service(group, svc, ids)
         if svc.check_port:
             _check(group, svc, ids)
-    _service(group, LSYNCD, ids)
+    lsyncd = _service(group, LSYNCD, ids)
+    # The sync daemon must never cost a failover of the mail service: a non-critical member that keeps
+    # failing stays stopped on its node (until failure-timeout) instead of pulling the whole group away.
+    _nvset(lsyncd, "meta_attributes", f"{LSYNCD.rsc_id}-meta_attributes", [("critical", "false")], ids)
 
     constraints = ET.SubElement(config, "constraints")
     if s.fenced:
