@@ -505,6 +505,10 @@ def _cluster(config: Mapping[str, Any]) -> ClusterOptions:
         ipmi_cipher=o.integer("ipmi_cipher", 3, 0, 17),
         alert_recipient=o.get("alert_recipient"),
     )
+    if options.ipmi_cipher not in (3, 17):
+        raise SettingsError("cluster.ipmi_cipher", f"cipher suite {options.ipmi_cipher} is refused",
+                            "use 3 (AES-128, HMAC-SHA1; nearly every IPMI 2.0 BMC) or 17 (SHA-256) if your BMCs "
+                            "support it: 0 skips authentication, 1 and 2 do not encrypt")
     if options.stonith_timeout_s <= options.priority_fencing_delay_s:
         raise SettingsError("cluster.stonith_timeout_s", "must exceed cluster.priority_fencing_delay_s",
                             "the fence operation's timeout includes the delay; raise stonith_timeout_s")

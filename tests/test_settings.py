@@ -167,3 +167,11 @@ def test_stonith_timeout_must_cover_the_fencing_delay():
     config, secrets = stack("dev")
     config["cluster"] = {"priority_fencing_delay_s": 60, "stonith_timeout_s": 30}
     assert refused(config, secrets).key == "bluemind-ha:cluster.stonith_timeout_s"
+
+
+@pytest.mark.parametrize("cipher", [0, 1, 2])
+def test_weak_ipmi_cipher_suites_are_refused(cipher):
+    config, secrets = stack("dev")
+    config["cluster"] = {"ipmi_cipher": cipher}
+    error = refused(config, secrets)
+    assert error.key == "bluemind-ha:cluster.ipmi_cipher" and "skips authentication" in error.fix

@@ -1,0 +1,67 @@
+"""VirtualBMC on the libvirt lab's hypervisor: one IPMI endpoint per node VM, so the lab fences like production.
+
+vbmcd keeps each endpoint in ~/.vbmc/<domain>/config (an INI file it reads with configparser and rewrites
+on `vbmc start`/`stop`, toggling `active`). The config is rendered in configparser's own layout and key
+order, so vbmcd's rewrite of an active endpoint leaves it byte-identical and a re-run sees no change.
+"""
+from __future__ import annotations
+
+from components.render.shell import script
+from components.settings import Node, Settings
+
+# How long to wait for vbmcd to report the endpoint running (it starts endpoints from a periodic sync).
+START_WAIT_S = 30
+
+
+def vbmc_domain(node: Node) -> str:
+    """The libvirt domain of a node VM is named after the node (components/hosts.py)."""
+    return node.name
+
+
+def vbmc_config(s: Settings, node: Node, password: str) -> str:
+    bmc, lv = node.bmc, s.libvirt
+    assert bmc is not None and lv is not None
+    if "\n" in password or len(password.encode()) > 20:
+        raise ValueError(f"the BMC password of {node.name} must be one line of at most 20 bytes (IPMI v2.0 limit)")
+    options = [
+        ("username", bmc.username),
+        ("password", password),
+        ("address", bmc.address),
+        ("port", str(bmc.port)),
+        ("domain_name", vbmc_domain(node)),
+        ("libvirt_uri", lv.uri),
+        ("active", "True"),
+    ]
+    return "[VirtualBMC]\n" + "".join(f"{key} = {value}\n" for key, value in options) + "\n"
+
+
+def vbmc_script(s: Settings, node: Node) -> str:
+    """bash, run on the hypervisor with vbmc_config() on stdin: install the endpoint, (re)start it if needed."""
+    assert node.bmc is not None and s.libvirt is not None
+    domain = vbmc_domain(node)
+    return script(f"hypervisor: VirtualBMC for {domain} on {node.bmc.address}:{node.bmc.port}", f"""
+domain={domain}
+dir="$HOME/.vbmc/$domain"
+pgrep -x vbmcd >/dev/null || vbmcd
+install -d -m 0700 "$HOME/.vbmc" "$dir"
+
+status() {{ vbmc list -f value -c 'Domain name' -c Status | awk -v d="$domain" '$1 == d {{ print $2 }}'; }}
+received=$(mktemp "$dir/.config.XXXXXX")
+trap 'rm -f "$received"' EXIT
+cat > "$received"
+if cmp -s "$received" "$dir/config"; then
+  [ "$(status)" = running ] || vbmc start "$domain"
+else
+  # A running endpoint keeps the settings it started with: stop it, install, start it again.
+  [ "$(status)" = running ] && vbmc stop "$domain"
+  install_stdin "$dir/config" 0600 < "$received" >/dev/null
+  vbmc start "$domain"
+  echo "VirtualBMC for $domain (re)configured"
+fi
+for _ in $(seq {START_WAIT_S}); do
+  [ "$(status)" = running ] && exit 0
+  sleep 1
+done
+echo "VirtualBMC for $domain is not running after {START_WAIT_S} s (vbmcd log: journalctl or ~/.vbmc/log)" >&2
+exit 1
+""")

@@ -1,0 +1,193 @@
+"""The rendered tgt target, served by a real tgtd on loopback and used by libiscsi's initiator.
+
+Proves what an admin relies on: every LUN is there under its rendered number with its declared size and
+serial; only the two nodes' IQNs, with the CHAP secret, get in; a block written through one node's session
+is what the other node reads; and the initiator side (iscsi_initiator.py) names the same IQNs, CHAP user,
+target and LUNs as the live target.
+
+The rendered targets.conf is loaded unchanged except for its backing stores: each logical volume
+/dev/<vg>/<lun> is swapped for a sparse file of the LUN's declared size (GiB, as lvcreate -L <n>g makes).
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from components.render.cib import by_path_device
+from components.render.iscsi_initiator import initiatorname_iscsi, iscsid_conf, login_script
+from components.render.tgt import backing_store, render_targets_conf, scsi_serial
+from components.settings import Settings, parse_settings
+from tests.conftest import ROOT, require_root, require_tool
+from tests.realtools.tgt_initiator import Initiator, LoginRefused, Session
+from tests.realtools.tgt_target import Tgtd
+from tools.stackfile import load_settings, read_stack_config
+
+GIB = 1 << 30
+EXTRA_DIRECTORY = "/srv/bluemind-extra"
+
+
+def _stacks_with_own_target() -> list[str]:
+    names = sorted(p.name.split(".")[1] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
+    return [name for name in names if load_settings(name).storage.kind == "tgt"]
+
+
+def _with_extra_directory(stack: str) -> Settings:
+    """A generated variant: the stack plus one extra shared directory, which must become one more LUN."""
+    config, secret_keys = read_stack_config(stack)
+    config["storage"] = {**config["storage"], "extra_directories": [EXTRA_DIRECTORY]}
+    return parse_settings(stack, config, secret_keys)
+
+
+VARIANTS = {name: (lambda name=name: load_settings(name)) for name in _stacks_with_own_target()}
+VARIANTS |= {f"{name}+extra_directories": (lambda name=name: _with_extra_directory(name)) for name in VARIANTS}
+
+
+def swap_backing_stores(conf: str, s: Settings, files: dict[int, Path]) -> str:
+    """The rendered targets.conf with each LUN's logical volume replaced by its file, and nothing else changed."""
+    for lun in s.storage.luns:
+        line = f"<backing-store {backing_store(s, lun)}>"
+        assert conf.count(line) == 1, f"{line} must appear exactly once in the rendered targets.conf"
+        conf = conf.replace(line, f"<backing-store {files[lun.number]}>")
+    return conf
+
+
+@dataclass
+class Served:
+    settings: Settings
+    chap_password: str
+    tgtd: Tgtd
+    files: dict[int, Path]
+
+    @property
+    def target(self) -> str:
+        return self.settings.storage.target_iqn
+
+    def node_initiator(self, index: int) -> Initiator:
+        return Initiator(self.settings.nodes[index].iqn, self.settings.storage.chap_username, self.chap_password)
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def served(request, tmp_path_factory) -> Served:
+    require_root()
+    require_tool("tgtd", "tgtadm", "tgt-admin", "iscsi-ls", "iscsi-inq", "iscsi-readcapacity16")
+    s = VARIANTS[request.param]()
+    workdir = tmp_path_factory.mktemp(request.param)
+    files = {}
+    for lun in s.storage.luns:
+        files[lun.number] = workdir / f"{lun.slug}.img"
+        with open(files[lun.number], "wb") as f:
+            f.truncate(lun.size_gb * GIB)  # sparse: costs no disk
+    chap_password = secrets.token_urlsafe(12)
+    conf = workdir / "targets.conf"
+    conf.write_text(swap_backing_stores(render_targets_conf(s, chap_password), s, files))
+    tgtd = Tgtd(workdir)
+    try:
+        tgtd.start()
+        tgtd.load(conf)
+        yield Served(s, chap_password, tgtd, files)
+    finally:
+        tgtd.stop()
+
+
+def _listed_luns(output: str) -> list[int]:
+    return [int(n) for n in re.findall(r"^Lun:(\d+)\s+Type:DIRECT_ACCESS", output, re.M)]
+
+
+def test_every_lun_is_served_under_its_rendered_number_with_its_declared_size_and_serial(served):
+    s, node = served.settings, served.node_initiator(0)
+    listing = node.run("iscsi-ls", node.url(served.tgtd.portal), "-s")
+    assert listing.returncode == 0, listing.stderr
+    assert f"Target:{served.target} " in listing.stdout
+    assert _listed_luns(listing.stdout) == [lun.number for lun in s.storage.luns], listing.stdout
+    for lun in s.storage.luns:
+        url = node.url(served.tgtd.portal, served.target, lun.number)
+        capacity = node.run("iscsi-readcapacity16", url)
+        assert capacity.returncode == 0, capacity.stderr
+        size = int(re.search(r"^Total size:(\d+)$", capacity.stdout, re.M).group(1))
+        assert size == lun.size_gb * GIB == served.files[lun.number].stat().st_size, lun.directory
+        serial = node.run("iscsi-inq", url, "-e", "1", "-c", "128")  # VPD page 0x80, unit serial number
+        assert re.search(rf"Unit Serial Number:\[\s*{scsi_serial(lun)}\]", serial.stdout), serial.stdout
+    extra = [lun for lun in s.storage.luns if lun.directory == EXTRA_DIRECTORY]
+    if extra:  # the generated variant: the new directory is appended, the existing LUNs keep their numbers
+        assert extra[0].number == max(lun.number for lun in s.storage.luns)
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_each_node_logs_in_with_its_iqn_and_the_chap_secret(served, index):
+    node = served.node_initiator(index)
+    with Session(node, served.tgtd.portal, served.target, served.settings.storage.luns[0].number) as session:
+        assert session.read(0, 512)  # a full login, then real I/O
+
+
+def test_a_foreign_iqn_is_refused_even_with_the_chap_secret(served):
+    foreign = Initiator("iqn.2026-11.example.attacker:laptop", served.settings.storage.chap_username,
+                        served.chap_password)
+    with pytest.raises(LoginRefused, match="Target not found"):
+        Session(foreign, served.tgtd.portal, served.target, served.settings.storage.luns[0].number)
+    # Discovery does not even reveal the target to it.
+    listing = foreign.run("iscsi-ls", foreign.url(served.tgtd.portal))
+    assert served.target not in listing.stdout
+
+
+@pytest.mark.parametrize("index", [0, 1])
+@pytest.mark.parametrize("secret", ["wrong", None], ids=["wrong-chap-secret", "no-chap"])
+def test_a_node_without_the_right_chap_secret_is_refused(served, index, secret):
+    iqn = served.settings.nodes[index].iqn
+    initiator = Initiator(iqn, served.settings.storage.chap_username if secret else None,
+                          secret and served.chap_password + "-" + secret)
+    with pytest.raises(LoginRefused, match="Authentication failure"):
+        Session(initiator, served.tgtd.portal, served.target, served.settings.storage.luns[0].number)
+
+
+def test_data_written_through_one_node_is_read_back_intact_through_the_other(served):
+    first, second = served.node_initiator(0), served.node_initiator(1)
+    for lun in served.settings.storage.luns:
+        lba = 2048 * lun.number  # a different place on each LUN
+        data = os.urandom(64 * 1024)
+        with Session(first, served.tgtd.portal, served.target, lun.number) as writer:
+            writer.write(lba, data)
+        with Session(second, served.tgtd.portal, served.target, lun.number) as reader:
+            assert reader.read(lba, len(data)) == data, lun.directory
+        # ... and it landed in that LUN's own backing store: LUN number and volume are paired as rendered.
+        with open(served.files[lun.number], "rb") as backing:
+            backing.seek(lba * 512)
+            assert backing.read(len(data)) == data, lun.directory
+
+
+def _live_target(show: str) -> dict:
+    """Target name, LUN numbers, CHAP accounts and ACL entries from `tgtadm --op show --mode target`."""
+    section = lambda title: re.search(rf"^    {title}:\n((?:        .*\n)*)", show, re.M).group(1).split()
+    return {
+        "target": re.search(r"^Target \d+: (\S+)$", show, re.M).group(1),
+        "luns": [int(n) for n in re.findall(r"^        LUN: (\d+)$", show, re.M) if n != "0"],
+        "accounts": section("Account information"),
+        "acl": section("ACL information"),
+    }
+
+
+def test_initiator_side_names_what_the_live_target_serves(served):
+    s = served.settings
+    live = _live_target(served.tgtd.show_targets())
+    conf = dict(line.split(" = ", 1) for line in iscsid_conf(s, served.chap_password).splitlines()
+                if " = " in line and not line.startswith("#"))
+    assert conf["node.startup"] == "automatic"
+    assert conf["node.session.auth.authmethod"] == "CHAP"
+    assert live["accounts"] == [conf["node.session.auth.username"]]
+    for index, node in enumerate(s.nodes):
+        iqn = initiatorname_iscsi(node).removeprefix("InitiatorName=").removesuffix("\n")
+        assert iqn in live["acl"] and node.ip in live["acl"]
+        # The node's files, as rendered, are what gets it in.
+        initiator = Initiator(iqn, conf["node.session.auth.username"], conf["node.session.auth.password"])
+        with Session(initiator, served.tgtd.portal, live["target"], live["luns"][0]):
+            pass
+        script = login_script(s, node)
+        assert f"\nportal={s.storage.portal}\n" in script and f"\ntarget={live['target']}\n" in script
+        expected = [f"/dev/disk/by-path/ip-{s.storage.portal}-iscsi-{live['target']}-lun-{n}" for n in live["luns"]]
+        assert re.search(r"^devices=\((.*)\)$", script, re.M).group(1).split() == expected
+        assert expected == [by_path_device(s, lun) for lun in s.storage.luns]
+    assert sorted(live["acl"]) == sorted([n.iqn for n in s.nodes] + [n.ip for n in s.nodes])

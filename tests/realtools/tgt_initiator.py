@@ -1,0 +1,131 @@
+"""libiscsi, the userspace iSCSI initiator, for tests against tgtd (this kernel has no iSCSI initiator).
+
+The command-line tools of libiscsi-bin (iscsi-ls, iscsi-inq, iscsi-readcapacity16) cover discovery, login
+and inquiry. Debian ships no iscsi-dd, so block reads and writes go through the same library the tools
+use, libiscsi.so.7, with ctypes: a `Session` is one real iSCSI login (CHAP included) to one LUN.
+
+CHAP secrets travel in the environment (LIBISCSI_CHAP_PASSWORD), never in a URL on a command line.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+from dataclasses import dataclass
+
+TOOL_TIMEOUT_S = 15
+BLOCK_SIZE = 512
+ISCSI_SESSION_NORMAL = 2
+SCSI_STATUS_GOOD = 0
+
+
+@dataclass(frozen=True)
+class Initiator:
+    """Who logs in: an initiator IQN, and the CHAP user and secret it offers (None: no CHAP)."""
+
+    iqn: str
+    chap_user: str | None = None
+    chap_password: str | None = None
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != "LIBISCSI_CHAP_PASSWORD"}
+        if self.chap_password is not None:
+            env["LIBISCSI_CHAP_PASSWORD"] = self.chap_password
+        return env
+
+    def url(self, portal: str, target: str | None = None, lun: int | None = None) -> str:
+        user = f"{self.chap_user}@" if self.chap_user else ""
+        path = f"/{target}/{lun}" if target is not None else ""
+        return f"iscsi://{user}{portal}{path}"
+
+    def run(self, tool: str, url: str, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([tool, "-i", self.iqn, *args, url], env=self.env(), capture_output=True, text=True,
+                              timeout=TOOL_TIMEOUT_S)
+
+
+def _libiscsi() -> ctypes.CDLL:
+    lib = ctypes.CDLL("libiscsi.so.7")
+    p, i, u32, u64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32, ctypes.c_uint64
+    lib.iscsi_create_context.restype = p
+    lib.iscsi_create_context.argtypes = [ctypes.c_char_p]
+    lib.iscsi_set_targetname.argtypes = [p, ctypes.c_char_p]
+    lib.iscsi_set_session_type.argtypes = [p, i]
+    lib.iscsi_set_initiator_username_pwd.argtypes = [p, ctypes.c_char_p, ctypes.c_char_p]
+    lib.iscsi_full_connect_sync.argtypes = [p, ctypes.c_char_p, i]
+    lib.iscsi_get_error.restype = ctypes.c_char_p
+    lib.iscsi_get_error.argtypes = [p]
+    # struct scsi_task *iscsi_write16_sync(iscsi, lun, lba, data, datalen, blocksize,
+    #                                      wrprotect, dpo, fua, fua_nv, group_number)
+    lib.iscsi_write16_sync.restype = p
+    lib.iscsi_write16_sync.argtypes = [p, i, u64, ctypes.c_char_p, u32, i, i, i, i, i, i]
+    # struct scsi_task *iscsi_read16_iov_sync(iscsi, lun, lba, datalen, blocksize, rdprotect, dpo, fua,
+    #                                         fua_nv, group_number, struct scsi_iovec *iov, int niov)
+    lib.iscsi_read16_iov_sync.restype = p
+    lib.iscsi_read16_iov_sync.argtypes = [p, i, u64, u32, i, i, i, i, i, i, p, i]
+    lib.scsi_task_get_status.argtypes = [p, p]  # (task, struct scsi_sense *or NULL) -> SCSI status
+    lib.scsi_free_scsi_task.argtypes = [p]  # what the header's scsi_free_task() macro calls
+    lib.iscsi_logout_sync.argtypes = [p]
+    lib.iscsi_destroy_context.argtypes = [p]
+    return lib
+
+
+class _ScsiIovec(ctypes.Structure):
+    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+
+
+class LoginRefused(RuntimeError):
+    pass
+
+
+class Session:
+    """One logged-in iSCSI session to one LUN, as a context manager."""
+
+    def __init__(self, initiator: Initiator, portal: str, target: str, lun: int):
+        self.lib = _libiscsi()
+        self.lun = lun
+        self.ctx = self.lib.iscsi_create_context(initiator.iqn.encode())
+        if not self.ctx:
+            raise RuntimeError("iscsi_create_context failed")
+        self.lib.iscsi_set_targetname(self.ctx, target.encode())
+        self.lib.iscsi_set_session_type(self.ctx, ISCSI_SESSION_NORMAL)
+        if initiator.chap_user:
+            self.lib.iscsi_set_initiator_username_pwd(self.ctx, initiator.chap_user.encode(),
+                                                      (initiator.chap_password or "").encode())
+        if self.lib.iscsi_full_connect_sync(self.ctx, portal.encode(), lun) != 0:
+            error = self.lib.iscsi_get_error(self.ctx).decode(errors="replace")
+            self.lib.iscsi_destroy_context(self.ctx)
+            raise LoginRefused(error)
+
+    def write(self, lba: int, data: bytes) -> None:
+        assert len(data) % BLOCK_SIZE == 0
+        # FUA: the target writes through to the backing store before it answers.
+        task = self.lib.iscsi_write16_sync(self.ctx, self.lun, lba, data, len(data), BLOCK_SIZE, 0, 0, 1, 0, 0)
+        self._check(task, "WRITE(16)")
+
+    def read(self, lba: int, length: int) -> bytes:
+        buffer = ctypes.create_string_buffer(length)
+        iov = _ScsiIovec(ctypes.cast(buffer, ctypes.c_void_p), length)
+        task = self.lib.iscsi_read16_iov_sync(self.ctx, self.lun, lba, length, BLOCK_SIZE, 0, 0, 1, 0, 0,
+                                              ctypes.byref(iov), 1)
+        self._check(task, "READ(16)")
+        return buffer.raw
+
+    def _check(self, task, command: str) -> None:
+        if not task:
+            raise RuntimeError(f"{command} failed: {self.lib.iscsi_get_error(self.ctx).decode(errors='replace')}")
+        status = self.lib.scsi_task_get_status(task, None)
+        self.lib.scsi_free_scsi_task(task)
+        if status != SCSI_STATUS_GOOD:
+            raise RuntimeError(f"{command} returned SCSI status {status}")
+
+    def close(self) -> None:
+        if self.ctx:
+            self.lib.iscsi_logout_sync(self.ctx)
+            self.lib.iscsi_destroy_context(self.ctx)
+            self.ctx = None
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
