@@ -1,0 +1,56 @@
+"""The lab's one deviation from the CIB production gets: its services run without systemd.
+
+`lab_cib` swaps agents of the group's service members and nothing else:
+- `systemd:postgresql` becomes `ocf:heartbeat:pgsql` on the same data directory (the shared LUN);
+- every other `systemd:` primitive (BlueMind's services, lsyncd) becomes `ocf:pacemaker:Dummy`: the lab has
+  no BlueMind packages, and Dummy keeps the group's length and order;
+- the `ocf:bluemind-ha:check` of a service that became a Dummy becomes a Dummy too (nothing listens on the
+  port it probes); the check of PostgreSQL stays, since it probes the real PostgreSQL.
+Ids, operations (intervals, timeouts), the group order, Filesystem, IPaddr2, fencing, properties and
+constraints stay exactly as rendered.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from components.agents import CHECK_AGENT_PROVIDER, CHECK_AGENT_TYPE
+from components.services import POSTGRESQL
+from lab.disks import PG_BIN, PG_DATA
+
+PGSQL_PARAMETERS = [
+    ("pgctl", str(PG_BIN / "pg_ctl")),
+    ("psql", str(PG_BIN / "psql")),
+    ("pgdata", PG_DATA),
+    ("socketdir", "/run/postgresql"),
+    ("logfile", "/var/log/postgresql/postgresql.log"),
+]
+
+
+def _set_agent(primitive: ET.Element, provider: str, agent: str, parameters: list[tuple[str, str]]) -> None:
+    rsc = primitive.get("id")
+    for old in primitive.findall("instance_attributes"):
+        primitive.remove(old)
+    for name in ("class", "provider", "type"):  # re-set in this order, the order the renderer writes
+        primitive.attrib.pop(name, None)
+    primitive.attrib.update({"class": "ocf", "provider": provider, "type": agent})
+    if parameters:
+        attributes = ET.Element("instance_attributes", id=f"{rsc}-instance_attributes")
+        for name, value in parameters:
+            ET.SubElement(attributes, "nvpair", id=f"{rsc}-instance_attributes-{name}", name=name, value=value)
+        primitive.insert(0, attributes)
+
+
+def _is_service_check(primitive: ET.Element) -> bool:
+    return (primitive.get("provider"), primitive.get("type")) == (CHECK_AGENT_PROVIDER, CHECK_AGENT_TYPE)
+
+
+def lab_cib(rendered: str) -> str:
+    cib = ET.fromstring(rendered)
+    for primitive in cib.iter("primitive"):
+        if primitive.get("id") == POSTGRESQL.rsc_id:
+            _set_agent(primitive, "heartbeat", "pgsql", PGSQL_PARAMETERS)
+        elif primitive.get("class") == "systemd" or (_is_service_check(primitive)
+                                                      and primitive.get("id") != POSTGRESQL.check_id):
+            _set_agent(primitive, "pacemaker", "Dummy", [])
+    ET.indent(cib, space="  ")
+    return ET.tostring(cib, encoding="unicode") + "\n"
