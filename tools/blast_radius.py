@@ -23,9 +23,12 @@ class Case:
     edit: Callable[[Config], None]
 
 
-def _set_vip(address: str) -> Callable[[Config], None]:
+def _set_at(path: tuple[str, ...], value: Any) -> Callable[[Config], None]:
+    """Set one nested setting, creating the objects on the way (an absent `cluster` block, ...)."""
     def edit(c: Config) -> None:
-        c["network"]["vip"] = address
+        for key in path[:-1]:
+            c = c.setdefault(key, {})
+        c[path[-1]] = value
     return edit
 
 
@@ -37,28 +40,10 @@ def _set_ram(gb: int) -> Callable[[Config], None]:
     return edit
 
 
-def _set_lun_size(directory: str, gb: int) -> Callable[[Config], None]:
-    def edit(c: Config) -> None:
-        c["storage"].setdefault("lun_sizes_gb", {})[directory] = gb
-    return edit
-
-
 def _set_secret(key: str) -> Callable[[Config], None]:
     # As `pulumi config set --secret` would: a new ciphertext, hence a new placeholder.
     def edit(c: Config) -> None:
         c[key] = secret_placeholder(f"v1:rotated-{key}")
-    return edit
-
-
-def _set_token(ms: int) -> Callable[[Config], None]:
-    def edit(c: Config) -> None:
-        c.setdefault("cluster", {})["token_ms"] = ms
-    return edit
-
-
-def _set_version(version: str) -> Callable[[Config], None]:
-    def edit(c: Config) -> None:
-        c["bluemind"]["version"] = version
     return edit
 
 
@@ -70,21 +55,21 @@ def _add_sync_path(path: str) -> Callable[[Config], None]:
 
 CASES: dict[str, dict[str, Case]] = {
     "dev": {
-        "vip": Case("network.vip", _set_vip("192.168.150.101")),
+        "vip": Case("network.vip", _set_at(("network", "vip"), "192.168.150.101")),
         "ram": Case("nodes[*].ram_gb", _set_ram(24)),
-        "lun": Case("storage.lun_sizes_gb./var/spool/cyrus", _set_lun_size("/var/spool/cyrus", 200)),
+        "lun": Case("storage.lun_sizes_gb./var/spool/cyrus", _set_at(("storage", "lun_sizes_gb", "/var/spool/cyrus"), 200)),
         "ipmi_password": Case("bmc_password_bm1 (secure)", _set_secret("bmc_password_bm1")),
-        "token": Case("cluster.token_ms", _set_token(6000)),
-        "version": Case("bluemind.version", _set_version("4.9.4")),
+        "token": Case("cluster.token_ms", _set_at(("cluster", "token_ms"), 6000)),
+        "version": Case("bluemind.version", _set_at(("bluemind", "version"), "4.9.4")),
         "sync_path": Case("sync.extra_paths", _add_sync_path("/etc/bm-local-policy")),
     },
     "prod": {
-        "vip": Case("network.vip", _set_vip("10.20.0.51")),
+        "vip": Case("network.vip", _set_at(("network", "vip"), "10.20.0.51")),
         "ram": Case("nodes[*].ram_gb", _set_ram(96)),
-        "lun": Case("storage.lun_sizes_gb./var/spool/cyrus", _set_lun_size("/var/spool/cyrus", 12288)),
+        "lun": Case("storage.lun_sizes_gb./var/spool/cyrus", _set_at(("storage", "lun_sizes_gb", "/var/spool/cyrus"), 12288)),
         "ipmi_password": Case("bmc_password_bm_prod_a (secure)", _set_secret("bmc_password_bm_prod_a")),
-        "token": Case("cluster.token_ms", _set_token(6000)),
-        "version": Case("bluemind.version", _set_version("5.3.3")),
+        "token": Case("cluster.token_ms", _set_at(("cluster", "token_ms"), 6000)),
+        "version": Case("bluemind.version", _set_at(("bluemind", "version"), "5.3.3")),
         "sync_path": Case("sync.extra_paths", _add_sync_path("/etc/bm-local-policy")),
     },
 }
