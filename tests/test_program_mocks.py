@@ -131,3 +131,30 @@ def test_an_invalid_stack_stops_with_one_message_and_declares_nothing():
     with pytest.raises(pulumi.RunError) as caught:
         run_program("prod", config, secrets)
     assert "bluemind-ha:nodes[0].bmc" in str(caught.value) and "split-brain" in str(caught.value)
+
+
+def test_update_chain_runs_in_the_order_of_the_seed(prod):
+    """maintenance on -> packages on both nodes (in parallel) -> post-install on both (acting on the VIP
+    holder only) -> maintenance off -> check; all of it after the cluster exists."""
+    a, b = "bm-prod-a", "bm-prod-b"
+    deps = {name: set(prod[name].dependencies) for name in prod if "-update-" in name}
+    assert "bm-prod-a-cib-push" in deps[f"{a}-update-maintenance-on"]
+    for node in (a, b):
+        assert f"{a}-update-maintenance-on" in deps[f"{node}-update-packages"]
+        assert not {f"{a}-update-packages", f"{b}-update-packages"} & deps[f"{node}-update-packages"]
+        assert {f"{a}-update-packages", f"{b}-update-packages"} <= deps[f"{node}-update-post-install"]
+    assert {f"{a}-update-post-install", f"{b}-update-post-install"} <= deps[f"{a}-update-maintenance-off"]
+    assert f"{a}-update-maintenance-off" in deps[f"{a}-update-check"]
+    assert all(prod[name].parent == "bluemind-update" for name in deps)
+
+
+def test_update_chain_only_records_the_version_on_first_creation(prod):
+    """The first install is the bluemind-packages step; the procedure runs when the version changes."""
+    chain = prod["bm-prod-b-update-packages"].inputs
+    assert "apt-get" not in chain["create"] and "apt-get" in chain["update"] and "5.3.2" in chain["update"]
+
+
+def test_each_node_trusts_its_peers_sync_key_before_the_cib_starts_lsyncd(dev):
+    assert "bm2-sync-key" in dev["bm1-sync-trust"].dependencies
+    assert "bm1-sync-key" in dev["bm2-sync-trust"].dependencies
+    assert {"bm1-sync-trust", "bm2-sync-trust", "bm1-sync-config", "bm2-sync-config"} <= set(dev["bm1-cib-push"].dependencies)
