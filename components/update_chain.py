@@ -13,7 +13,6 @@ import pulumi
 
 from components.remote_step import Host, step
 from components.render import update
-from components.render.shell import script
 from components.settings import Settings
 
 
@@ -21,9 +20,7 @@ class UpdateChain(pulumi.ComponentResource):
     def __init__(self, name: str, s: Settings, hosts: dict[str, Host], after: list[pulumi.Resource],
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("bluemind-ha:update:UpdateChain", name, None, opts)
-        armed = script(f"update chain for BlueMind {s.bluemind.version}", f"""
-echo "BlueMind {s.bluemind.version}: installed by the bluemind-packages step; this step runs on version changes."
-""")
+        armed = update.chain_armed_script(s)
         primary = hosts[s.nodes[0].name]
 
         def chain_step(host: Host, step_name: str, body: str, depends_on: list[pulumi.Resource]):

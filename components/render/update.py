@@ -76,6 +76,14 @@ def _script(s: Settings, title: str, body: str) -> str:
     return script(title, _helpers(s) + body)
 
 
+def chain_armed_script(s: Settings) -> str:
+    """What every update-chain step runs when it is first created: nothing but a note, since the first
+    install is the nodes' bluemind-packages step."""
+    return script(f"update chain for BlueMind {s.bluemind.version}", f"""
+echo "BlueMind {s.bluemind.version}: installed by the bluemind-packages step; this step runs on version changes."
+""")
+
+
 def maintenance_on_script(s: Settings) -> str:
     """Step 1, on either node: put the whole cluster in maintenance mode and verify it took."""
     return _script(s, "update step 1: cluster maintenance mode on", f"""
