@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from components import sizing
@@ -125,7 +125,6 @@ class Lun:
     directory: str
     number: int
     size_gb: int
-    minimum_gb: int
 
     @property
     def slug(self) -> str:
@@ -179,7 +178,6 @@ class Settings:
     storage: Storage
     cluster: ClusterOptions
     sync: Sync
-    secret_keys: tuple[str, ...] = field(default=())
     ssh_key_secret: str | None = None
 
     @property
@@ -448,7 +446,7 @@ def _storage(config: Mapping[str, Any], bm: BlueMind, host_kind: str) -> Storage
     minimum = sizing.lun_minimums(directories, bm.users, bm.mailbox_quota_gb)
     sizes = _lun_sizes(o, directories, minimum)
     numbers = _lun_numbers(o, directories, kind)
-    luns = tuple(Lun(directory=d, number=numbers[d], size_gb=sizes[d], minimum_gb=minimum[d]) for d in directories)
+    luns = tuple(Lun(directory=d, number=numbers[d], size_gb=sizes[d]) for d in directories)
     return Storage(kind=kind, target_iqn=target_iqn, portal_ip=portal_ip, portal_port=o.integer("portal_port", 3260, 1, 65535),
                    host=host, fstype=fstype, chap_username=o.text("chap_username", "bluemind", "bluemind"), luns=luns)
 
@@ -566,7 +564,7 @@ def _check_fencing(failover: str, nodes: tuple[Node, Node]) -> None:
                                     f"{NAMESPACE}:failover to manual")
 
 
-def _check_secrets(nodes: tuple[Node, Node], config: Mapping[str, Any], secret_keys: set[str]) -> tuple[str, ...]:
+def _check_secrets(nodes: tuple[Node, Node], config: Mapping[str, Any], secret_keys: set[str]) -> None:
     required = ["hacluster_password", "corosync_authkey", "chap_password"]
     required += [n.bmc.password_key for n in nodes if n.bmc]
     hints = {"corosync_authkey": "corosync-keygen -k authkey && base64 -w0 authkey | pulumi config set --secret "
@@ -579,7 +577,6 @@ def _check_secrets(nodes: tuple[Node, Node], config: Mapping[str, Any], secret_k
         if present and key not in secret_keys:
             raise SettingsError(key, "is stored in plain text; passwords and keys must be Pulumi secrets",
                                 f"{fix}   (this replaces the plain value with an encrypted one)")
-    return tuple(required)
 
 
 def parse_settings(stack: str, config: Mapping[str, Any], secret_keys: set[str] | frozenset[str]) -> Settings:
@@ -600,8 +597,7 @@ def parse_settings(stack: str, config: Mapping[str, Any], secret_keys: set[str] 
         raise SettingsError("storage.kind", "a libvirt lab builds its own storage VM", "use storage.kind: tgt with hosts.kind: libvirt")
     _check_fencing(failover, nodes)
     _check_addresses(network, nodes, storage, libvirt)
-    required_secrets = _check_secrets(nodes, config, set(secret_keys))
+    _check_secrets(nodes, config, set(secret_keys))
     return Settings(stack=stack, bluemind=bm, failover=failover, network=network, host_kind=host_kind, libvirt=libvirt,
                     nodes=nodes, storage=storage, cluster=_cluster(config), sync=_sync(config),
-                    secret_keys=required_secrets,
                     ssh_key_secret="ssh_private_key" if config.get("ssh_private_key") else None)

@@ -13,12 +13,13 @@ from components.render.cib import bmc_password_file, by_path_device
 from components.render.corosync import AUTHKEY_PATH
 from components.render.lsyncd import CONFIG_PATH as LSYNCD_CONF, SYNC_KEY, SYNC_KNOWN_HOSTS, render_lsyncd_unit
 from components.render.shell import script
-from components.render.update import APT_PIN_PATH, APT_SOURCE_PATH, POLICY_RC, apt_source
+from components.render.update import APT_PIN_PATH, APT_SOURCE_PATH, POLICY_RC, apt_source, block_service_starts
 from components.services import active_only_units
 from components.settings import Node, Settings
 
 CLUSTER_PACKAGES = ("corosync", "pacemaker", "pacemaker-cli-utils", "fence-agents", "resource-agents",
                     "open-iscsi", "xfsprogs", "e2fsprogs", "lsyncd", "rsync", "ipmitool", "python3")
+FOREIGN_POLICY_RC = f'echo "{POLICY_RC} exists and is not bluemind-ha\'s: review it, then re-run this step" >&2; exit 1'
 CIB_MERGE_SOURCE = (Path(__file__).parent / "cib_merge.py").read_text()
 
 
@@ -49,8 +50,7 @@ export DEBIAN_FRONTEND=noninteractive
 install_stdin {APT_PIN_PATH} 0644
 printf '%s' {shlex.quote(apt_source(s))} | install_stdin {APT_SOURCE_PATH} 0644
 # Package scripts must not start services here: pacemaker owns them, and the data LUNs are not mounted.
-printf '#!/bin/sh\\nexit 101\\n' | install_stdin {POLICY_RC} 0755
-trap 'rm -f {POLICY_RC}' EXIT
+{block_service_starts("no service starts while BlueMind is first installed", FOREIGN_POLICY_RC)}
 apt-get update -qq
 apt-get install -y -qq bluemind-full
 for unit in {units}; do

@@ -36,6 +36,16 @@ def apt_pin(version: str) -> str:
     return f"Package: bm-* bluemind-*\nPin: version {version}*\nPin-Priority: 1001\n"
 
 
+def block_service_starts(why: str, refuse: str) -> str:
+    """Bash: package scripts may not start services until the script exits (a policy-rc.d answering 101).
+    An admin's own policy-rc.d is never replaced: `refuse` runs instead."""
+    return f"""if [ -e {POLICY_RC} ] && ! grep -q bluemind-ha {POLICY_RC}; then
+  {refuse}
+fi
+printf '#!/bin/sh\\n# bluemind-ha: {why}\\nexit 101\\n' | install_stdin {POLICY_RC} 0755 >/dev/null
+trap 'rm -f {POLICY_RC}' EXIT"""
+
+
 def apt_source(s: Settings) -> str:
     return f"deb {s.bluemind.apt_repository} bluemind main\n"
 
@@ -109,12 +119,8 @@ printf '%s' {shlex.quote(apt_pin(s.bluemind.version))} | install_stdin {APT_PIN_
 active=no
 holds_vip && active=yes
 if [ "$active" = no ]; then
-  if [ -e {POLICY_RC} ] && ! grep -q bluemind-ha {POLICY_RC}; then
-    fail "{POLICY_RC} exists and is not ours" "review it; remove it if it is stale, then re-run this step"
-  fi
-  printf '#!/bin/sh\\n# bluemind-ha: no service starts on the passive node during an update\\nexit 101\\n' \\
-    | install_stdin {POLICY_RC} 0755 >/dev/null
-  trap 'rm -f {POLICY_RC}' EXIT
+{block_service_starts("no service starts on the passive node during an update",
+                      f'fail "{POLICY_RC} exists and is not ours" "review it; remove it if it is stale, then re-run this step"')}
 fi
 apt-get update -qq || fail "apt-get update failed on {node.name}" "check {APT_SOURCE_PATH} and the network, then re-run this step"
 apt-get -y -qq -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold dist-upgrade \\
