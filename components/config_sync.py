@@ -7,7 +7,7 @@ from __future__ import annotations
 import pulumi
 
 from components.remote_step import Host, step
-from components.render import node_scripts
+from components.render import sync_scripts
 from components.render.lsyncd import render_lsyncd_conf
 from components.settings import Settings
 
@@ -16,13 +16,13 @@ class ConfigSync(pulumi.ComponentResource):
     def __init__(self, name: str, s: Settings, hosts: dict[str, Host], after: dict[str, list[pulumi.Resource]],
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("bluemind-ha:sync:ConfigSync", name, None, opts)
-        keys = {n.name: step(hosts[n.name], "sync-key", node_scripts.sync_key(s, n), parent=self,
+        keys = {n.name: step(hosts[n.name], "sync-key", sync_scripts.sync_key(s, n), parent=self,
                              depends_on=after[n.name]) for n in s.nodes}
         self.ready: list[pulumi.Resource] = []
         for n in s.nodes:
             peer = s.peer_of(n)
-            self.ready.append(step(hosts[n.name], "sync-trust", node_scripts.sync_trust(s, n), parent=self,
+            self.ready.append(step(hosts[n.name], "sync-trust", sync_scripts.sync_trust(s, n), parent=self,
                                    stdin=keys[peer.name].stdout, depends_on=[keys[peer.name]]))
-            self.ready.append(step(hosts[n.name], "sync-config", node_scripts.sync_config(s, n), parent=self,
+            self.ready.append(step(hosts[n.name], "sync-config", sync_scripts.sync_config(s, n), parent=self,
                                    stdin=render_lsyncd_conf(s, n), depends_on=after[n.name]))
         self.register_outputs({})

@@ -9,8 +9,8 @@ import pulumi
 import pulumi_libvirt as libvirt
 
 from components.remote_step import Host, connection, step
-from components.render import cloudinit, node_scripts
-from components.render.vbmc import vbmc_config, vbmc_script
+from components.render import cloudinit
+from components.render.vbmc import vbmc_config, vbmc_script, virtualbmc_install
 from components.settings import Settings
 
 GIB = 1024 ** 3
@@ -75,7 +75,7 @@ class LibvirtLab(pulumi.ComponentResource):
             self.hosts[vm_name] = Host(vm_name, connection(ip, "root", ssh_key), ready=(domain,))
 
         hypervisor = Host("hypervisor", connection(lv.hypervisor_address, lv.hypervisor_ssh_user, ssh_key))
-        install = step(hypervisor, "virtualbmc-install", node_scripts.virtualbmc_install(), parent=self)
+        install = step(hypervisor, "virtualbmc-install", virtualbmc_install(), parent=self)
         self.bmcs = {
             n.name: step(hypervisor, f"virtualbmc-{n.name}", vbmc_script(s, n), parent=self, secret=True,
                          stdin=bmc_passwords[n.name].apply(lambda pw, n=n: vbmc_config(s, n, pw)),

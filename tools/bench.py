@@ -65,7 +65,7 @@ def measure(work: Path) -> list[tuple[str, int, float]]:
         config_file = work / f"dev-{count}.json"
         config_file.write_text(json.dumps(dev_with_luns(count)))
         seconds = _median_seconds([sys.executable, "-c", _PLAN_FROM_JSON, str(config_file), str(work / f"dev-{count}")])
-        rows.append((f"dev + generated LUNs", count, seconds))
+        rows.append(("dev + generated LUNs", count, seconds))
     return rows
 
 

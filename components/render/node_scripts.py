@@ -1,4 +1,4 @@
-"""The scripts that prepare each cluster node and the storage host, in order. Pure: Settings in, bash out.
+"""The scripts that prepare each cluster node, in order. Pure: Settings in, bash out.
 
 What arrives on stdin is named in each docstring; the Pulumi components supply it (secrets as Pulumi
 secrets, with command logging off).
@@ -11,7 +11,6 @@ from pathlib import Path
 from components.agents import CHECK_AGENT_PATH, install_alert_agent_command
 from components.render.cib import bmc_password_file, by_path_device
 from components.render.corosync import AUTHKEY_PATH
-from components.render.lsyncd import CONFIG_PATH as LSYNCD_CONF, SYNC_KEY, SYNC_KNOWN_HOSTS, render_lsyncd_unit
 from components.render.shell import script
 from components.render.update import APT_PIN_PATH, APT_SOURCE_PATH, POLICY_RC, apt_source, block_service_starts
 from components.services import active_only_units
@@ -188,122 +187,4 @@ case $rc in
   1) cibadmin --patch --xml-file "$work/patch.xml" && echo "CIB patched" ;;
   *) echo "crm_diff failed (exit $rc)" >&2; exit 1 ;;
 esac
-""")
-
-
-def virtualbmc_install() -> str:
-    """On the lab's hypervisor: VirtualBMC (PyPI virtualbmc) and its daemon, which answers IPMI for the VMs."""
-    return script("hypervisor: VirtualBMC", """
-if ! command -v vbmc >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq --no-install-recommends python3-venv libvirt-dev pkg-config gcc python3-dev
-  python3 -m venv /opt/virtualbmc
-  /opt/virtualbmc/bin/pip install -q virtualbmc==3.3.0
-  ln -sf /opt/virtualbmc/bin/vbmc /opt/virtualbmc/bin/vbmcd /usr/local/bin/
-fi
-pgrep -x vbmcd >/dev/null || vbmcd
-""")
-
-
-# --- the storage host (kind: tgt) ------------------------------------------------------------------------
-def storage_packages(s: Settings) -> str:
-    return script(f"{s.storage.host.name}: iSCSI target packages", """
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends tgt lvm2
-systemctl enable --now tgt.service
-""")
-
-
-def storage_volumes(s: Settings) -> str:
-    """One logical volume per LUN on the storage host: created once, grown when the stack asks for more,
-    never shrunk (shrinking would cut a filesystem)."""
-    host = s.storage.host
-    vg = shlex.quote(host.volume_group)
-    lines = [f"vgs {vg} >/dev/null 2>&1 || {{ pvcreate {shlex.quote(host.physical_device)} && "
-             f"vgcreate {vg} {shlex.quote(host.physical_device)}; }}"]
-    for lun in s.storage.luns:
-        lines.append(f"ensure_volume {shlex.quote(lun.slug)} {lun.size_gb}")
-    helper = f'''
-# ensure_volume NAME SIZE_GB: create the LV, or grow it; a smaller size than the LV's is refused.
-ensure_volume() {{
-  local name=$1 size=$2 have
-  if ! lvs {vg}/"$name" >/dev/null 2>&1; then
-    lvcreate -q -y -n "$name" -L "${{size}}g" {vg}
-    return
-  fi
-  have=$(lvs --noheadings --units g --nosuffix -o lv_size {vg}/"$name" | awk '{{printf "%d", $1}}')
-  if [ "$have" -lt "$size" ]; then lvextend -q -L "${{size}}g" {vg}/"$name"
-  elif [ "$have" -gt "$size" ]; then echo "$name is ${{have}} GB, the stack asks ${{size}} GB: LUNs are never shrunk" >&2
-  fi
-}}
-'''
-    return script(f"{host.name}: logical volumes for the LUNs", helper + "\n".join(lines))
-
-
-def storage_targets(s: Settings) -> str:
-    """stdin: targets.conf (holds the CHAP secret). A new target is created; a live one is updated only
-    while no initiator uses it, since tgt re-creates a target to change it and would cut the nodes' I/O."""
-    iqn = shlex.quote(s.storage.target_iqn)
-    return script(f"{s.storage.host.name}: iSCSI target", f"""
-install -d -m 0755 /etc/tgt/conf.d
-[ "$(install_stdin /etc/tgt/conf.d/bluemind-ha.conf 0600)" = changed ] || exit 0
-if tgt-admin --show | grep -q "^Target [0-9]*: {s.storage.target_iqn}$"; then
-  # Without --force tgt-admin leaves a target with logged-in initiators alone: checked below.
-  tgt-admin --update {iqn}
-else
-  tgt-admin --execute
-fi
-for lun in {" ".join(str(lun.number) for lun in s.storage.luns)}; do
-  if ! tgt-admin --show | grep -q "LUN: $lun$"; then
-    echo "LUN $lun is not served: target {s.storage.target_iqn} is in use, so its new configuration is saved but not applied." >&2
-    echo "Apply it in a maintenance window: crm_attribute --name maintenance-mode --update true, stop the group," >&2
-    echo "then tgt-admin --update {s.storage.target_iqn} --force." >&2
-    exit 1
-  fi
-done
-""")
-
-
-
-# --- configuration sync (lsyncd, components/render/lsyncd.py) -----------------------------------------
-def sync_key(s: Settings, node: Node) -> str:
-    """Create the node's dedicated sync key once; print its public key and the node's SSH host key, which
-    the peer authorizes and pins (sync_trust)."""
-    return script(f"{node.name}: lsyncd's SSH key", f"""
-install -d -m 0700 /root/.ssh
-[ -f {SYNC_KEY} ] || ssh-keygen -q -t ed25519 -N '' -C 'bluemind-ha-sync@{node.name}' -f {SYNC_KEY}
-cat {SYNC_KEY}.pub
-cat /etc/ssh/ssh_host_ed25519_key.pub
-""")
-
-
-def sync_trust(s: Settings, node: Node) -> str:
-    """stdin: the peer's sync public key, then its SSH host key (the peer's sync-key output). The peer may
-    log in from its own address only, and only to run rsync (rrsync); its host key is pinned for the day
-    this node is active and pushes to it."""
-    peer = s.peer_of(node)
-    return script(f"{node.name}: trust {peer.name}'s lsyncd key", f"""
-read -r sync_key
-read -r host_key
-install -d -m 0700 /root/.ssh
-touch /root/.ssh/authorized_keys
-entry="restrict,from=\\"{peer.ip}\\",command=\\"/usr/bin/rrsync /\\" $sync_key"
-{{ grep -vF 'bluemind-ha-sync@{peer.name}' /root/.ssh/authorized_keys || true; echo "$entry"; }} \\
-  | install_stdin /root/.ssh/authorized_keys 0600
-echo "{peer.ip} $host_key" | install_stdin {SYNC_KNOWN_HOSTS} 0600
-""")
-
-
-def sync_config(s: Settings, node: Node) -> str:
-    """stdin: this node's lsyncd configuration. The unit is installed but never enabled: lsyncd is a member
-    of the cluster group, so only the active node runs it and the sync always flows active -> passive."""
-    return script(f"{node.name}: lsyncd configuration", f"""
-install -d -m 0755 /etc/lsyncd
-install_stdin {LSYNCD_CONF} 0644
-cat <<'UNIT' | install_stdin /etc/systemd/system/lsyncd.service 0644
-{render_lsyncd_unit().rstrip()}
-UNIT
-systemctl daemon-reload
-systemctl disable lsyncd.service 2>/dev/null || true
 """)

@@ -35,6 +35,20 @@ def vbmc_config(s: Settings, node: Node, password: str) -> str:
     return "[VirtualBMC]\n" + "".join(f"{key} = {value}\n" for key, value in options) + "\n"
 
 
+def virtualbmc_install() -> str:
+    """On the lab's hypervisor: VirtualBMC (PyPI virtualbmc) and its daemon, which answers IPMI for the VMs."""
+    return script("hypervisor: VirtualBMC", """
+if ! command -v vbmc >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends python3-venv libvirt-dev pkg-config gcc python3-dev
+  python3 -m venv /opt/virtualbmc
+  /opt/virtualbmc/bin/pip install -q virtualbmc==3.3.0
+  ln -sf /opt/virtualbmc/bin/vbmc /opt/virtualbmc/bin/vbmcd /usr/local/bin/
+fi
+pgrep -x vbmcd >/dev/null || vbmcd
+""")
+
+
 def vbmc_script(s: Settings, node: Node) -> str:
     """bash, run on the hypervisor with vbmc_config() on stdin: install the endpoint, (re)start it if needed."""
     assert node.bmc is not None and s.libvirt is not None

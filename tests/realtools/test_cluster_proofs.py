@@ -141,7 +141,7 @@ def _corosync_test(tmp_path: Path, conf: str, address: str) -> subprocess.Comple
     assert conf.count(f"keyfile: {AUTHKEY_PATH}") == 1
     path = tmp_path / "corosync.conf"
     path.write_text(conf.replace(f"keyfile: {AUTHKEY_PATH}", f"keyfile: {key}"))
-    script = f'ip link set lo up && ip addr add "$1/32" dev lo && exec corosync -t -c "$2"'
+    script = 'ip link set lo up && ip addr add "$1/32" dev lo && exec corosync -t -c "$2"'
     return subprocess.run(["unshare", "--net", "sh", "-c", script, "sh", address, str(path)],
                           capture_output=True, text=True, timeout=TIME_LIMIT_S)
 
