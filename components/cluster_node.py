@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.agents import check_agent_source
+from components.agents import service_agent_source
 from components.remote_step import Host, step
 from components.render import node_scripts
 from components.render.corosync import render_corosync
@@ -28,7 +28,7 @@ class ClusterNode(pulumi.ComponentResource):
         bluemind = step(host, "bluemind-packages", node_scripts.bluemind_packages(s, node), parent=self,
                         stdin=apt_pin(s.bluemind.version), create_only_stdin=True, depends_on=[packages])
         agents = step(host, "cluster-agents", node_scripts.cluster_agents(s, node), parent=self,
-                      stdin=check_agent_source(), depends_on=[packages])
+                      stdin=service_agent_source(), depends_on=[packages])
         iscsi = step(host, "iscsi-login", login_script(s, node), parent=self, secret=True,
                      stdin=secrets.chap_password.apply(lambda pw: iscsid_conf(s, pw)),
                      depends_on=[packages] + storage_ready)

@@ -130,6 +130,14 @@ class Lun:
     def slug(self) -> str:
         return self.directory.strip("/").replace("/", "-")
 
+    @property
+    def fs_label(self) -> str:
+        """The filesystem's label, so `blkid` tells the LUNs apart: the directory's name, after its parent's
+        unless that is /var/spool (/var/spool/cyrus: cyrus, /var/lib/cyrus: lib-cyrus), cut to the 12
+        characters xfs allows."""
+        parent, name = self.directory.rstrip("/").rsplit("/", 2)[-2:]
+        return (name if parent in ("", "spool") else f"{parent}-{name}")[:12]
+
 
 @dataclass(frozen=True)
 class Storage:
@@ -564,6 +572,15 @@ def _check_fencing(failover: str, nodes: tuple[Node, Node]) -> None:
                                     f"{NAMESPACE}:failover to manual")
 
 
+def _check_manual_mode(failover: str, config: Mapping[str, Any]) -> None:
+    cluster = config.get("cluster")
+    if failover == "manual" and isinstance(cluster, Mapping) and cluster.get("migration_threshold") is not None:
+        raise SettingsError("cluster.migration_threshold", "moves the group after failures, an automatic changeover "
+                            f"that failover: manual never makes ({SEED_NO_STONITH})",
+                            "remove it (a failing service is restarted in place), or declare IPMI fencing and "
+                            "use failover: automatic")
+
+
 def _check_secrets(nodes: tuple[Node, Node], config: Mapping[str, Any], secret_keys: set[str]) -> None:
     required = ["hacluster_password", "corosync_authkey", "chap_password"]
     required += [n.bmc.password_key for n in nodes if n.bmc]
@@ -596,6 +613,7 @@ def parse_settings(stack: str, config: Mapping[str, Any], secret_keys: set[str] 
     if host_kind == "libvirt" and storage.kind == "external":
         raise SettingsError("storage.kind", "a libvirt lab builds its own storage VM", "use storage.kind: tgt with hosts.kind: libvirt")
     _check_fencing(failover, nodes)
+    _check_manual_mode(failover, config)
     _check_addresses(network, nodes, storage, libvirt)
     _check_secrets(nodes, config, set(secret_keys))
     return Settings(stack=stack, bluemind=bm, failover=failover, network=network, host_kind=host_kind, libvirt=libvirt,

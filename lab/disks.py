@@ -1,5 +1,5 @@
 """The SAN's LUNs, stood in for by loop devices: one small sparse file per LUN, with the filesystem the
-program creates on a fresh LUN (`mkfs.<fstype> -L <last 12 characters of the slug>`, see
+program creates on a fresh LUN (`mkfs.<fstype> -L <the LUN's fs_label>`, see
 components/render/node_scripts.py). The LUN of /var/lib/postgresql is seeded with a PostgreSQL 15 cluster,
 as the program seeds it with what the package installed there. Nothing mounts a LUN afterwards except the
 Filesystem agent inside a node.
@@ -42,7 +42,7 @@ def create(layout: Layout) -> dict[str, str]:
 
 def mkfs(layout: Layout, lun: Lun, device: str) -> None:
     fstype = layout.settings.storage.fstype
-    run([f"mkfs.{fstype}", "-q", "-L", lun.slug[-12:], device], timeout=60)
+    run([f"mkfs.{fstype}", "-q", "-L", lun.fs_label, device], timeout=60)
 
 
 def seed_postgresql(device: str, layout: Layout) -> None:

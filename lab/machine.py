@@ -4,9 +4,8 @@ Run as `python -m lab.machine STACK NODE` inside the node's network namespace, a
 (lab.nodes starts it so). The machine process lives as long as the lab; it is not one of the node's
 processes: power off and crash spare it. It
 - pins the node's mount and UTS namespaces: hostname, the node's disk (bind mounts of its work dir over
-  /etc/corosync, /var/lib/pacemaker, /var/lib/corosync, /var/log, /etc/bluemind-ha, and the directory of
-  the program's OCF agent) and /dev/disk/by-path (a
-  tmpfs with the LUNs' persistent names as symlinks to the loop devices);
+  /etc/corosync, /var/lib/pacemaker, /var/lib/corosync, /var/log and /etc/bluemind-ha) and
+  /dev/disk/by-path (a tmpfs with the LUNs' persistent names as symlinks to the loop devices);
 - powers on: fresh /run and /dev/shm (tmpfs), the NIC up with the node's address, after BOOT_S (or the
   seconds given: `on 0` for the lab's cold start) `corosync -f`, then `pacemakerd -f` once corosync answers;
 - crashes: SIGKILL every process of the node's network namespace, nothing else (what the LUNs' mounts and
@@ -30,16 +29,13 @@ import subprocess
 import sys
 import time
 
-from components.agents import CHECK_AGENT_PATH
 from lab.disks import MAPPING
 from lab.layout import Layout, NodeLayout
 from lab.proc import kill_namespace, namespace_inode, run
 
 PR_SET_CHILD_SUBREAPER = 36
 NODE_DISK = {"etc-corosync": "/etc/corosync", "var-lib-pacemaker": "/var/lib/pacemaker",
-             "var-lib-corosync": "/var/lib/corosync", "var-log": "/var/log", "etc-bluemind-ha": "/etc/bluemind-ha",
-             # what `pulumi up` installs: the program's own OCF agent (components/agents)
-             "ocf-bluemind-ha": CHECK_AGENT_PATH.rsplit("/", 1)[0]}
+             "var-lib-corosync": "/var/lib/corosync", "var-log": "/var/log", "etc-bluemind-ha": "/etc/bluemind-ha"}
 BY_PATH = "/dev/disk/by-path"
 BOOT_TMPFS = {"/run": "0755", "/dev/shm": "1777"}
 # A server takes time from power-on to its cluster stack (firmware, kernel, services). Without it a fenced

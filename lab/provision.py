@@ -1,6 +1,6 @@
 """What `pulumi up` would have put on each node's disk, written into the node's work dir instead:
 the rendered corosync.conf (as is), the authkey (corosync-keygen), the lab CIB (lab.transform) as the
-first CIB, the program's OCF agent, and the BMC password files the fence devices' `password_script` reads. Also the empty mount
+first CIB, and the BMC password files the fence devices' `password_script` reads. Also the empty mount
 points the node namespaces need on this machine's root filesystem, recorded so teardown removes them.
 """
 from __future__ import annotations
@@ -11,7 +11,6 @@ import secrets
 import shutil
 from pathlib import Path
 
-from components.agents import CHECK_AGENT_PATH, check_agent_source
 from components.render.cib import bmc_password_file, render_cib
 from components.render.corosync import AUTHKEY_PATH, render_corosync
 from lab.layout import BMC_PASSWORD_LENGTH, WORK, Layout, NodeLayout
@@ -90,7 +89,6 @@ def node_disk(layout: Layout, node: NodeLayout, passwords: dict[str, str]) -> No
     _write(on_disk(node, AUTHKEY_PATH), layout.authkey.read_bytes(), 0o400)
     # The first CIB a fresh node reads (no .sig yet: pacemaker accepts that and writes one).
     _write(on_disk(node, "/var/lib/pacemaker/cib/cib.xml"), lab_cib(render_cib(layout.settings)), 0o600, HACLUSTER)
-    _write(on_disk(node, CHECK_AGENT_PATH), check_agent_source(), 0o755)
     for other in layout.nodes:  # either node may run either fence device
         _write(on_disk(node, bmc_password_file(other.node)), passwords[other.name] + "\n", 0o600)
 

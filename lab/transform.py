@@ -1,11 +1,10 @@
 """The lab's one deviation from the CIB production gets: its services run without systemd.
 
 `lab_cib` swaps agents of the group's service members and nothing else:
-- `systemd:postgresql` becomes `ocf:heartbeat:pgsql` on the same data directory (the shared LUN);
-- every other `systemd:` primitive (BlueMind's services, lsyncd) becomes `ocf:pacemaker:Dummy`: the lab has
-  no BlueMind packages, and Dummy keeps the group's length and order;
-- the `ocf:bluemind-ha:check` of a service that became a Dummy becomes a Dummy too (nothing listens on the
-  port it probes); the check of PostgreSQL stays, since it probes the real PostgreSQL.
+- PostgreSQL (`ocf:bluemind-ha:service` with unit=postgresql) becomes `ocf:heartbeat:pgsql` on the same data
+  directory (the shared LUN);
+- every other service member (BlueMind's services and lsyncd: `ocf:bluemind-ha:service` or `systemd:`) becomes
+  `ocf:pacemaker:Dummy`: the lab has no BlueMind packages, and Dummy keeps the group's length and order.
 Ids, operations (intervals, timeouts), the group order, Filesystem, IPaddr2, fencing, properties and
 constraints stay exactly as rendered.
 """
@@ -13,7 +12,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from components.agents import CHECK_AGENT_PROVIDER, CHECK_AGENT_TYPE
+from components.agents import SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
 from components.services import POSTGRESQL
 from lab.disks import PG_BIN, PG_DATA
 
@@ -40,8 +39,9 @@ def _set_agent(primitive: ET.Element, provider: str, agent: str, parameters: lis
         primitive.insert(0, attributes)
 
 
-def _is_service_check(primitive: ET.Element) -> bool:
-    return (primitive.get("provider"), primitive.get("type")) == (CHECK_AGENT_PROVIDER, CHECK_AGENT_TYPE)
+def _needs_systemd(primitive: ET.Element) -> bool:
+    return primitive.get("class") == "systemd" or (
+        (primitive.get("provider"), primitive.get("type")) == (SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE))
 
 
 def lab_cib(rendered: str) -> str:
@@ -49,8 +49,7 @@ def lab_cib(rendered: str) -> str:
     for primitive in cib.iter("primitive"):
         if primitive.get("id") == POSTGRESQL.rsc_id:
             _set_agent(primitive, "heartbeat", "pgsql", PGSQL_PARAMETERS)
-        elif primitive.get("class") == "systemd" or (_is_service_check(primitive)
-                                                      and primitive.get("id") != POSTGRESQL.check_id):
+        elif _needs_systemd(primitive):
             _set_agent(primitive, "pacemaker", "Dummy", [])
     ET.indent(cib, space="  ")
     return ET.tostring(cib, encoding="unicode") + "\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from components.render import update
-from components.render.cib import group_member_ids, render_cib
+from components.render.cib import render_cib
 from components.render.lsyncd import SYNC_KEY, render_lsyncd_conf
 from components.render.runbooks import manual_takeover_runbook, switchover_commands
 from components.settings import Sync
@@ -80,24 +80,35 @@ def test_lsyncd_pushes_to_the_peer_over_ssh_with_the_dedicated_key():
 
 
 # --- CIB --------------------------------------------------------------------------------------------
+# What bm-checks test (../shared/reference/bluemind.md section 3), written out: port and probe per unit.
+BM_CHECKS = {"postgresql": ("5432", "port"), "bm-elasticsearch": ("9200", "elasticsearch"),
+             "bm-node": ("8022", "port"), "bm-tika": ("8087", "http"), "bm-webserver": ("8080", "http"),
+             "bm-core": ("8090", "core"), "bm-eas": ("8082", "http"), "bm-ysnp": ("25250", "port"),
+             "bm-lmtpd": ("2400", "port")}
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod", "lab"])
-def test_group_ends_with_lsyncd_and_every_checked_service_is_followed_by_its_check(stack):
-    s = load_settings(stack)
-    cib = ET.fromstring(render_cib(s))
-    group = cib.find(".//group[@id='bluemind']")
-    members = [p for p in group.findall("primitive")]
-    assert [p.get("id") for p in members] == group_member_ids(s)
-    assert (members[-1].get("id"), members[-1].get("class"), members[-1].get("type")) == ("svc-lsyncd", "systemd", "lsyncd")
-    for i, prim in enumerate(members):
-        if prim.get("type") == "check":
-            service = members[i - 1]
-            assert prim.get("id") == "check-" + service.get("type") and prim.get("provider") == "bluemind-ha"
-            port = prim.find(".//nvpair[@name='port']").get("value")
-            assert port.isdigit()
-            start = prim.find("operations/op[@name='start']").get("timeout")
-            assert start == service.find("operations/op[@name='start']").get("timeout"), "the check waits as long"
-    probes = {p.get("id"): p.find(".//nvpair[@name='probe']").get("value") for p in members if p.get("type") == "check"}
-    assert probes["check-bm-core"] == "core" and probes["check-bm-elasticsearch"] == "elasticsearch"
+def test_probed_services_run_under_the_service_agent_so_a_failed_probe_restarts_the_service(stack):
+    """A service whose probe fails must itself be restarted: the probe lives in the service's own resource
+    (ocf:bluemind-ha:service), never in a separate member after it, whose failure would restart only itself."""
+    cib = ET.fromstring(render_cib(load_settings(stack)))
+    members = cib.findall(".//group[@id='bluemind']/primitive")
+    services = [p for p in members if p.get("id").startswith("svc-")]
+    assert len(services) == len(members) - len(cib.findall(".//group/primitive[@type='Filesystem']")) - 1  # - vip
+    probed = {}
+    for prim in services:
+        params = {p.get("name"): p.get("value") for p in prim.iterfind("instance_attributes/nvpair")}
+        if prim.get("class") == "systemd":
+            assert not params and prim.get("id") == f"svc-{prim.get('type')}"
+            continue
+        assert (prim.get("class"), prim.get("provider"), prim.get("type")) == ("ocf", "bluemind-ha", "service")
+        assert prim.get("id") == f"svc-{params['unit']}"
+        probed[params["unit"]] = (params["port"], params["probe"])
+    assert {unit: probed[unit] for unit in BM_CHECKS if unit in probed} == \
+        {unit: check for unit, check in BM_CHECKS.items() if unit in probed}
+    assert {"postgresql", "bm-core", "bm-elasticsearch", "bm-node"} <= set(probed)
+    last = members[-1]
+    assert (last.get("id"), last.get("class"), last.get("type")) == ("svc-lsyncd", "systemd", "lsyncd")
 
 
 def test_alerts_only_when_a_recipient_is_set():

@@ -31,6 +31,7 @@ from tools import crmsim
 
 CONCURRENCY = 2  # crm_simulate runs at once: the machines this runs on have two cores
 OCF_NOT_RUNNING = 7
+FAILURES_WITHOUT_THRESHOLD = 10  # a run of failed monitors, for a member that never moves
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -326,7 +327,8 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
                 threshold = m.migration_threshold[rsc]
                 outcomes = []
                 if threshold != 1:
-                    times = threshold - 1 if threshold else 1
+                    # Without a threshold (0: never moves), show that even a run of failures stays in place.
+                    times = threshold - 1 if threshold else FAILURES_WITHOUT_THRESHOLD
                     outcomes.append(_outcome(m, f"monitor-{rsc}-restart", f"the monitor of {rsc} fails "
                                              f"{_times(times)}", recovery(times)))
                 if threshold:
@@ -451,8 +453,14 @@ def failover_markdown(settings: Settings, cib_xml: str) -> str:
         lines.append(f"| {_cell(o.when)} | {_cell(o.does)} | {'no' if o.unsafe else 'yes'} |")
     non_critical = sorted(p.get("id") for p in ET.fromstring(cib_xml).iter("primitive")
                           if p.find("meta_attributes/nvpair[@name='critical'][@value='false']") is not None)
-    lines += ["", "A failed monitor of any other member restarts that member and the members after it in place; "
-              "it moves the group at its migration-threshold like the first member"
-              + (f", except {', '.join(f'`{r}`' for r in non_critical)} (critical=false): at its threshold it stays "
-                 "stopped on its node and the group does not move." if non_critical else ".")]
+    first_moves_at = model(settings, cib_xml).migration_threshold[matrix.members[0]]
+    if not first_moves_at:
+        lines += ["", "A failed monitor of any other member likewise restarts that member and the members after it "
+                  "in place; the group never leaves its node on its own (no migration-threshold: without STONITH "
+                  "there is no automatic changeover), only an admin moves it."]
+    else:
+        lines += ["", "A failed monitor of any other member restarts that member and the members after it in place; "
+                  "it moves the group at its migration-threshold like the first member"
+                  + (f", except {', '.join(f'`{r}`' for r in non_critical)} (critical=false): at its threshold it "
+                     "stays stopped on its node and the group does not move." if non_critical else ".")]
     return "\n".join(lines) + "\n"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from components.agents import ALERT_AGENT_PATH, CHECK_AGENT_PROVIDER, CHECK_AGENT_TYPE
-from components.services import LSYNCD, POSTGRESQL, Service, bluemind_services
+from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
+from components.services import LSYNCD, Service, group_services
 from components.settings import Lun, Node, Settings
 
 # The oldest pacemaker we support is Debian 12's 2.1.5: its newest schema is pacemaker-3.9. No
@@ -42,10 +42,8 @@ def bmc_password_file(node: Node) -> str:
 
 def group_member_ids(s: Settings) -> list[str]:
     """The group's members in start order; other modules (sync, lab, docs) build on this order."""
-    members = [fs_id(lun) for lun in s.storage.luns] + [VIP_ID]
-    for svc in (POSTGRESQL,) + bluemind_services(s.bluemind.major):
-        members += [svc.rsc_id, svc.check_id] if svc.check_port else [svc.rsc_id]
-    return members + [LSYNCD.rsc_id]
+    return ([fs_id(lun) for lun in s.storage.luns] + [VIP_ID]
+            + [svc.rsc_id for svc in group_services(s.bluemind.major)])
 
 
 class _Ids:
@@ -99,10 +97,22 @@ def _properties(s: Settings) -> list[tuple[str, str]]:
             ("priority-fencing-delay", f"{s.cluster.priority_fencing_delay_s}s"),
             ("no-quorum-policy", "stop"),
             ("symmetric-cluster", "true"),
+            # Pacemaker's default, said out loud: a push merges properties by name, so a stack that was in
+            # manual mode must get it back.
+            ("start-failure-is-fatal", "true"),
         ]
     # failover: manual. Nothing is ever started on a node that cannot prove the other is gone: a lone node is
     # inquorate (no two_node in corosync.conf) and freezes; the admin takes over by hand (README, runbook).
-    return [("stonith-enabled", "false"), ("no-quorum-policy", "freeze"), ("symmetric-cluster", "true")]
+    # A failed start is retried in place, never a reason to leave the node (see _migration_threshold).
+    return [("stonith-enabled", "false"), ("no-quorum-policy", "freeze"), ("symmetric-cluster", "true"),
+            ("start-failure-is-fatal", "false")]
+
+
+def _migration_threshold(s: Settings) -> str:
+    """Failures before the group leaves its node. Without STONITH the seed forbids any automatic changeover,
+    failed monitors included: 0 disables the threshold, so a failing service is restarted in place, forever,
+    and only the admin moves the group."""
+    return str(s.cluster.migration_threshold) if s.fenced else "0"
 
 
 def fence_parameters(s: Settings, node: Node) -> list[tuple[str, str]]:
@@ -156,26 +166,21 @@ def _vip(group: ET.Element, s: Settings, ids: _Ids) -> None:
 
 
 def _service(group: ET.Element, svc: Service, ids: _Ids) -> ET.Element:
-    prim, ops = _primitive(group, svc.rsc_id, "systemd", svc.unit, None, [], ids)
+    """A service with a probe runs as ocf:bluemind-ha:service: its start returns once the service answers
+    what bm-checks test (so the next member starts only then), and its monitor fails when it stops
+    answering, which restarts the service in place and, after migration-threshold failures, moves the group.
+    A service with nothing to probe is a plain systemd resource: the unit being active is all there is."""
+    if svc.probe is None:
+        prim, ops = _primitive(group, svc.rsc_id, "systemd", svc.unit, None, [], ids)
+    else:
+        params = [("unit", svc.unit), ("port", str(svc.probe.port)), ("probe", svc.probe.kind)]
+        if svc.probe.kind == "http":
+            params += [("method", svc.probe.method), ("path", svc.probe.path)]
+        prim, ops = _primitive(group, svc.rsc_id, "ocf", SERVICE_AGENT_TYPE, SERVICE_AGENT_PROVIDER, params, ids)
     _op(ops, svc.rsc_id, "start", "0s", f"{svc.start_timeout_s}s", ids)
     _op(ops, svc.rsc_id, "stop", "0s", f"{svc.stop_timeout_s}s", ids)
     _op(ops, svc.rsc_id, "monitor", "30s", "60s", ids)
     return prim
-
-
-def _check(group: ET.Element, svc: Service, ids: _Ids) -> None:
-    """ocf:bluemind-ha:check right after the service: what bm-checks test, since a systemd monitor only sees
-    that the unit is active. Its start waits until the service answers, so the next member starts only
-    then; a failed check restarts the check and the members after it, and after migration-threshold
-    failures moves the group."""
-    probe = svc.check_probe
-    params = [("port", str(svc.check_port)), ("probe", probe.kind)]
-    if probe.kind == "http":
-        params += [("method", probe.method), ("path", probe.path)]
-    _, ops = _primitive(group, svc.check_id, "ocf", CHECK_AGENT_TYPE, CHECK_AGENT_PROVIDER, params, ids)
-    _op(ops, svc.check_id, "start", "0s", f"{svc.start_timeout_s}s", ids)
-    _op(ops, svc.check_id, "stop", "0s", "20s", ids)
-    _op(ops, svc.check_id, "monitor", "30s", "60s", ids)
 
 
 def _alerts(config: ET.Element, recipient: str, ids: _Ids) -> None:
@@ -206,14 +211,12 @@ def render_cib(s: Settings) -> str:
     for lun in s.storage.luns:
         _filesystem(group, s, lun, ids)
     _vip(group, s, ids)
-    for svc in (POSTGRESQL,) + bluemind_services(s.bluemind.major):
-        _service(group, svc, ids)
-        if svc.check_port:
-            _check(group, svc, ids)
-    lsyncd = _service(group, LSYNCD, ids)
-    # The sync daemon must never cost a failover of the mail service: a non-critical member that keeps
-    # failing stays stopped on its node (until failure-timeout) instead of pulling the whole group away.
-    _nvset(lsyncd, "meta_attributes", f"{LSYNCD.rsc_id}-meta_attributes", [("critical", "false")], ids)
+    for svc in group_services(s.bluemind.major):
+        prim = _service(group, svc, ids)
+        if svc == LSYNCD:
+            # The sync daemon must never cost a failover of the mail service: a non-critical member that keeps
+            # failing stays stopped on its node (until failure-timeout) instead of pulling the whole group away.
+            _nvset(prim, "meta_attributes", f"{LSYNCD.rsc_id}-meta_attributes", [("critical", "false")], ids)
 
     constraints = ET.SubElement(config, "constraints")
     if s.fenced:
@@ -226,7 +229,7 @@ def render_cib(s: Settings) -> str:
     _nvset(rsc_defaults, "meta_attributes", "bluemind-ha-rsc-defaults", [
         # Stickiness: a recovered node never pulls the group back (no failback, no second outage).
         ("resource-stickiness", str(s.cluster.stickiness)),
-        ("migration-threshold", str(s.cluster.migration_threshold)),
+        ("migration-threshold", _migration_threshold(s)),
         ("failure-timeout", f"{s.cluster.failure_timeout_s}s"),
     ], ids)
     op_defaults = ET.SubElement(config, "op_defaults")

@@ -2,8 +2,9 @@
 
 A plain `cibadmin --replace` of the configuration would wipe what admins set at run time: node standby and
 maintenance (in <nodes>), `crm_resource --move/--ban` constraints (ids `cli-*`), `maintenance-mode` and
-pacemaker's own properties (dc-version, cluster-infrastructure, ...), and per-resource target-role or
-is-managed. This module keeps all of those and replaces everything else we render. The push script runs
+pacemaker's own properties (dc-version, cluster-infrastructure, ...), resource and operation defaults an admin
+added (a cluster-wide is-managed=false), and per-resource target-role or is-managed. This module keeps all of
+those and replaces everything else we render. The push script runs
 it on the node (python3 is part of every Debian install), then `crm_diff` + `cibadmin --patch`, which is
 how pcs pushes a CIB too.
 
@@ -14,7 +15,10 @@ from __future__ import annotations
 import sys
 import xml.etree.ElementTree as ET
 
-OWNED_SECTIONS = ("resources", "rsc_defaults", "op_defaults", "fencing-topology", "alerts")
+OWNED_SECTIONS = ("resources", "fencing-topology", "alerts")
+# Properties and defaults are merged by name: an admin's maintenance-mode, or an is-managed=false in the
+# resource defaults during a maintenance, must survive a push.
+MERGED_BY_NAME = ("crm_config", "rsc_defaults", "op_defaults")
 ADMIN_META = ("target-role", "is-managed", "maintenance")
 
 
@@ -32,10 +36,10 @@ def _replace_in_place(parent: ET.Element, old: ET.Element | None, new: ET.Elemen
         parent[list(parent).index(old)] = new
 
 
-def _merge_properties(live: ET.Element, rendered: ET.Element) -> None:
-    """Our cluster properties are set by name; every other property (admin's or pacemaker's) stays."""
-    for new_set in rendered.findall("cluster_property_set"):
-        old_set = live.find(f"cluster_property_set[@id='{new_set.get('id')}']")
+def _merge_sets(live: ET.Element, rendered: ET.Element) -> None:
+    """Our nvpairs are set by name, in our own sets; every other nvpair or set (an admin's, pacemaker's) stays."""
+    for new_set in rendered:
+        old_set = live.find(f"{new_set.tag}[@id='{new_set.get('id')}']")
         if old_set is None:
             live.append(new_set)
             continue
@@ -71,7 +75,8 @@ def merge_cib(live_xml: str, rendered_xml: str) -> str:
     live = ET.fromstring(live_xml)
     rendered = ET.fromstring(rendered_xml)
     live_config, new_config = live.find("configuration"), rendered.find("configuration")
-    _merge_properties(_section(live_config, "crm_config"), new_config.find("crm_config"))
+    for tag in MERGED_BY_NAME:
+        _merge_sets(_section(live_config, tag), new_config.find(tag))
 
     kept_meta = _admin_meta(_section(live_config, "resources"))
     for tag in OWNED_SECTIONS:

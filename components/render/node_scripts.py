@@ -8,7 +8,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from components.agents import CHECK_AGENT_PATH, install_alert_agent_command
+from components.agents import SERVICE_AGENT_PATH, install_alert_agent_command
 from components.render.cib import bmc_password_file, by_path_device
 from components.render.corosync import AUTHKEY_PATH
 from components.render.shell import script
@@ -64,8 +64,8 @@ def cluster_agents(s: Settings, node: Node) -> str:
     the mail alert agent when the stack sends alerts."""
     alert = install_alert_agent_command() if s.cluster.alert_recipient else ""
     return script(f"{node.name}: bluemind-ha's pacemaker agents", f"""
-install -d -m 0755 {shlex.quote(str(Path(CHECK_AGENT_PATH).parent))}
-install_stdin {CHECK_AGENT_PATH} 0755
+install -d -m 0755 {shlex.quote(str(Path(SERVICE_AGENT_PATH).parent))}
+install_stdin {SERVICE_AGENT_PATH} 0755
 {alert}
 """)
 
@@ -82,7 +82,7 @@ def filesystems(s: Settings, node: Node) -> str:
         lines.append("seed=$(mktemp -d)")
         lines.append("trap 'umount \"$seed\" 2>/dev/null || true; rmdir \"$seed\"' EXIT")
         for lun in s.storage.luns:
-            dev, label = by_path_device(s, lun), lun.slug[-12:]
+            dev, label = by_path_device(s, lun), lun.fs_label
             lines.append(f"ensure_filesystem {shlex.quote(dev)} {shlex.quote(label)} {shlex.quote(lun.directory)}")
     body = "\n".join(lines)
     helper = r'''

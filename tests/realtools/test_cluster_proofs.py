@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import pytest
 
-from components.agents import CHECK_AGENT_PROVIDER, CHECK_AGENT_SOURCE
+from components.agents import SERVICE_AGENT_PROVIDER, SERVICE_AGENT_SOURCE
 from components.render.cib import render_cib
 from components.render.corosync import AUTHKEY_PATH, render_corosync
 from components.settings import Settings, parse_settings
@@ -190,7 +190,7 @@ def _agent_metadata(primitive: ET.Element) -> dict[str, ET.Element]:
     if cls == "stonith":
         return _metadata((rtype, "-o", "metadata"))
     assert cls == "ocf", f"no metadata source for class {cls}"
-    agent = CHECK_AGENT_SOURCE if provider == CHECK_AGENT_PROVIDER else Path(OCF_ROOT, "resource.d", provider, rtype)
+    agent = SERVICE_AGENT_SOURCE if provider == SERVICE_AGENT_PROVIDER else Path(OCF_ROOT, "resource.d", provider, rtype)
     return _metadata((str(agent), "meta-data"))
 
 
@@ -329,7 +329,7 @@ def _non_critical(cib: str) -> set[str]:
             if p.find("meta_attributes/nvpair[@name='critical'][@value='false']") is not None}
 
 
-def test_each_member_restarts_in_place_then_moves_the_group_at_its_threshold(matrix):
+def test_each_member_restarts_in_place_then_moves_the_group_at_its_threshold_only_when_fenced(matrix):
     s, mx = matrix
     non_critical = _non_critical(render_cib(s))
     failing = [o.key.removeprefix("monitor-").removesuffix("-restart") for o in mx.outcomes
@@ -342,6 +342,12 @@ def test_each_member_restarts_in_place_then_moves_the_group_at_its_threshold(mat
         assert restart.stopped == tuple((r, mx.active) for r in reversed(from_it)), rsc
         assert restart.started == tuple((r, mx.active) for r in from_it), rsc
         assert (restart.fenced, restart.group_after, restart.running_after) == ((), (mx.active,), mx.members), rsc
+        if not s.fenced:
+            # The seed: no automatic changeover without STONITH. A run of failures restarts in place, and
+            # there is no threshold at which the group would leave.
+            assert f"fails {failover.FAILURES_WITHOUT_THRESHOLD} times" in restart.when, rsc
+            assert not any(o.key == f"monitor-{rsc}-threshold" for o in mx.outcomes), rsc
+            continue
         moved = mx.outcome(f"monitor-{rsc}-threshold")
         if rsc in non_critical:
             # The config sync stops on its node; BlueMind stays where it is (no failover for lsyncd).

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from components.agents import CHECK_AGENT_SOURCE
+from components.agents import SERVICE_AGENT_SOURCE
 from components.render import update
 from components.render.cib import render_cib
 from components.render.runbooks import manual_takeover_runbook, switchover_commands
@@ -41,9 +41,9 @@ def test_day2_scripts_pass_shellcheck(stack, tmp_path):
         assert result.returncode == 0, f"{stack} {name}:\n{result.stdout}"
 
 
-def test_check_agent_passes_shellcheck():
+def test_service_agent_passes_shellcheck():
     require_tool("shellcheck")
-    result = subprocess.run(["shellcheck", str(CHECK_AGENT_SOURCE)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(["shellcheck", str(SERVICE_AGENT_SOURCE)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout
 
 
