@@ -15,6 +15,11 @@ SYNC_KEY = "/root/.ssh/bluemind-ha-sync"
 # The peer's host key, pinned in a file of its own: a stale or absent entry stops the sync, never
 # silently trusts a new key.
 SYNC_KNOWN_HOSTS = "/root/.ssh/bluemind-ha-sync.known_hosts"
+# What the peer's sync key may run on this node: the forced command of its authorized_keys entry
+# (sync_scripts.sync_trust). rrsync, rsync's restricted server, refuses anything but an rsync server.
+# -no-lock: lsyncd runs one rsync per watched root at the same time, and rrsync's single-run lock (on its
+# directory, the same "/" for all of them) refuses each one that starts while another runs.
+RRSYNC_COMMAND = "/usr/bin/rrsync -no-lock /"
 LOG_DIR = "/var/log/lsyncd"
 # Seconds lsyncd gathers events before it runs rsync: short, yet one rsync for a burst such as a postmap.
 DELAY_S = 2
@@ -66,6 +71,9 @@ def lsyncd_conf(s: Settings, title: str, source_prefix: str, target_prefix: str,
             "        hard_links = true,",
             "        acls = true,",
             "        xattrs = true,",
+            # lsyncd sends -s (--protect-args) by default and rrsync refuses it; rsync escapes the remote
+            # arguments (the target directory) by itself since 3.2.4.
+            "        protect_args = false,",
             *([f"        rsh = {_lua(rsh)},"] if rsh else []),
             "    },",
             "}",

@@ -1,26 +1,35 @@
-"""The rendered lsyncd configuration, run by the real lsyncd with the real rsync between two local trees.
+"""The configuration sync, run with the real tools.
 
-The configuration is the production one except for the transport (`lsyncd_conf` with local source and
-target prefixes instead of `root@peer:` over ssh): same roots, same filter, same rsync options.
+- The rendered lsyncd configuration, run by the real lsyncd with the real rsync between two local trees:
+  the production configuration except for the transport (`lsyncd_conf` with local source and target
+  prefixes instead of `root@peer:` over ssh): same roots, same filter, same rsync options.
+- The rendered sync-key and sync-trust scripts, run as root in a private mount namespace whose /root and
+  /etc/ssh are the test's own directories (the real root's files are never touched).
+- The whole chain: the authorized_keys entry those scripts write, a real OpenSSH sshd, the rendered lsyncd
+  configuration (only the port, the roots and the log directory changed), real lsyncd, ssh, rrsync and rsync.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from components.render.lsyncd import lsyncd_conf
-from components.settings import Sync
+from components.render.lsyncd import LOG_DIR, SYNC_KEY, lsyncd_conf, render_lsyncd_conf, ssh_command
+from components.render.sync_scripts import sync_key, sync_trust
+from components.settings import Node, Settings, Sync
 from components.sync_paths import SYNCED, sync_roots
-from tests.conftest import require_tool
+from tests.conftest import require_root, require_tool
 from tools.stackfile import load_settings
 
 WAIT_S = 15  # lsyncd's delay is 2 s; anything slower than this is a failure, not a slow machine
+DAEMON_LIFETIME_S = 120  # no daemon a test starts outlives this, whatever happens to the test run
 # The synced paths that are directories on a BlueMind host; the others are files.
 DIRECTORIES = {"/etc/bm", "/etc/bm-hps", "/etc/bm-webmail", "/etc/bm-eas", "/etc/bm-mapi", "/etc/nginx",
                "/etc/postfix", "/etc/postgresql", "/etc"}
@@ -42,21 +51,46 @@ def _probe(path: str) -> str:
     return f"{path}/bluemind-ha-probe" if path in DIRECTORIES else path
 
 
-def _wait_for(condition, what: str) -> float:
+def _wait_for(condition, what: str, logs: tuple[Path, ...] = ()) -> float:
     start = time.monotonic()
     while time.monotonic() - start < WAIT_S:
         if condition():
             return time.monotonic() - start
         time.sleep(0.2)
-    raise AssertionError(f"not within {WAIT_S}s: {what}")
+    seen = "".join(f"\n--- {log}:\n{log.read_text()[-3000:]}" for log in logs if log.exists())
+    raise AssertionError(f"not within {WAIT_S}s: {what}{seen}")
 
 
 @pytest.fixture
-def trees(tmp_path):
-    """Two node trees: `src` mirrors the active node, `dst` the passive one; lsyncd always killed."""
+def daemons():
+    """Start a daemon in a session of its own, its output to a log file; bounded by `timeout` even if the
+    test run itself is killed, and always stopped with everything it runs (lsyncd's rsync) after the test."""
+    require_tool("timeout")
+    started: list[subprocess.Popen] = []
+
+    def start(argv: list[str], log: Path) -> subprocess.Popen:
+        # stdin: a pipe nobody writes to, so what reads it waits (an rsync server for its client).
+        with log.open("w") as out:
+            started.append(subprocess.Popen(["timeout", str(DAEMON_LIFETIME_S), *argv], stdin=subprocess.PIPE,
+                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+        return started[-1]
+
+    yield start
+    for process in reversed(started):  # clients before the servers they talk to
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+
+
+@pytest.fixture
+def trees(tmp_path, daemons):
+    """Two node trees: `src` mirrors the active node, `dst` the passive one."""
     require_tool("lsyncd", "rsync")
     src, dst = tmp_path / "active", tmp_path / "passive"
-    processes = []
 
     def start(settings) -> None:
         for root in sync_roots(settings):
@@ -64,18 +98,9 @@ def trees(tmp_path):
             (dst / root.directory.lstrip("/")).mkdir(parents=True, exist_ok=True)
         config = tmp_path / "lsyncd.conf.lua"
         config.write_text(lsyncd_conf(settings, "test", str(src), str(dst), rsh=None, log_dir=str(tmp_path)))
-        processes.append(subprocess.Popen(["lsyncd", "-nodaemon", str(config)], stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL, start_new_session=True))
+        daemons(["lsyncd", "-nodaemon", str(config)], tmp_path / "lsyncd.out")
 
-    yield src, dst, start
-    for process in processes:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)  # lsyncd and the rsync it may be running
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+    return src, dst, start
 
 
 @pytest.mark.parametrize("extra_paths", [(), ("/etc",)], ids=["listed-paths", "admin-adds-all-of-etc"])
@@ -114,3 +139,244 @@ def test_listed_changes_arrive_in_seconds_and_node_specific_files_never(trees, e
         if path != "/etc/hostname":
             assert not (dst / path.lstrip("/")).exists(), f"{path} is node-specific and must never be synced"
     assert (dst / "etc/hostname").read_text() == "passive node's own\n", "the peer's own hostname is kept"
+
+
+# --- sync-key and sync-trust, run as root on a node's own /root and /etc/ssh ---------------------------
+ACTIVE_IP, PASSIVE_IP = "127.0.0.1", "127.0.0.2"  # 127.0.0.1: the kernel's source address on lo
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeFiles:
+    """What one node's scripts see as /root and /etc/ssh (with the node's SSH host key): directories of the
+    test, bind-mounted over the real ones in a private mount namespace."""
+
+    home: Path
+    etc_ssh: Path
+
+    @classmethod
+    def create(cls, directory: Path) -> NodeFiles:
+        home, etc_ssh = directory / "root", directory / "etc-ssh"
+        home.mkdir(parents=True)
+        etc_ssh.mkdir()
+        _keygen(etc_ssh / "ssh_host_ed25519_key", f"root@{directory.name}")
+        return cls(home, etc_ssh)
+
+    @property
+    def ssh_dir(self) -> Path:
+        return self.home / ".ssh"
+
+    def command(self, *argv: str) -> list[str]:
+        """`argv`, run where /root and /etc/ssh are this node's."""
+        return ["unshare", "--mount", "sh", "-c",
+                'mount --bind "$1" /root && mount --bind "$2" /etc/ssh && shift 2 && exec "$@"',
+                "node", str(self.home), str(self.etc_ssh), *argv]
+
+    def run(self, script: str, stdin: str = "", check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(self.command("bash", "-c", script), input=stdin, capture_output=True, text=True,
+                                timeout=30)
+        if check:
+            assert result.returncode == 0, f"exit {result.returncode}: {result.stderr}"
+        return result
+
+    def sync_key_output(self, s: Settings, node: Node) -> str:
+        """The node's sync-key output as pulumi-command hands it on: its final newline trimmed."""
+        return self.run(sync_key(s, node)).stdout.removesuffix("\n")
+
+
+def _keygen(path: Path, comment: str) -> str:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)], check=True,
+                   timeout=30)
+    return path.with_name(path.name + ".pub").read_text().strip()
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def _state(directory: Path) -> dict[str, tuple]:
+    """The mode of `directory`, and each of its files' content, inode, mtime and mode."""
+    files = {p.name: (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns, _mode(p))
+             for p in sorted(directory.iterdir())}
+    return {directory.name: (_mode(directory),), **files}
+
+
+def test_sync_key_creates_the_key_once_and_prints_it_and_the_host_key(tmp_path):
+    require_root()
+    require_tool("unshare", "ssh-keygen")
+    s = load_settings("prod")
+    node = s.nodes[0]
+    files = NodeFiles.create(tmp_path / node.name)
+
+    first = files.run(sync_key(s, node)).stdout
+    private_key = (files.ssh_dir / "bluemind-ha-sync").read_bytes()
+    second = files.run(sync_key(s, node)).stdout
+    assert second == first and (files.ssh_dir / "bluemind-ha-sync").read_bytes() == private_key, "created once"
+    sync_public, host_public = first.splitlines()
+    assert sync_public == (files.ssh_dir / "bluemind-ha-sync.pub").read_text().strip()
+    # sync-trust on the peer replaces its old entry by this comment.
+    assert sync_public.startswith("ssh-ed25519 ") and sync_public.endswith(f" bluemind-ha-sync@{node.name}")
+    assert host_public == (files.etc_ssh / "ssh_host_ed25519_key.pub").read_text().strip()
+    assert (_mode(files.ssh_dir), _mode(files.ssh_dir / "bluemind-ha-sync")) == (0o700, 0o600)
+
+
+def test_sync_trust_lets_the_peer_run_rrsync_only_from_its_address_and_pins_its_host_key(tmp_path):
+    require_root()
+    require_tool("unshare", "ssh-keygen")
+    s = load_settings("prod")
+    node, peer = s.nodes
+    peer_output = NodeFiles.create(tmp_path / peer.name).sync_key_output(s, peer)
+    peer_sync_key, peer_host_key = peer_output.split("\n")
+    files = NodeFiles.create(tmp_path / node.name)
+    files.ssh_dir.mkdir(mode=0o755)
+    admin_key = _keygen(tmp_path / "admin", "admin@laptop")
+    old_peer_key = _keygen(tmp_path / "old", f"bluemind-ha-sync@{peer.name}")  # before the peer was reinstalled
+    (files.ssh_dir / "authorized_keys").write_text(f"{admin_key}\nrestrict {old_peer_key}\n")
+
+    files.run(sync_trust(s, node), stdin=peer_output)
+    assert (files.ssh_dir / "authorized_keys").read_text() == (
+        f'{admin_key}\nrestrict,from="{peer.ip}",command="/usr/bin/rrsync -no-lock /" {peer_sync_key}\n')
+    assert (files.ssh_dir / "bluemind-ha-sync.known_hosts").read_text() == f"{peer.ip} {peer_host_key}\n"
+    assert {name: state[-1] for name, state in _state(files.ssh_dir).items()} == {
+        ".ssh": 0o700, "authorized_keys": 0o600, "bluemind-ha-sync.known_hosts": 0o600}
+
+    before = _state(files.ssh_dir)
+    again = files.run(sync_trust(s, node), stdin=peer_output)
+    assert again.stdout.split() == ["unchanged", "unchanged"] and _state(files.ssh_dir) == before
+
+
+@pytest.mark.parametrize("lines", ["", "{sync}", "{sync}\n", "\n{host}", "{sync}\nssh: connect to host port 22",
+                                   'command="/bin/sh" {sync}\n{host}', "{host}\n{sync}"],
+                         ids=["nothing", "no-host-key", "empty-host-key", "empty-sync-key", "an-error-instead",
+                              "key-with-options", "swapped"])
+def test_sync_trust_refuses_anything_but_two_public_keys_naming_the_peer(tmp_path, lines):
+    require_root()
+    require_tool("unshare", "ssh-keygen")
+    s = load_settings("prod")
+    node, peer = s.nodes
+    sync_public, host_public = NodeFiles.create(tmp_path / peer.name).sync_key_output(s, peer).split("\n")
+    files = NodeFiles.create(tmp_path / node.name)
+
+    result = files.run(sync_trust(s, node), stdin=lines.format(sync=sync_public, host=host_public), check=False)
+    assert result.returncode != 0 and f"{peer.name}'s sync-key" in result.stderr, result.stderr
+    assert not files.ssh_dir.exists(), "nothing is written from a bad input"
+
+
+# --- the whole chain: sync-trust's entry, a real sshd, rrsync, the rendered lsyncd configuration --------
+def _loopback_settings() -> Settings:
+    """prod, its nodes on loopback addresses: the active node reaches the passive node's sshd on PASSIVE_IP
+    from ACTIVE_IP."""
+    s = load_settings("prod")
+    active, passive = s.nodes
+    return dataclasses.replace(s, nodes=(dataclasses.replace(active, ip=ACTIVE_IP),
+                                         dataclasses.replace(passive, ip=PASSIVE_IP)))
+
+
+def _free_port(address: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((address, 0))
+        return sock.getsockname()[1]
+
+
+def _start_sshd(daemons, node: NodeFiles, port: int, log: Path) -> None:
+    """The node's sshd: Debian's OpenSSH with nothing of the system's configuration, the node's host key and
+    the authorized_keys sync-trust wrote. A private /run holds its privilege separation directory; it is the
+    init of a PID namespace of its own, so its session processes are reaped even when it is stopped first."""
+    process = daemons(["unshare", "--mount", "--pid", "--fork", "sh", "-c",
+                       'mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -m 0755 /run/sshd && exec "$@"', "sshd",
+                       shutil.which("sshd"), "-D", "-e", "-f", "/dev/null",
+                       "-h", str(node.etc_ssh / "ssh_host_ed25519_key"),
+                       "-o", f"ListenAddress={PASSIVE_IP}:{port}",
+                       "-o", f"AuthorizedKeysFile={node.ssh_dir / 'authorized_keys'}",
+                       "-o", "StrictModes=no", "-o", "PidFile=none", "-o", "PasswordAuthentication=no"], log)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection((PASSIVE_IP, port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"sshd did not start:\n{log.read_text()}") from None
+            time.sleep(0.1)
+
+
+def _running_with(*fragments: bytes) -> bool:
+    """Whether a process runs with all of `fragments` in its command line (arguments separated by NULs)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if all(fragment in cmdline.read_bytes() for fragment in fragments):
+                return True
+        except OSError:  # it ended meanwhile
+            pass
+    return False
+
+
+def _substituted(text: str, replacements: dict[str, str]) -> str:
+    for old, new in replacements.items():
+        assert old in text, f"the rendered text no longer contains {old!r}"
+        text = text.replace(old, new)
+    return text
+
+
+def test_lsyncd_pushes_over_ssh_into_the_peers_rrsync_entry_and_nothing_else_gets_in(tmp_path, daemons):
+    require_root()
+    require_tool("unshare", "sshd", "ssh", "ssh-keygen", "rrsync", "lsyncd", "rsync")
+    s = _loopback_settings()
+    active, passive = s.nodes
+    a, b = NodeFiles.create(tmp_path / active.name), NodeFiles.create(tmp_path / passive.name)
+    a_output, b_output = a.sync_key_output(s, active), b.sync_key_output(s, passive)
+    b.run(sync_trust(s, passive), stdin=a_output)
+    a.run(sync_trust(s, active), stdin=b_output)
+    port = _free_port(PASSIVE_IP)
+    _start_sshd(daemons, b, port, tmp_path / "sshd.log")
+    # The passive node's sshd listens on `port`, not 22; the pin stays the rendered "<peer ip> <host key>".
+    (a.ssh_dir / "config").write_text(f"Host {passive.ip}\n    Port {port}\n    HostKeyAlias {passive.ip}\n")
+
+    src, dst = tmp_path / "active-tree", tmp_path / "passive-tree"
+    for root in sync_roots(s):
+        (dst / root.directory.lstrip("/")).mkdir(parents=True)
+    # One file in each watched root: each is its own rsync over its own ssh login, run at the same time.
+    startup = [_write(src, path, f"{path} before start\n") for path in
+               ("/etc/postfix/main.cf", "/var/lib/bm-ca/ca-cert.pem",
+                "/usr/share/bm-elasticsearch/config/elasticsearch.yml")]
+    assert len(startup) == len(sync_roots(s))
+    _write(src, "/etc/hostname", f"{active.name}\n")
+    stale = _write(dst, "/etc/bm/removed-on-active.ini", "deleted on the active node\n")
+    config = tmp_path / "lsyncd.conf.lua"
+    config.write_text(_substituted(render_lsyncd_conf(s, active), {
+        'source = "/': f'source = "{src}/',
+        f'target = "root@{passive.ip}:/': f'target = "root@{passive.ip}:{dst}/',
+        f'"{LOG_DIR}/': f'"{tmp_path}/',
+    }))
+    logs = (tmp_path / "lsyncd.out", tmp_path / "sshd.log")
+    # lsyncd runs one transfer per watched root at the same time: while one is under way (here another
+    # rsync server behind the same entry, waiting for its client), the others must get through too.
+    under_way = f"{dst}/transfer-under-way/"
+    daemons(a.command(*ssh_command().split(), f"root@{passive.ip}", f"rsync --server -r . {under_way}"),
+            tmp_path / "transfer-under-way.log")
+    # rrsync hands rsync the path relative to its directory, "/".
+    _wait_for(lambda: _running_with(b"\0--server\0", under_way.lstrip("/").encode()),
+              "the rsync server of the transfer under way",
+              (tmp_path / "transfer-under-way.log", *logs))
+    daemons(a.command("lsyncd", "-nodaemon", str(config)), tmp_path / "lsyncd.out")
+
+    for copied in startup:
+        arrived = dst / copied.relative_to(src)
+        _wait_for(lambda c=copied, d=arrived: d.exists() and d.read_text() == c.read_text(),
+                  f"startup copy of {arrived.relative_to(dst)}", logs)
+    _wait_for(lambda: not stale.exists(), "deletion on the passive node of a file the active node lacks", logs)
+    _write(src, "/etc/hostname", f"{active.name}, changed\n")
+    changed = _write(src, "/etc/bm/bm.ini", "[global]\nexternal-url = mail.example.com\n")
+    copy = dst / "etc/bm/bm.ini"
+    _wait_for(lambda: copy.exists() and copy.read_text() == changed.read_text(), "a change to /etc/bm/bm.ini", logs)
+    assert not (dst / "etc/hostname").exists(), "node-specific: never synced"
+
+    def ssh(*argv: str, key: str = SYNC_KEY) -> subprocess.CompletedProcess:
+        return subprocess.run(a.command(*ssh_command(key=key).split(), *argv, f"root@{passive.ip}", "id"),
+                              capture_output=True, text=True, timeout=30)
+
+    peer = ssh()
+    assert (peer.returncode, "does not run rsync" in peer.stderr) == (1, True), peer.stderr  # rrsync, never `id`
+    foreign_key = tmp_path / "foreign"
+    _keygen(foreign_key, f"bluemind-ha-sync@{active.name}")
+    for refused in (ssh(key=str(foreign_key)), ssh("-o", "BindAddress=127.0.0.3")):
+        assert (refused.returncode, "Permission denied" in refused.stderr) == (255, True), refused.stderr
