@@ -14,9 +14,11 @@ import pytest
 from components.render.cib import fence_id, fence_parameters, render_cib
 from components.render.fence_preflight import agent_stdin, preflight_script
 from components.render.iscsi_initiator import initiatorname_iscsi, iscsid_conf, login_script
+from components.render.storage_scripts import storage_targets
 from components.render.vbmc import vbmc_config, vbmc_script
+from components.settings import parse_settings
 from tests.conftest import ROOT, require_tool
-from tools.stackfile import load_settings
+from tools.stackfile import load_settings, read_stack_config
 
 STACKS = sorted(p.name.split(".")[1] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
 FENCED = [s for s in STACKS if load_settings(s).fenced]
@@ -110,3 +112,19 @@ def test_initiator_files_carry_the_node_identity_and_the_chap_credentials(stack)
     assert detect + int(settings["node.session.timeo.replacement_timeout"]) < int(monitor.get("timeout").rstrip("s"))
     with pytest.raises(ValueError):
         iscsid_conf(s, "two\nlines")
+
+
+@pytest.mark.parametrize("fstype", ["xfs", "ext4"])
+def test_the_storage_step_names_the_grow_command_of_each_luns_filesystem(fstype):
+    """A grown LUN's filesystem is grown online on the active node: xfs_growfs takes the mount point, resize2fs
+    the device. The storage-target step prints the command for each grown LUN (proved with tgtd in
+    tests/realtools/test_storage_target_script.py); here, that each LUN gets its filesystem's own."""
+    config, secret_keys = read_stack_config("dev")
+    config["storage"] = {**config["storage"], "fstype": fstype}
+    s = parse_settings("dev", config, secret_keys)
+    commands = dict(re.findall(r"\[(\d+)\]='([^']*)'", re.search(r"^declare -A grow_filesystem=\((.*)\)$",
+                                                                  storage_targets(s), re.M).group(1)))
+    expected = {str(lun.number): (f"xfs_growfs {lun.directory}" if fstype == "xfs" else
+                                  f"resize2fs /dev/disk/by-path/ip-{s.storage.portal}-iscsi-{s.storage.target_iqn}"
+                                  f"-lun-{lun.number}") for lun in s.storage.luns}
+    assert commands == expected

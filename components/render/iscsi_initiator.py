@@ -66,8 +66,44 @@ def iscsid_conf(s: Settings, chap_password: str) -> str:
     ])
 
 
+def node_record(s: Settings) -> str:
+    """bash: the node record iscsid logs in with made to carry every `node.*` setting of the installed
+    iscsid.conf; sets `record` to "changed" or "unchanged". Part of login_script()."""
+    st = s.storage
+    return f"""
+# The node record, not iscsid.conf, is what iscsid logs in with (at boot, after a lost connection), and a
+# record keeps the settings it was created with. So every run compares it with iscsid.conf and updates what
+# differs in place, without logging out: a rotated CHAP secret reaches the record before any next login.
+node_record=(-m node -T {st.target_iqn} -p {st.portal})
+if ! iscsiadm "${{node_record[@]}}" >/dev/null 2>&1; then
+  iscsiadm "${{node_record[@]}}" -o new >/dev/null
+fi
+declare -A recorded=()
+# -S shows the secret: nothing read here is printed.
+record_text=$(iscsiadm "${{node_record[@]}}" -S)
+while IFS= read -r line; do recorded[${{line%% = *}}]=${{line#* = }}; done <<<"$record_text"
+update_args=() changed_settings=()
+while IFS= read -r line; do
+  case $line in node.*' = '*) ;; *) continue ;; esac
+  setting=${{line%% = *}} value=${{line#* = }}
+  if [ "${{recorded[$setting]-}}" != "$value" ]; then
+    update_args+=(-n "$setting" -v "$value") changed_settings+=("$setting")
+  fi
+done < {ISCSID_CONF}
+record=unchanged
+if [ ${{#update_args[@]}} -gt 0 ]; then
+  # iscsiadm takes values on its command line only: a changed CHAP secret is in this node's process list for
+  # the moment the update takes (root runs it; the secret is also in iscsid.conf, 0600).
+  iscsiadm "${{node_record[@]}}" -o update "${{update_args[@]}}"
+  record=changed
+  echo "node record updated from iscsid.conf: ${{changed_settings[*]}}"
+fi
+"""
+
+
 def login_script(s: Settings, node: Node) -> str:
-    """bash, run on `node` with iscsid_conf() on stdin: install the initiator's files, log in, wait for the LUNs."""
+    """bash, run on `node` with iscsid_conf() on stdin: install the initiator's files, bring the node record in
+    line with them, log in, wait for the LUNs."""
     st = s.storage
     devices = " ".join(by_path_device(s, lun) for lun in st.luns)
     return script(f"{node.name}: iSCSI login to {st.target_iqn} at {st.portal}", f"""
@@ -85,10 +121,13 @@ if ! grep -q '^node.session.auth.password = ' "$received"; then
 fi
 conf=$(install_stdin {ISCSID_CONF} 0600 < "$received")
 name=$(printf 'InitiatorName=%s\\n' {node.iqn} | install_stdin {INITIATORNAME} 0644)
-if [ "$conf" = changed ] || [ "$name" = changed ]; then
-  # iscsid reads both files at start. Running sessions keep their login until the next one.
+{node_record(s).strip()}
+if [ "$conf" = changed ] || [ "$name" = changed ] || [ "$record" = changed ]; then
+  # iscsid reads both files when it starts, and takes each live session's settings from its node record
+  # then: a restart after the record update makes a reconnect (target restart, lost link) use the new
+  # secret too. Running sessions keep their login.
   systemctl restart iscsid
-  echo "iscsid restarted: iscsid.conf $conf, initiatorname.iscsi $name"
+  echo "iscsid restarted: iscsid.conf $conf, initiatorname.iscsi $name, node record $record"
 fi
 
 # `iscsiadm -m session` lines: "tcp: [1] 192.168.150.20:3260,1 iqn....:bluemind-data (non-flash)".
@@ -96,23 +135,8 @@ logged_in() {{
   iscsiadm -m session 2>/dev/null |
     awk -v p="$portal" -v t="$target" '{{ split($3, a, ","); if (a[1] == p && $4 == t) found = 1 }} END {{ exit !found }}'
 }}
-if ! iscsiadm -m node -T "$target" -p "$portal" >/dev/null 2>&1; then
-  # A new node record takes its CHAP settings from iscsid.conf.
-  timeout 60 iscsiadm -m discovery -t sendtargets -p "$portal" -o new >/dev/null
-elif [ "$conf" = changed ] && ! logged_in; then
-  # The record still holds the old settings (a rotated CHAP secret): recreate it from the new iscsid.conf.
-  iscsiadm -m node -T "$target" -p "$portal" -o delete
-  timeout 60 iscsiadm -m discovery -t sendtargets -p "$portal" -o new >/dev/null
-elif [ "$conf" = changed ]; then
-  echo "WARNING: {node.name} stays logged in with its previous CHAP settings. To apply the new ones: put the" \\
-       "node in standby, run iscsiadm -m node -T $target -p $portal --logout, then -o delete, and re-run" \\
-       "pulumi up" >&2
-fi
-if ! iscsiadm -m node -T "$target" -p "$portal" | grep -qx 'node.startup = automatic'; then
-  iscsiadm -m node -T "$target" -p "$portal" -o update -n node.startup -v automatic
-fi
 if ! logged_in; then
-  timeout {LOGIN_TIMEOUT_S} iscsiadm -m node -T "$target" -p "$portal" --login
+  timeout {LOGIN_TIMEOUT_S} iscsiadm "${{node_record[@]}}" --login
 fi
 
 # Every LUN under the name the CIB's Filesystem resources use (udev creates them shortly after login).

@@ -20,15 +20,14 @@ import pytest
 
 from components.render.cib import by_path_device
 from components.render.iscsi_initiator import initiatorname_iscsi, iscsid_conf, login_script
-from components.render.tgt import backing_store, render_targets_conf, scsi_serial
-from components.settings import Settings, parse_settings
+from components.render.tgt import render_targets_conf, scsi_serial
+from components.settings import Settings
 from tests.conftest import ROOT, require_root, require_tool
 from tests.realtools.tgt_initiator import Initiator, LoginRefused, Session
-from tests.realtools.tgt_target import Tgtd
-from tools.stackfile import load_settings, read_stack_config
+from tests.realtools.tgt_target import EXTRA_DIRECTORY, Tgtd, live_target, swap_backing_stores, with_extra_directory
+from tools.stackfile import load_settings
 
 GIB = 1 << 30
-EXTRA_DIRECTORY = "/srv/bluemind-extra"
 
 
 def _stacks_with_own_target() -> list[str]:
@@ -36,24 +35,8 @@ def _stacks_with_own_target() -> list[str]:
     return [name for name in names if load_settings(name).storage.kind == "tgt"]
 
 
-def _with_extra_directory(stack: str) -> Settings:
-    """A generated variant: the stack plus one extra shared directory, which must become one more LUN."""
-    config, secret_keys = read_stack_config(stack)
-    config["storage"] = {**config["storage"], "extra_directories": [EXTRA_DIRECTORY]}
-    return parse_settings(stack, config, secret_keys)
-
-
 VARIANTS = {name: (lambda name=name: load_settings(name)) for name in _stacks_with_own_target()}
-VARIANTS |= {f"{name}+extra_directories": (lambda name=name: _with_extra_directory(name)) for name in VARIANTS}
-
-
-def swap_backing_stores(conf: str, s: Settings, files: dict[int, Path]) -> str:
-    """The rendered targets.conf with each LUN's logical volume replaced by its file, and nothing else changed."""
-    for lun in s.storage.luns:
-        line = f"<backing-store {backing_store(s, lun)}>"
-        assert conf.count(line) == 1, f"{line} must appear exactly once in the rendered targets.conf"
-        conf = conf.replace(line, f"<backing-store {files[lun.number]}>")
-    return conf
+VARIANTS |= {f"{name}+extra_directories": (lambda name=name: with_extra_directory(name)) for name in VARIANTS}
 
 
 @dataclass
@@ -159,20 +142,9 @@ def test_data_written_through_one_node_is_read_back_intact_through_the_other(ser
             assert backing.read(len(data)) == data, lun.directory
 
 
-def _live_target(show: str) -> dict:
-    """Target name, LUN numbers, CHAP accounts and ACL entries from `tgtadm --op show --mode target`."""
-    section = lambda title: re.search(rf"^    {title}:\n((?:        .*\n)*)", show, re.M).group(1).split()
-    return {
-        "target": re.search(r"^Target \d+: (\S+)$", show, re.M).group(1),
-        "luns": [int(n) for n in re.findall(r"^        LUN: (\d+)$", show, re.M) if n != "0"],
-        "accounts": section("Account information"),
-        "acl": section("ACL information"),
-    }
-
-
 def test_initiator_side_names_what_the_live_target_serves(served):
     s = served.settings
-    live = _live_target(served.tgtd.show_targets())
+    live = live_target(served.tgtd.show_targets())
     conf = dict(line.split(" = ", 1) for line in iscsid_conf(s, served.chap_password).splitlines()
                 if " = " in line and not line.startswith("#"))
     assert conf["node.startup"] == "automatic"
@@ -187,6 +159,8 @@ def test_initiator_side_names_what_the_live_target_serves(served):
             pass
         script = login_script(s, node)
         assert f"\nportal={s.storage.portal}\n" in script and f"\ntarget={live['target']}\n" in script
+        # ... and the node record it logs in with (tests/realtools/test_storage_node_record.py runs that part)
+        assert f"\nnode_record=(-m node -T {live['target']} -p {s.storage.portal})\n" in script
         expected = [f"/dev/disk/by-path/ip-{s.storage.portal}-iscsi-{live['target']}-lun-{n}" for n in live["luns"]]
         assert re.search(r"^devices=\((.*)\)$", script, re.M).group(1).split() == expected
         assert expected == [by_path_device(s, lun) for lun in s.storage.luns]

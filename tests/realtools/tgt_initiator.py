@@ -2,18 +2,24 @@
 
 The command-line tools of libiscsi-bin (iscsi-ls, iscsi-inq, iscsi-readcapacity16) cover discovery, login
 and inquiry. Debian ships no iscsi-dd, so block reads and writes go through the same library the tools
-use, libiscsi.so.7, with ctypes: a `Session` is one real iSCSI login (CHAP included) to one LUN.
+use, libiscsi.so.7, with ctypes: a `Session` is one real iSCSI login (CHAP included) to one LUN, and a
+`HeldSession` is one kept open by a child process while a test acts on the target.
 
 CHAP secrets travel in the environment (LIBISCSI_CHAP_PASSWORD), never in a URL on a command line.
+Tools and held sessions run on this machine, or inside a host that has a `command(argv) -> argv` (a
+PrivateHost, whose target only its own loopback reaches).
 """
 from __future__ import annotations
 
 import ctypes
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 
 TOOL_TIMEOUT_S = 15
+# A held session is killed after this long even if the test process dies without closing it.
+HOLD_MAX_S = 120
 BLOCK_SIZE = 512
 ISCSI_SESSION_NORMAL = 2
 SCSI_STATUS_GOOD = 0
@@ -38,8 +44,9 @@ class Initiator:
         path = f"/{target}/{lun}" if target is not None else ""
         return f"iscsi://{user}{portal}{path}"
 
-    def run(self, tool: str, url: str, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([tool, "-i", self.iqn, *args, url], env=self.env(), capture_output=True, text=True,
+    def run(self, tool: str, url: str, *args: str, host=None) -> subprocess.CompletedProcess:
+        argv = [tool, "-i", self.iqn, *args, url]
+        return subprocess.run(host.command(argv) if host else argv, env=self.env(), capture_output=True, text=True,
                               timeout=TOOL_TIMEOUT_S)
 
 
@@ -129,3 +136,63 @@ class Session:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class HeldSession:
+    """A Session to one LUN kept open by a child process (inside `host`, if given), so that the target has an
+    initiator logged in while the test acts on it. `read()` does real I/O through it."""
+
+    def __init__(self, initiator: Initiator, portal: str, target: str, lun: int, host=None):
+        # This file is the child's program (it needs nothing outside the standard library).
+        argv = [sys.executable, __file__, initiator.iqn, initiator.chap_user or "", portal, target, str(lun)]
+        self.process = subprocess.Popen(["timeout", "-s", "KILL", str(HOLD_MAX_S), *(host.command(argv) if host else argv)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True, env=initiator.env(), start_new_session=True)
+        if self.process.stdout.readline().strip() != "logged in":
+            self.close()
+            raise LoginRefused(self.error)
+
+    def read(self) -> bool:
+        """Whether a READ through the held session still succeeds."""
+        try:
+            self.process.stdin.write("read\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:  # the child is gone: its error is in close()
+            return False
+        return self.process.stdout.readline().strip() == "read ok"
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()  # the child logs out on end of input
+            try:
+                self.process.wait(timeout=TOOL_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.error = self.process.stderr.read()
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            stream.close()
+
+    def __enter__(self) -> "HeldSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _hold(iqn: str, chap_user: str, portal: str, target: str, lun: str) -> None:
+    """The child of a HeldSession: log in, say so, then one READ per line of input until its end."""
+    initiator = Initiator(iqn, chap_user or None, os.environ.get("LIBISCSI_CHAP_PASSWORD"))
+    try:
+        session = Session(initiator, portal, target, int(lun))
+    except LoginRefused as refused:
+        sys.exit(f"login refused: {refused}")
+    print("logged in", flush=True)
+    with session:
+        for _ in sys.stdin:
+            session.read(0, BLOCK_SIZE)
+            print("read ok", flush=True)
+
+
+if __name__ == "__main__":
+    _hold(*sys.argv[1:])
