@@ -10,7 +10,7 @@ from components.remote_step import Host, step
 from components.render import node_scripts
 from components.render.corosync import render_corosync
 from components.render.iscsi_initiator import iscsid_conf, login_script
-from components.render.update import apt_pin
+from components.render.update import first_install_sources
 from components.secrets import Secrets
 from components.settings import Node, Settings
 
@@ -26,7 +26,7 @@ class ClusterNode(pulumi.ComponentResource):
         packages = step(host, "cluster-packages", node_scripts.cluster_packages(s, node), parent=self)
         # The first install's version only: a version change is the update chain's job, in maintenance mode.
         bluemind = step(host, "bluemind-packages", node_scripts.bluemind_packages(s, node), parent=self,
-                        stdin=apt_pin(s.bluemind.version), create_only_stdin=True, depends_on=[packages])
+                        stdin=first_install_sources(s), create_only_stdin=True, depends_on=[packages])
         agents = step(host, "cluster-agents", node_scripts.cluster_agents(s, node), parent=self,
                       stdin=service_agent_source(), depends_on=[packages])
         iscsi = step(host, "iscsi-login", login_script(s, node), parent=self, secret=True,

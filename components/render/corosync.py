@@ -4,12 +4,14 @@ from __future__ import annotations
 from components.settings import Settings
 
 AUTHKEY_PATH = "/etc/corosync/authkey"
+# In the first line of every corosync.conf we render: how a node tells our cluster from Debian's example.
+RENDERED_MARK = "rendered by bluemind-ha"
 
 
 def render_corosync(s: Settings) -> str:
     two_links = s.second_link
     lines = [
-        f"# corosync.conf of the bluemind-ha stack '{s.stack}', rendered by bluemind-ha.",
+        f"# corosync.conf of the bluemind-ha stack '{s.stack}', {RENDERED_MARK}.",
         "# Do not edit on the node: `pulumi up` owns this file and pushes it to both nodes.",
         "totem {",
         "    version: 2",

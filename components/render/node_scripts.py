@@ -10,9 +10,9 @@ from pathlib import Path
 
 from components.agents import SERVICE_AGENT_PATH, install_alert_agent_command
 from components.render.cib import bmc_password_file, by_path_device
-from components.render.corosync import AUTHKEY_PATH
+from components.render.corosync import AUTHKEY_PATH, RENDERED_MARK
 from components.render.shell import script
-from components.render.update import APT_PIN_PATH, APT_SOURCE_PATH, POLICY_RC, apt_source, block_service_starts
+from components.render.update import APT_PIN_PATH, APT_SOURCE_PATH, POLICY_RC, block_service_starts
 from components.services import active_only_units
 from components.settings import Node, Settings
 
@@ -28,32 +28,49 @@ def _words(values) -> str:
 
 def cluster_packages(s: Settings, node: Node) -> str:
     """Install the cluster stack. corosync and pacemaker never start at boot: a fenced node that reboots
-    stays out of the cluster until an admin has looked at it (no fence loops)."""
+    stays out of the cluster until an admin has looked at it (no fence loops). Debian starts corosync with
+    its example configuration when the package is installed: that one is stopped, never a cluster this
+    program configured, so a re-run of this step on a live cluster takes nothing down."""
     return script(f"{node.name}: cluster packages", f"""
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends {_words(CLUSTER_PACKAGES)}
-systemctl disable --now corosync.service pacemaker.service
+systemctl disable --quiet corosync.service pacemaker.service
+if ! grep -qsF {shlex.quote(RENDERED_MARK)} /etc/corosync/corosync.conf; then
+  systemctl stop pacemaker.service corosync.service
+fi
 systemctl enable --now iscsid.service
 hostnamectl set-hostname {shlex.quote(node.name)}
 """)
 
 
 def bluemind_packages(s: Settings, node: Node) -> str:
-    """stdin: the apt pin of the BlueMind version to install first. This step installs BlueMind once, with
-    every service it brings disabled at boot (only pacemaker starts them, on the active node); later
-    versions arrive through the update chain, in maintenance mode (components/update_chain.py)."""
+    """stdin: the apt source line, then the apt pin of the BlueMind version to install first
+    (update.first_install_sources). This step installs BlueMind once, with every service it brings disabled
+    at boot (only pacemaker starts them, on the active node); later versions arrive through the update
+    chain, in maintenance mode (components/update_chain.py). Once BlueMind is installed, a re-run only keeps
+    the cluster-managed units disabled at boot: it installs, pins and stops nothing, since pacemaker may be
+    running them on this node."""
     units = _words(u + ".service" for u in active_only_units(s.bluemind.major))
     return script(f"{node.name}: BlueMind packages, disabled at boot", f"""
 export DEBIAN_FRONTEND=noninteractive
-install_stdin {APT_PIN_PATH} 0644
-printf '%s' {shlex.quote(apt_source(s))} | install_stdin {APT_SOURCE_PATH} 0644
+cluster_units=({units})
+if dpkg-query -W -f '${{Status}}' bluemind-full 2>/dev/null | grep -q ' installed$'; then
+  for unit in "${{cluster_units[@]}}"; do
+    systemctl disable --quiet "$unit" 2>/dev/null || true
+  done
+  echo "{node.name}: BlueMind $(dpkg-query -W -f '${{Version}}' bluemind-full) is installed; new versions come through the update chain."
+  exit 0
+fi
+IFS= read -r source_line
+printf '%s\\n' "$source_line" | install_stdin {APT_SOURCE_PATH} 0644 >/dev/null
+install_stdin {APT_PIN_PATH} 0644 >/dev/null
 # Package scripts must not start services here: pacemaker owns them, and the data LUNs are not mounted.
 {block_service_starts("no service starts while BlueMind is first installed", FOREIGN_POLICY_RC)}
 apt-get update -qq
 apt-get install -y -qq bluemind-full
-for unit in {units}; do
-  systemctl disable "$unit" 2>/dev/null || true
+for unit in "${{cluster_units[@]}}"; do
+  systemctl disable --quiet "$unit" 2>/dev/null || true
   systemctl stop "$unit" 2>/dev/null || true
 done
 """)
@@ -76,7 +93,10 @@ def filesystems(s: Settings, node: Node) -> str:
     in that directory (PostgreSQL's cluster, cyrus' databases). Mount points exist on both nodes; nothing
     goes in fstab: only pacemaker mounts the LUNs."""
     primary = node == s.nodes[0]
-    lines = [f"install -d -m 0755 {shlex.quote(lun.directory)}" for lun in s.storage.luns]
+    lines = [f"for dir in {_words(lun.directory for lun in s.storage.luns)}; do",
+             # Only a missing one: an existing mount point may have a filesystem mounted with its own mode.
+             '  [ -d "$dir" ] || install -d -m 0755 "$dir"',
+             "done"]
     if primary:
         lines.append(f"fstype={s.storage.fstype}")
         lines.append("seed=$(mktemp -d)")
@@ -108,10 +128,22 @@ ensure_filesystem() {
 
 
 def corosync_authkey(s: Settings, node: Node) -> str:
-    """stdin: the corosync authkey, base64 (a Pulumi secret)."""
+    """stdin: the corosync authkey, base64 (a Pulumi secret). corosync reads its key only at start, and a
+    node with a new key cannot join one with the old: while corosync runs, a different key is refused with
+    the rotation procedure, and the old key stays in place."""
     return script(f"{node.name}: corosync authkey", f"""
 install -d -m 0755 /etc/corosync
-base64 -d | install_stdin {AUTHKEY_PATH} 0400
+new=$(mktemp /etc/corosync/.authkey.XXXXXX)
+trap 'rm -f "$new"' EXIT
+base64 -d > "$new"
+if [ -f {AUTHKEY_PATH} ] && ! cmp -s "$new" {AUTHKEY_PATH} && corosync-cfgtool -s >/dev/null 2>&1; then
+  echo "{node.name}: corosync_authkey changed while corosync runs here; the running key is kept." >&2
+  echo "Rotate it on both nodes at once, in a maintenance window: crm_attribute --name maintenance-mode --update true;" \\
+       "on both nodes systemctl stop pacemaker corosync; pulumi up (installs the new key); on both nodes" \\
+       "systemctl start corosync pacemaker; crm_attribute --name maintenance-mode --delete." >&2
+  exit 1
+fi
+install_stdin {AUTHKEY_PATH} 0400 < "$new"
 """)
 
 

@@ -8,15 +8,22 @@ post-installation configuration on the server holding the public IP only. Here, 
 3. `post_install_script`       on both nodes: acts only where the VIP is, found at run time.
 4. `maintenance_off_script`    once: re-probe everything, refuse if the group is found on two nodes, then
                                hand control back to pacemaker.
-5. `cluster_check_script`      once: the group runs on one node, complete, with no failed actions.
+5. `cluster_check_script`      once: the group runs on one node, complete, with no failed actions; the
+                               release is recorded as the cluster's.
 
 Every step but the last refuses to run outside maintenance mode, and no step turns maintenance mode off
 except step 4 after its checks: a failure anywhere leaves the cluster in maintenance mode, with the
-services running as they are, and prints what to do next. Scripts are idempotent; no secret is ever on a
-command line (the repository line, which holds the subscription id, is written by a shell builtin).
+services running as they are, and prints what to do next.
+
+What BlueMind release the cluster runs is recorded in the CIB (`release_id`: the version and the apt source
+it comes from), replicated to both nodes: step 5 records it once the cluster check passed, and every step
+first compares it with the stack's. So the procedure runs when the version or the repository changes, and a
+step that runs again for any other reason (an edited script, a new SSH key) finds the release in place and
+does nothing: no maintenance window, no dist-upgrade, no post-installation nobody asked for.
 """
 from __future__ import annotations
 
+import hashlib
 import shlex
 
 from components.render.cib import GROUP_ID, VIP_ID, group_member_ids
@@ -29,6 +36,8 @@ APT_PIN_PATH = "/etc/apt/preferences.d/bluemind-ha"
 APT_SOURCE_PATH = "/etc/apt/sources.list.d/bluemind.list"
 POLICY_RC = "/usr/sbin/policy-rc.d"
 SETTLE_TIMEOUT_S = 900  # the group's slowest path: every start timeout of a cold start
+# Where the CIB holds the release the cluster runs: a property set of ours, next to pacemaker's own.
+RELEASE_QUERY = "crm_attribute --type crm_config --set-name bluemind-ha-state --name bluemind-ha-release"
 
 
 def apt_pin(version: str) -> str:
@@ -50,9 +59,26 @@ def apt_source(s: Settings) -> str:
     return f"deb {s.bluemind.apt_repository} bluemind main\n"
 
 
+def first_install_sources(s: Settings) -> str:
+    """What the nodes' bluemind-packages step installs BlueMind from, once: the apt source line, then the pin."""
+    return apt_source(s) + apt_pin(s.bluemind.version)
+
+
+def release_id(s: Settings) -> str:
+    """The BlueMind release of the stack: its version and a digest of the apt source (which names the
+    subscription, kept out of the CIB)."""
+    return f"{s.bluemind.version}+{hashlib.sha256(apt_source(s).encode()).hexdigest()[:12]}"
+
+
 def _helpers(s: Settings) -> str:
     """The bash functions every update script shares."""
     return rf'''
+release={shlex.quote(release_id(s))}
+# Does the cluster run this release already (recorded by the last step of a completed update)?
+release_in_place() {{
+  [ "$({RELEASE_QUERY} --query --quiet 2>/dev/null || true)" = "$release" ]
+}}
+
 in_maintenance() {{
   [ "$({MAINTENANCE_QUERY} 2>/dev/null || true)" = true ]
 }}
@@ -83,14 +109,21 @@ holds_vip() {{
 
 
 def _script(s: Settings, title: str, body: str) -> str:
-    return script(title, _helpers(s) + body)
+    """An update step: it does nothing when the cluster already runs the stack's release."""
+    return script(title, _helpers(s) + f"""
+if release_in_place; then
+  echo "BlueMind {s.bluemind.version} (release $release) is in place on this cluster: nothing to do."
+  exit 0
+fi
+""" + body)
 
 
 def chain_armed_script(s: Settings) -> str:
-    """What every update-chain step runs when it is first created: nothing but a note, since the first
-    install is the nodes' bluemind-packages step."""
+    """What every update-chain step runs when it is first created: the first install is the nodes'
+    bluemind-packages step, so the chain only records that the cluster runs the stack's release."""
     return script(f"update chain for BlueMind {s.bluemind.version}", f"""
-echo "BlueMind {s.bluemind.version}: installed by the bluemind-packages step; this step runs on version changes."
+{RELEASE_QUERY} --update {shlex.quote(release_id(s))}
+echo "BlueMind {s.bluemind.version}: installed by the bluemind-packages step; this chain runs when the release changes."
 """)
 
 
@@ -198,10 +231,11 @@ echo "maintenance-mode off: pacemaker manages the group again, on $nodes. Next: 
 
 
 def cluster_check_script(s: Settings) -> str:
-    """Step 5 (and any time): pass only if maintenance mode is off, every group member runs on one and the
-    same node, and pacemaker lists no failed action. Prints crm_mon's view either way."""
+    """Step 5, once: pass only if maintenance mode is off, every group member runs on one and the same node,
+    and pacemaker lists no failed action; then record the release as the cluster's, which completes the
+    update. Prints crm_mon's view either way."""
     members = " ".join(shlex.quote(m) for m in group_member_ids(s))
-    return script("cluster check: the BlueMind group runs on one node, complete, without failures", rf"""
+    return _script(s, "update step 5: the BlueMind group runs on one node, complete, without failures", rf"""
 crm_mon -1 --show-detail || true
 problems=0
 if [ "$({MAINTENANCE_QUERY} 2>/dev/null || true)" = true ]; then
@@ -229,5 +263,6 @@ fi
 if [ "$problems" -ne 0 ]; then
   exit 1
 fi
-echo "OK: the group {GROUP_ID} runs complete on $nodes, no failed actions."
+{RELEASE_QUERY} --update "$release"
+echo "OK: the group {GROUP_ID} runs complete on $nodes, no failed actions; the cluster runs release $release."
 """)

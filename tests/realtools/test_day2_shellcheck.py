@@ -60,18 +60,42 @@ def _simulated_cluster(tmp_path, stack: str):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_cluster_check_passes_on_a_started_cluster_and_fails_in_maintenance(stack, tmp_path):
-    require_tool("crm_simulate", "crm_mon", "crm_resource", "crm_attribute")
+def test_the_update_chain_runs_only_for_a_new_release_and_completes_only_on_a_healthy_cluster(stack, tmp_path):
+    """Against the CIB of a started cluster (pacemaker's tools read and write it through CIB_file): the
+    chain's first creation records the stack's release; steps that run again for that release do nothing;
+    a new release puts the cluster in maintenance, and its last step records it only once the cluster is
+    out of maintenance and healthy."""
+    require_tool("crm_simulate", "crm_mon", "crm_resource", "crm_attribute", "cibadmin")
     s, cib_file = _simulated_cluster(tmp_path, stack)
     env = {**os.environ, "CIB_file": str(cib_file)}
-    check = tmp_path / "check.sh"
-    check.write_text(update.cluster_check_script(s))
-    ok = subprocess.run(["bash", str(check)], env=env, capture_output=True, text=True, timeout=120)
-    assert ok.returncode == 0, ok.stderr
-    assert "runs complete on" in ok.stdout
 
-    on = tmp_path / "on.sh"
-    on.write_text(update.maintenance_on_script(s))
-    subprocess.run(["bash", str(on)], env=env, check=True, capture_output=True, timeout=60)
-    in_maintenance = subprocess.run(["bash", str(check)], env=env, capture_output=True, text=True, timeout=120)
+    def run(text: str) -> subprocess.CompletedProcess:
+        path = tmp_path / "step.sh"
+        path.write_text(text)
+        return subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True, timeout=120)
+
+    def cluster_release() -> str:
+        return subprocess.run(update.RELEASE_QUERY.split() + ["--query", "--quiet"], env=env, capture_output=True,
+                              text=True, timeout=30).stdout.strip()
+
+    assert run(update.chain_armed_script(s)).returncode == 0
+    assert cluster_release() == update.release_id(s)
+    before = cib_file.read_text()
+    for again in (update.maintenance_on_script(s), update.post_install_script(s, s.nodes[0]),
+                  update.maintenance_off_script(s), update.cluster_check_script(s)):
+        result = run(again)
+        assert result.returncode == 0 and "nothing to do" in result.stdout, result.stderr
+    assert cib_file.read_text() == before, "an unchanged release must not touch the cluster"
+
+    newer = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, version=s.bluemind.version + ".1"))
+    assert run(update.maintenance_on_script(newer)).returncode == 0
+    in_maintenance = run(update.cluster_check_script(newer))
     assert in_maintenance.returncode == 1 and "maintenance mode" in in_maintenance.stderr
+    assert cluster_release() == update.release_id(s), "an update that has not completed is not recorded"
+
+    # Step 4 waits for a live cluster to settle, which a CIB file cannot: turn maintenance off as it does.
+    subprocess.run(["crm_attribute", "--type", "crm_config", "--name", "maintenance-mode", "--delete"], env=env,
+                   check=True, capture_output=True, timeout=30)
+    completed = run(update.cluster_check_script(newer))
+    assert completed.returncode == 0 and "runs complete on" in completed.stdout, completed.stderr
+    assert cluster_release() == update.release_id(newer)
