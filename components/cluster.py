@@ -15,7 +15,8 @@ from components.settings import Settings
 
 class Cluster(pulumi.ComponentResource):
     def __init__(self, name: str, s: Settings, hosts: dict[str, Host], nodes: dict[str, ClusterNode],
-                 extra_ready: list[pulumi.Resource], opts: pulumi.ResourceOptions | None = None):
+                 extra_ready: list[pulumi.Resource], bmcs: list[pulumi.Resource],
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("bluemind-ha:cluster:Cluster", name, None, opts)
         both_ready = [r for n in nodes.values() for r in n.ready]
         starts = [step(hosts[n.name], "cluster-start", node_scripts.cluster_start(s, n), parent=self,
@@ -23,7 +24,7 @@ class Cluster(pulumi.ComponentResource):
         preflights = []
         if s.fenced:
             preflights = [step(hosts[n.name], "fence-preflight", preflight_script(s, n), parent=self,
-                               depends_on=both_ready) for n in s.nodes]
+                               depends_on=both_ready + bmcs) for n in s.nodes]
         self.cib = render_cib(s)
         primary = s.nodes[0]
         self.cib_push = step(hosts[primary.name], "cib-push", node_scripts.cib_push(s, primary), parent=self,

@@ -19,8 +19,12 @@ class BlueMindHa(pulumi.ComponentResource):
     def __init__(self, name: str, s: Settings, secrets: Secrets, opts: pulumi.ResourceOptions | None = None):
         super().__init__("bluemind-ha:index:Deployment", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        # What must answer IPMI before the nodes check they can fence each other: the lab's VirtualBMCs;
+        # a real BMC (iDRAC, iLO) is there already.
+        bmcs: list[pulumi.Resource] = []
         if s.host_kind == "libvirt":
-            hosts = LibvirtLab(f"{name}-lab", s, secrets.ssh_private_key, secrets.bmc_passwords, opts=child).hosts
+            lab = LibvirtLab(f"{name}-lab", s, secrets.ssh_private_key, secrets.bmc_passwords, opts=child)
+            hosts, bmcs = lab.hosts, list(lab.bmcs.values())
         else:
             hosts = existing_hosts(s, secrets.ssh_private_key)
 
@@ -32,7 +36,7 @@ class BlueMindHa(pulumi.ComponentResource):
         nodes = {n.name: ClusterNode(f"{name}-{n.name}", s, n, hosts[n.name], secrets, storage_ready, opts=child)
                  for n in s.nodes}
         sync = ConfigSync(f"{name}-sync", s, hosts, {n: nodes[n].ready for n in nodes}, opts=child)
-        self.cluster = Cluster(f"{name}-cluster", s, hosts, nodes, extra_ready=sync.ready, opts=child)
+        self.cluster = Cluster(f"{name}-cluster", s, hosts, nodes, extra_ready=sync.ready, bmcs=bmcs, opts=child)
         UpdateChain(f"{name}-update", s, hosts, after=[self.cluster.cib_push], opts=child)
         self.outputs = stack_outputs(s)
         self.register_outputs(self.outputs)

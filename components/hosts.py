@@ -8,7 +8,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_libvirt as libvirt
 
-from components.remote_step import Host, connection, step
+from components.remote_step import Host, ssh_host, step
 from components.render import cloudinit
 from components.render.vbmc import vbmc_config, vbmc_script, virtualbmc_install
 from components.settings import Settings
@@ -18,10 +18,10 @@ GIB = 1024 ** 3
 
 def existing_hosts(s: Settings, ssh_key: pulumi.Output[str] | None) -> dict[str, Host]:
     """Bare metal: nothing to create, only where to connect."""
-    hosts = {n.name: Host(n.name, connection(n.ip, n.ssh_user, ssh_key)) for n in s.nodes}
+    hosts = {n.name: ssh_host(n.name, n.ip, n.ssh_user, ssh_key) for n in s.nodes}
     if s.storage.host:
         h = s.storage.host
-        hosts[h.name] = Host(h.name, connection(h.ip, h.ssh_user, ssh_key))
+        hosts[h.name] = ssh_host(h.name, h.ip, h.ssh_user, ssh_key)
     return hosts
 
 
@@ -72,9 +72,9 @@ class LibvirtLab(pulumi.ComponentResource):
                 # second domain of the same name, so the old one must go first: a cold restart of the VM.
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)))
             self.domains[vm_name] = domain
-            self.hosts[vm_name] = Host(vm_name, connection(ip, "root", ssh_key), ready=(domain,))
+            self.hosts[vm_name] = ssh_host(vm_name, ip, "root", ssh_key, ready=(domain,))
 
-        hypervisor = Host("hypervisor", connection(lv.hypervisor_address, lv.hypervisor_ssh_user, ssh_key))
+        hypervisor = ssh_host("hypervisor", lv.hypervisor_address, lv.hypervisor_ssh_user, ssh_key)
         install = step(hypervisor, "virtualbmc-install", virtualbmc_install(), parent=self)
         self.bmcs = {
             n.name: step(hypervisor, f"virtualbmc-{n.name}", vbmc_script(s, n), parent=self, secret=True,

@@ -8,6 +8,7 @@ off so nothing the script prints can echo it into Pulumi's logs.
 """
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 import pulumi
@@ -39,17 +40,35 @@ def step_order(name: str) -> int:
 @dataclass(frozen=True)
 class Host:
     """Where a step runs: the host's name (for resource names), its SSH connection, and what must exist
-    before anything can run there (the VM, in a libvirt lab)."""
+    before anything can run there (the VM, in a libvirt lab). Every step runs as root: an SSH user other
+    than root runs them through passwordless sudo."""
 
     name: str
     connection: remote.ConnectionArgs
     ready: tuple[pulumi.Resource, ...] = ()
+    sudo: bool = False
 
 
-def connection(address: str, user: str, private_key: pulumi.Output[str] | None) -> remote.ConnectionArgs:
+def ssh_host(name: str, address: str, user: str, private_key: pulumi.Output[str] | None,
+             ready: tuple[pulumi.Resource, ...] = ()) -> Host:
     # A freshly booted VM needs a while before sshd answers: retry instead of failing the first dial.
-    return remote.ConnectionArgs(host=address, user=user, private_key=private_key,
-                                 dial_error_limit=40, per_dial_timeout=15)
+    connection = remote.ConnectionArgs(host=address, user=user, private_key=private_key,
+                                       dial_error_limit=40, per_dial_timeout=15)
+    return Host(name, connection, ready, sudo=user != "root")
+
+
+SUDO = "sudo -n /bin/bash -c"
+
+
+def as_root(host: Host, script: str) -> str:
+    """The command that runs `script` as root on `host`. sudo passes stdin through; the script on its
+    command line holds no secret (secrets come on stdin)."""
+    return f"{SUDO} {shlex.quote(script)}" if host.sudo else script
+
+
+def script_of(command: str) -> str:
+    """The script a step's command runs (as_root undone): what the offline plan shows."""
+    return shlex.split(command)[-1] if command.startswith(SUDO + " ") else command
 
 
 def step(host: Host, name: str, script: str, parent: pulumi.Resource, stdin: pulumi.Input[str] | None = None,
@@ -62,8 +81,8 @@ def step(host: Host, name: str, script: str, parent: pulumi.Resource, stdin: pul
     return remote.Command(
         f"{host.name}-{name}",
         connection=host.connection,
-        create=on_create or script,
-        update=script,
+        create=as_root(host, on_create or script),
+        update=as_root(host, script),
         stdin=stdin,
         logging=remote.Logging.NONE if secret else None,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(host.ready) + list(depends_on or []),

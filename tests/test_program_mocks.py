@@ -3,11 +3,13 @@ after what, and with which key inputs."""
 from __future__ import annotations
 
 import copy
+import shlex
 from collections import Counter
 
 import pulumi
 import pytest
 
+from components.remote_step import SUDO, script_of
 from components.render.cib import render_cib
 from components.render.corosync import render_corosync
 from tools.plan import run_program
@@ -48,6 +50,24 @@ def test_dev_gives_each_node_vm_a_virtualbmc_on_the_hypervisor(dev):
     for node in ("bm1", "bm2"):
         bmc = dev[f"hypervisor-virtualbmc-{node}"]
         assert f"bluemind-lab-{node}" in bmc.dependencies and "stdin" in bmc.secret_inputs
+
+
+def test_the_fence_preflight_waits_for_the_virtualbmcs_it_checks(dev):
+    for node in ("bm1", "bm2"):
+        assert {"hypervisor-virtualbmc-bm1", "hypervisor-virtualbmc-bm2"} <= \
+            set(dev[f"{node}-fence-preflight"].dependencies)
+
+
+def test_a_non_root_ssh_user_runs_every_step_through_sudo_with_the_same_script():
+    def admin_user(config):
+        for node in config["nodes"]:
+            node["ssh_user"] = "admin"
+
+    root, sudo = declare("prod"), declare("prod", admin_user)
+    for name, d in sudo.items():
+        if d.type == "command:remote:Command":
+            assert d.inputs["update"] == SUDO + " " + shlex.quote(root[name].inputs["update"]), name
+            assert script_of(d.inputs["update"]) == root[name].inputs["update"], name
 
 
 def test_prod_declares_no_vm_and_no_storage_host(prod):
@@ -103,11 +123,17 @@ def test_secrets_travel_only_as_secrets_with_logging_off(dev):
 
 
 def test_no_command_puts_a_secret_on_its_command_line(dev):
+    """A command line is visible in the host's process list and stored in plain text in Pulumi's state:
+    secrets travel on stdin only. A command built from a secret would be a secret itself (the plan records
+    it masked), so every command must be plain text, and no plain one may hold a secret's value."""
     config, secret_keys = read_stack_config("dev")
     values = [config[k] for k in secret_keys]
-    for d in dev.values():
-        if d.type == "command:remote:Command":
-            assert not [v for v in values if v in d.inputs["create"]], d.name
+    commands = [d for d in dev.values() if d.type == "command:remote:Command"]
+    assert commands
+    for d in commands:
+        assert not {"create", "update"} & set(d.secret_inputs), d.name
+        assert isinstance(d.inputs["create"], str) and isinstance(d.inputs["update"], str), d.name
+        assert not [v for v in values if v in d.inputs["create"] + d.inputs["update"]], d.name
 
 
 def test_manual_failover_declares_no_fencing_steps():

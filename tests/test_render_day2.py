@@ -167,6 +167,14 @@ def test_post_install_refuses_outside_maintenance_mode(tmp_path):
     assert result.returncode == 1 and calls == ""
 
 
+def test_the_release_changes_with_the_version_and_with_the_repository_and_hides_the_subscription():
+    s = load_settings("prod")
+    newer = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, version="5.3.3"))
+    moved = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, apt_repository="https://mirror.example/bm"))
+    assert len({update.release_id(x) for x in (s, newer, moved)}) == 3
+    assert update.release_id(s).startswith("5.3.2+") and s.bluemind.apt_repository not in update.release_id(s)
+
+
 def test_update_scripts_pin_the_version_and_never_turn_maintenance_off_except_step_4():
     s = load_settings("prod")
     package = update.package_update_script(s, s.nodes[0])

@@ -83,6 +83,18 @@ def test_manual_failover_without_fencing_is_allowed_and_disables_stonith():
     assert not s.fenced
 
 
+def test_manual_failover_refuses_a_migration_threshold():
+    """A threshold would move the group after failures: an automatic changeover, which manual mode never makes."""
+    config, secrets = stack("dev")
+    for node in config["nodes"]:
+        del node["bmc"]
+    config["failover"] = "manual"
+    config["cluster"]["migration_threshold"] = 3
+    error = refused(config, secrets)
+    assert error.key == "bluemind-ha:cluster.migration_threshold" and "split-brain" in error.problem
+    assert "remove it" in error.fix
+
+
 @pytest.mark.parametrize("key,value", [("kind", "nfs"), ("fstype", "nfs4")])
 def test_nfs_is_refused_for_the_data(key, value):
     config, secrets = stack("dev")

@@ -61,6 +61,8 @@ CASES: dict[str, dict[str, Case]] = {
         "ipmi_password": Case("bmc_password_bm1 (secure)", _set_secret("bmc_password_bm1")),
         "token": Case("cluster.token_ms", _set_at(("cluster", "token_ms"), 6000)),
         "version": Case("bluemind.version", _set_at(("bluemind", "version"), "4.9.4")),
+        "repository": Case("bluemind.apt_repository", _set_at(("bluemind", "apt_repository"),
+                                                              "https://pkg.bluemind.net/bm/4.9/bookworm/NEW-ID")),
         "sync_path": Case("sync.extra_paths", _add_sync_path("/etc/bm-local-policy")),
     },
     "prod": {
@@ -70,6 +72,8 @@ CASES: dict[str, dict[str, Case]] = {
         "ipmi_password": Case("bmc_password_bm_prod_a (secure)", _set_secret("bmc_password_bm_prod_a")),
         "token": Case("cluster.token_ms", _set_at(("cluster", "token_ms"), 6000)),
         "version": Case("bluemind.version", _set_at(("bluemind", "version"), "5.3.3")),
+        "repository": Case("bluemind.apt_repository", _set_at(("bluemind", "apt_repository"),
+                                                              "https://pkg.bluemind.net/bm/5.3/bookworm/NEW-ID")),
         "sync_path": Case("sync.extra_paths", _add_sync_path("/etc/bm-local-policy")),
     },
 }

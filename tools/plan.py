@@ -25,7 +25,7 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks, settings as runtime_settings
 
-from components.remote_step import step_order
+from components.remote_step import script_of, step_order
 from components.render.cib import render_cib
 from components.render.corosync import render_corosync
 from components.render.tgt import render_targets_conf
@@ -178,7 +178,7 @@ def write_plan(stack: str, out_dir: Path, config: dict[str, Any] | None = None,
             path.parent.mkdir(parents=True, exist_ok=True)
             # `update` is what a change runs; it equals `create` except for the update chain, whose create
             # only records the version.
-            path.write_text(d.inputs["update"])
+            path.write_text(script_of(d.inputs["update"]))
 
     from tools.failover import failover_markdown
     (out_dir / "failover.md").write_text(failover_markdown(settings, cib))

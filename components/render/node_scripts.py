@@ -17,7 +17,8 @@ from components.services import active_only_units
 from components.settings import Node, Settings
 
 CLUSTER_PACKAGES = ("corosync", "pacemaker", "pacemaker-cli-utils", "fence-agents", "resource-agents",
-                    "open-iscsi", "xfsprogs", "e2fsprogs", "lsyncd", "rsync", "ipmitool", "python3")
+                    "open-iscsi", "xfsprogs", "e2fsprogs", "lsyncd", "rsync", "ipmitool", "python3",
+                    "curl")  # the service agent's HTTP probes
 FOREIGN_POLICY_RC = f'echo "{POLICY_RC} exists and is not bluemind-ha\'s: review it, then re-run this step" >&2; exit 1'
 CIB_MERGE_SOURCE = (Path(__file__).parent / "cib_merge.py").read_text()
 

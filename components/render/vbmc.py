@@ -11,6 +11,8 @@ from components.settings import Node, Settings
 
 # How long to wait for vbmcd to report the endpoint running (it starts endpoints from a periodic sync).
 START_WAIT_S = 30
+# vbmcd runs as root (it needs libvirt) and keeps its endpoints under $HOME/.vbmc: root's, whoever logs in.
+VBMC_HOME = "/root"
 
 
 def vbmc_domain(node: Node) -> str:
@@ -36,16 +38,32 @@ def vbmc_config(s: Settings, node: Node, password: str) -> str:
 
 
 def virtualbmc_install() -> str:
-    """On the lab's hypervisor: VirtualBMC (PyPI virtualbmc) and its daemon, which answers IPMI for the VMs."""
-    return script("hypervisor: VirtualBMC", """
-if ! command -v vbmc >/dev/null; then
+    """On the lab's hypervisor: VirtualBMC (PyPI virtualbmc) and its daemon vbmcd, which answers IPMI for
+    the VMs, as a service enabled at boot: after a reboot of the hypervisor the lab can still be fenced."""
+    return script("hypervisor: VirtualBMC", f"""
+if [ ! -x /opt/virtualbmc/bin/vbmcd ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq --no-install-recommends python3-venv libvirt-dev pkg-config gcc python3-dev
   python3 -m venv /opt/virtualbmc
   /opt/virtualbmc/bin/pip install -q virtualbmc==3.3.0
   ln -sf /opt/virtualbmc/bin/vbmc /opt/virtualbmc/bin/vbmcd /usr/local/bin/
 fi
-pgrep -x vbmcd >/dev/null || vbmcd
+cat <<'UNIT' | install_stdin /etc/systemd/system/vbmcd.service 0644 >/dev/null
+[Unit]
+Description=VirtualBMC: the IPMI endpoints that fence the bluemind-ha lab's VMs
+Wants=libvirtd.service
+After=libvirtd.service
+
+[Service]
+ExecStart=/opt/virtualbmc/bin/vbmcd --foreground
+Environment=HOME={VBMC_HOME}
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable --now vbmcd.service
 """)
 
 
@@ -55,8 +73,9 @@ def vbmc_script(s: Settings, node: Node) -> str:
     domain = vbmc_domain(node)
     return script(f"hypervisor: VirtualBMC for {domain} on {node.bmc.address}:{node.bmc.port}", f"""
 domain={domain}
+export HOME={VBMC_HOME}  # the vbmc client finds vbmcd through the configuration under root's home
 dir="$HOME/.vbmc/$domain"
-pgrep -x vbmcd >/dev/null || vbmcd
+systemctl start vbmcd.service
 install -d -m 0700 "$HOME/.vbmc" "$dir"
 
 status() {{ vbmc list -f value -c 'Domain name' -c Status | awk -v d="$domain" '$1 == d {{ print $2 }}'; }}
@@ -76,6 +95,6 @@ for _ in $(seq {START_WAIT_S}); do
   [ "$(status)" = running ] && exit 0
   sleep 1
 done
-echo "VirtualBMC for $domain is not running after {START_WAIT_S} s (vbmcd log: journalctl or ~/.vbmc/log)" >&2
+echo "VirtualBMC for $domain is not running after {START_WAIT_S} s (see journalctl -u vbmcd)" >&2
 exit 1
 """)
