@@ -164,9 +164,10 @@ fi
 
 
 def hacluster_password(s: Settings, node: Node) -> str:
-    """stdin: the hacluster password (a Pulumi secret). chpasswd reads it from stdin, never argv."""
+    """stdin: the hacluster password (a Pulumi secret). chpasswd reads it from stdin, never argv. Read whole:
+    spaces at either end belong to the password."""
     return script(f"{node.name}: hacluster password", """
-read -r password
+IFS= read -r password
 printf 'hacluster:%s\\n' "$password" | chpasswd
 """)
 

@@ -10,6 +10,7 @@ STRICT = "set -euo pipefail\numask 077\n"
 
 INSTALL_STDIN = r'''
 # install_stdin DEST MODE: write stdin to DEST (MODE) only when it differs; prints "changed" or "unchanged".
+# A file with the right content but a looser mode (a password file made 0644 by hand) is put back to MODE.
 install_stdin() {
   local dest=$1 mode=$2 tmp
   tmp=$(mktemp "${dest}.XXXXXX")
@@ -17,7 +18,12 @@ install_stdin() {
   chmod "$mode" "$tmp"
   if [ -f "$dest" ] && cmp -s "$tmp" "$dest"; then
     rm -f "$tmp"
-    echo unchanged
+    if [ "$(stat -c %a "$dest")" = "${mode#0}" ]; then
+      echo unchanged
+    else
+      chmod "$mode" "$dest"
+      echo changed
+    fi
   else
     mv -f "$tmp" "$dest"
     echo changed

@@ -26,6 +26,7 @@ from components.render.sync_scripts import sync_key, sync_trust
 from components.settings import Node, Settings, Sync
 from components.sync_paths import SYNCED, sync_roots
 from tests.conftest import require_root, require_tool
+from tests.realtools.sandbox import Sandbox
 from tools.stackfile import load_settings
 
 WAIT_S = 15  # lsyncd's delay is 2 s; anything slower than this is a failure, not a slow machine
@@ -165,18 +166,16 @@ class NodeFiles:
     def ssh_dir(self) -> Path:
         return self.home / ".ssh"
 
+    @property
+    def sandbox(self) -> Sandbox:
+        """Where /root and /etc/ssh are this node's."""
+        return Sandbox(binds={"/root": self.home, "/etc/ssh": self.etc_ssh})
+
     def command(self, *argv: str) -> list[str]:
-        """`argv`, run where /root and /etc/ssh are this node's."""
-        return ["unshare", "--mount", "sh", "-c",
-                'mount --bind "$1" /root && mount --bind "$2" /etc/ssh && shift 2 && exec "$@"',
-                "node", str(self.home), str(self.etc_ssh), *argv]
+        return self.sandbox.command(*argv)
 
     def run(self, script: str, stdin: str = "", check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(self.command("bash", "-c", script), input=stdin, capture_output=True, text=True,
-                                timeout=30)
-        if check:
-            assert result.returncode == 0, f"exit {result.returncode}: {result.stderr}"
-        return result
+        return self.sandbox.run(script, stdin, check)
 
     def sync_key_output(self, s: Settings, node: Node) -> str:
         """The node's sync-key output as pulumi-command hands it on: its final newline trimmed."""

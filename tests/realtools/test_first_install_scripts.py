@@ -1,0 +1,222 @@
+"""The steps that prepare a node the first time, run for real as root in a sandbox (tests/realtools/sandbox.py):
+they do their work on a fresh node, and a re-run on a node of a live cluster takes nothing down.
+
+- filesystems: real mkfs.xfs on loop devices under their production /dev/disk/by-path names: a filesystem is
+  created once, seeded from the directory, and never made again over data; an existing (mounted) mount point
+  keeps its mode.
+- corosync-authkey: a real corosync runs in the sandbox's own network: a different key is refused while it
+  runs, and the running key stays.
+- cluster-packages and bluemind-packages install packages: apt-get, dpkg-query, systemctl and hostnamectl
+  are stand-ins that log their calls (no package is installed here, and systemd does not run here).
+"""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from components.render.cib import by_path_device
+from components.render.corosync import AUTHKEY_PATH, render_corosync
+from components.render.node_scripts import bluemind_packages, cluster_packages, corosync_authkey, filesystems
+from components.render.update import first_install_sources
+from components.settings import Lun
+from tests.conftest import require_root, require_tool
+from tests.realtools.sandbox import Sandbox
+from tools.stackfile import load_settings
+
+# Stand-ins: each logs "<name> <args>" to $CALLS. dpkg-query answers as the test says ($BLUEMIND_INSTALLED).
+STAND_INS = {
+    "apt-get": '[ -x /usr/sbin/policy-rc.d ] && /usr/sbin/policy-rc.d; echo "apt-get $* (policy-rc.d: $?)" >> "$CALLS"',
+    "systemctl": 'echo "systemctl $*" >> "$CALLS"',
+    "hostnamectl": 'echo "hostnamectl $*" >> "$CALLS"',
+    "dpkg-query": 'echo "dpkg-query $*" >> "$CALLS"; [ -n "${BLUEMIND_INSTALLED:-}" ] || exit 1\n'
+                  'case "$*" in *Status*) echo -n "install ok installed" ;; *) echo -n "$BLUEMIND_INSTALLED" ;; esac',
+}
+
+
+class Node:
+    """A node's /etc, /usr/sbin, /var, /run and /dev as this machine has them, every write landing in the
+    test's directories."""
+
+    def __init__(self, tmp: Path, **sandbox_options):
+        self.tmp = tmp
+        self.calls = tmp / "calls"
+        self.bin = tmp / "bin"
+        self.bin.mkdir(parents=True)
+        for name, body in STAND_INS.items():
+            (self.bin / name).write_text(f"#!/bin/bash\n{body}\n")
+            (self.bin / name).chmod(0o755)
+        self.sandbox = Sandbox(overlays={path: tmp / path.strip("/").replace("/", "-")
+                                         for path in ("/etc", "/usr/sbin", "/var", "/run", "/dev")},
+                               **sandbox_options)
+
+    def written(self, path: str) -> Path:
+        """Where the sandbox's write to `path` landed."""
+        top, _, rest = path.strip("/").partition("/")
+        if top == "usr":
+            top, _, rest = "usr-sbin", None, rest.removeprefix("sbin/")
+        return self.tmp / top / rest
+
+    def run(self, script: str, stdin: str = "", check: bool = True, stand_ins: bool = True,
+            env: str = "", before: str = "", after: str = "") -> subprocess.CompletedProcess:
+        prefix = f'export CALLS={self.calls} PATH={self.bin}:$PATH {env}\n' if stand_ins else ""
+        # A fresh Debian install has no policy-rc.d (container images often do: not one of a node's).
+        fresh = "" if self.written("/usr/sbin/policy-rc.d").exists() else "rm -f /usr/sbin/policy-rc.d\n"
+        return self.sandbox.run(f"{prefix}{fresh}{before}\n( {script}\n)\nrc=$?\n{after}\nexit $rc", stdin,
+                                check=check)
+
+    def logged(self) -> list[str]:
+        return self.calls.read_text().splitlines() if self.calls.exists() else []
+
+
+@pytest.fixture
+def node(tmp_path):
+    require_root()
+    require_tool("unshare")
+    return Node(tmp_path)
+
+
+# --- cluster-packages ---------------------------------------------------------------------------------------
+def test_cluster_packages_stop_debians_example_corosync_but_never_a_configured_cluster(node):
+    s = load_settings("dev")
+    script = cluster_packages(s, s.nodes[0])
+    node.run(script)
+    fresh = node.logged()
+    assert "systemctl disable --quiet corosync.service pacemaker.service" in fresh
+    assert "systemctl stop pacemaker.service corosync.service" in fresh   # Debian started its example
+    assert "hostnamectl set-hostname bm1" in fresh
+
+    node.calls.unlink()
+    configured = node.written("/etc/corosync/corosync.conf")
+    configured.parent.mkdir(parents=True, exist_ok=True)
+    configured.write_text(render_corosync(s))
+    node.run(script)
+    rerun = node.logged()
+    assert "systemctl disable --quiet corosync.service pacemaker.service" in rerun  # never at boot
+    assert not [c for c in rerun if c.startswith("systemctl stop")], "a re-run must not stop the cluster"
+
+
+# --- bluemind-packages --------------------------------------------------------------------------------------
+def test_bluemind_is_installed_once_from_the_stdin_sources_with_no_service_started(node):
+    s = load_settings("dev")
+    sources = first_install_sources(s)
+    result = node.run(bluemind_packages(s, s.nodes[0]), sources,
+                      after="[ -e /usr/sbin/policy-rc.d ] && echo 'policy-rc.d is left'")
+    calls = node.logged()
+    # Package scripts saw policy-rc.d answer 101: nothing started while the LUNs are not mounted.
+    assert "apt-get install -y -qq bluemind-full (policy-rc.d: 101)" in calls
+    assert "policy-rc.d is left" not in result.stdout
+    source_line, pin = sources.split("\n", 1)
+    assert node.written("/etc/apt/sources.list.d/bluemind.list").read_text() == source_line + "\n"
+    assert node.written("/etc/apt/preferences.d/bluemind-ha").read_text() == pin
+    for unit in ("bm-core.service", "postgresql.service", "lsyncd.service"):
+        assert f"systemctl disable --quiet {unit}" in calls and f"systemctl stop {unit}" in calls
+
+
+def test_a_rerun_on_an_installed_node_installs_pins_and_stops_nothing(node):
+    s = load_settings("dev")
+    result = node.run(bluemind_packages(s, s.nodes[0]), first_install_sources(s), env="BLUEMIND_INSTALLED=4.9.4-1")
+    calls = node.logged()
+    assert "BlueMind 4.9.4-1 is installed" in result.stdout
+    assert not [c for c in calls if c.startswith(("apt-get", "systemctl stop"))], calls
+    assert "systemctl disable --quiet bm-core.service" in calls
+    # The update chain pinned 4.9.4: the first install's 4.9.3 pin must not come back.
+    assert not node.written("/etc/apt/preferences.d/bluemind-ha").exists()
+
+
+def test_an_admins_policy_rc_d_is_never_replaced(node):
+    s = load_settings("dev")
+    theirs = node.written("/usr/sbin/policy-rc.d")
+    theirs.parent.mkdir(parents=True, exist_ok=True)
+    theirs.write_text("#!/bin/sh\nexit 0\n")
+    result = node.run(bluemind_packages(s, s.nodes[0]), first_install_sources(s), check=False)
+    assert result.returncode == 1 and "is not bluemind-ha's" in result.stderr
+    assert theirs.read_text() == "#!/bin/sh\nexit 0\n"
+    assert not [c for c in node.logged() if c.startswith("apt-get install")]
+
+
+# --- filesystems --------------------------------------------------------------------------------------------
+@pytest.fixture
+def luns(tmp_path):
+    """Two LUNs as loop devices: a fresh directory, and one the packages filled (PostgreSQL's, here)."""
+    require_tool("losetup", "mkfs.xfs", "blkid")
+    s = load_settings("dev")
+    chosen = (Lun("/var/spool/cyrus", 1, 1), Lun("/var/lib/postgresql", 2, 1))
+    s = dataclasses.replace(s, storage=dataclasses.replace(s.storage, luns=chosen))
+    devices = []
+    for lun in chosen:
+        image = tmp_path / f"lun{lun.number}.img"
+        subprocess.run(["truncate", "-s", "320M", str(image)], check=True)  # mkfs.xfs' minimum is 300 MB
+        devices.append(subprocess.run(["losetup", "--find", "--show", str(image)], check=True, capture_output=True,
+                                      text=True, timeout=30).stdout.strip())
+    yield s, devices
+    for device in devices:
+        subprocess.run(["losetup", "--detach", device], timeout=30)
+
+
+def test_filesystems_are_made_once_seeded_and_never_made_again_over_data(node, luns):
+    require_tool("mkfs.xfs")
+    s, devices = luns
+    by_path = "\n".join(f"ln -sf {dev} {by_path_device(s, lun)}" for lun, dev in zip(s.storage.luns, devices))
+    udev = f"mkdir -p /dev/disk/by-path\n{by_path}"
+    script = filesystems(s, s.nodes[0])
+
+    first = node.run(script, stand_ins=False, before=udev)
+    assert first.stdout.count("new xfs filesystem") == 2, first.stdout
+    labels = [subprocess.run(["blkid", "-s", "LABEL", "-o", "value", d], capture_output=True, text=True).stdout.strip()
+              for d in devices]
+    assert labels == ["cyrus", "lib-postgres"]
+    seeded = subprocess.run(["unshare", "--mount", "sh", "-c", f"mount {devices[1]} /mnt && ls -A /mnt"],
+                            capture_output=True, text=True, timeout=30).stdout.split()
+    assert seeded and set(seeded) == set(p.name for p in Path("/var/lib/postgresql").iterdir())
+
+    # Mail arrives, then the step runs again (an edited script, a new SSH key): the mail stays.
+    subprocess.run(["unshare", "--mount", "sh", "-c", f"mount {devices[0]} /mnt && echo mail > /mnt/1. && umount /mnt"],
+                   check=True, timeout=30)
+    # The group runs here: the spool is mounted, with the mode cyrus gave it.
+    mounted = f"mount {by_path_device(s, s.storage.luns[0])} /var/spool/cyrus && chmod 0750 /var/spool/cyrus"
+    again = node.run(script, stand_ins=False, before=f"{udev}\n{mounted}",
+                     after="stat -c 'mode %a' /var/spool/cyrus; cat /var/spool/cyrus/1.")
+    assert again.stdout.count("already holds xfs: kept") == 2 and "new xfs" not in again.stdout
+    assert "mode 750" in again.stdout and "mail" in again.stdout
+
+
+def test_the_passive_node_only_makes_its_mount_points(node, luns):
+    s, _ = luns
+    result = node.run(filesystems(s, s.nodes[1]), stand_ins=False)
+    assert "mkfs" not in filesystems(s, s.nodes[1]) and result.returncode == 0
+    assert node.written("/var/spool/cyrus").is_dir()
+
+
+# --- corosync-authkey ---------------------------------------------------------------------------------------
+def test_a_new_authkey_is_refused_while_corosync_runs_and_installed_when_it_does_not(tmp_path):
+    require_root()
+    require_tool("unshare", "corosync", "corosync-keygen", "corosync-cfgtool")
+    s = load_settings("dev")
+    node = Node(tmp_path / "node", hostname=s.nodes[0].name, private_network=True)
+    keys = []
+    for name in ("running", "rotated"):
+        subprocess.run(["corosync-keygen", "-k", str(tmp_path / name)], check=True, capture_output=True, timeout=30)
+        keys.append((tmp_path / name).read_bytes())
+    stdin_of = [base64.b64encode(k).decode() + "\n" for k in keys]
+    script = corosync_authkey(s, s.nodes[0])
+
+    installed = node.run(script, stdin_of[0], stand_ins=False)
+    assert installed.stdout.strip() == "changed"
+    key_file = node.written(AUTHKEY_PATH)
+    assert key_file.read_bytes() == keys[0] and key_file.stat().st_mode & 0o777 == 0o400
+
+    # A real corosync of this node, on its own network, with the installed key: then the rotated key comes.
+    conf = node.written("/etc/corosync/corosync.conf")
+    conf.write_text(render_corosync(s))
+    corosync_up = ("ip link set lo up && ip addr add 192.168.150.11/24 dev lo\n"
+                   "corosync -f >/dev/null 2>&1 & corosync_pid=$!\n"
+                   "for _ in $(seq 50); do corosync-cfgtool -s >/dev/null 2>&1 && break; sleep 0.2; done\n"
+                   "corosync-cfgtool -s >/dev/null")
+    refused = node.run(script, stdin_of[1], stand_ins=False, check=False, before=corosync_up,
+                       after="kill $corosync_pid")
+    assert refused.returncode == 1 and "Rotate it on both nodes at once" in refused.stderr
+    assert key_file.read_bytes() == keys[0], "the running key stays"
