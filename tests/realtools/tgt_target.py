@@ -75,6 +75,15 @@ def _unused_control_port() -> int:
             return port
 
 
+def _kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL the process group `process` leads (started with start_new_session), and reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
+
+
 class PrivateHost:
     """A mount and network namespace standing in for the storage host, for running its rendered scripts as they
     are: a network with only a loopback interface (a daemon there is reachable from inside only), /etc/tgt of
@@ -104,11 +113,7 @@ class PrivateHost:
 
     def stop(self) -> None:
         if self.process is not None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.process.wait(timeout=10)
+            _kill_group(self.process)
             self.process.stdout.close()
             self.process = None
 
@@ -169,11 +174,7 @@ class Tgtd:
         # tgtd ignores SIGTERM while it serves targets, and nothing here needs a clean shutdown: the
         # backing stores are throw-away files. Kill the group, then drop its management socket.
         if self.process is not None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.process.wait(timeout=10)
+            _kill_group(self.process)
             self.process = None
         if self.host is None:  # in a PrivateHost the socket directory goes with the namespace
             for name in (f"socket.{self.control_port}", f"socket.{self.control_port}.lock"):
