@@ -20,6 +20,7 @@ import pytest
 
 from components.agents import SERVICE_AGENT_SOURCE
 from tests.conftest import require_root, require_tool
+from tests.realtools.sandbox import Sandbox
 
 OCF_SUCCESS, OCF_ERR_GENERIC, OCF_ERR_CONFIGURED, OCF_NOT_RUNNING = 0, 1, 6, 7
 
@@ -61,13 +62,15 @@ def _free_port() -> int:
 
 
 class Agent:
-    """Runs the agent for one resource, in a mount namespace whose /run is private (the agent writes its
-    systemd drop-in under /run/systemd/system; `dropins` shows what it wrote)."""
+    """Runs the agent for one resource in a sandbox whose /run writes land in the test's directory (the agent
+    writes its systemd drop-in under /run/systemd/system; `dropins` shows what it wrote)."""
 
     def __init__(self, tmp: Path, unit: str, **params: str):
-        self.units, self.dropins, bin_dir = tmp / "units", tmp / "dropins", tmp / "bin"
-        for d in (self.units, self.dropins, bin_dir):
+        self.units, bin_dir = tmp / "units", tmp / "bin"
+        for d in (self.units, bin_dir):
             d.mkdir(parents=True)
+        self.sandbox = Sandbox(overlays={"/run": tmp / "run"})
+        self.dropins = tmp / "run" / "systemd" / "system"
         self.stand_in = bin_dir / "systemctl"
         self.stand_in.write_text(STAND_IN_SYSTEMCTL)
         self.stand_in.chmod(0o755)
@@ -86,11 +89,8 @@ class Agent:
         subprocess.run([str(self.stand_in), "start", f"{self.unit}.service"], env=self.env, check=True, timeout=10)
 
     def __call__(self, action: str, timeout: float = 30) -> subprocess.CompletedProcess:
-        private_run = ('mount -t tmpfs none /run && mkdir -p /run/systemd/system && '
-                       'mount --bind "$0" /run/systemd/system && exec "$@"')
-        return subprocess.run(["unshare", "--mount", "sh", "-c", private_run, str(self.dropins),
-                               str(SERVICE_AGENT_SOURCE), action], env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(self.sandbox.command(str(SERVICE_AGENT_SOURCE), action), env=self.env,
+                              capture_output=True, text=True, timeout=timeout)
 
     def calls(self) -> list[str]:
         path = self.units / "calls"

@@ -2,9 +2,9 @@
 run with open-iscsi's real iscsiadm.
 
 This kernel has no iSCSI initiator, so nothing here logs in; iscsiadm's record operations (create, show,
-update) need none. The record part of the rendered login script runs in its own mount namespace, with a test
-directory over /etc/iscsi (and a tmpfs over /run/lock, where iscsiadm locks its database), so this machine's
-own records are never touched.
+update) need none. The record part of the rendered login script runs in a sandbox (tests/realtools/sandbox.py)
+with a test directory over /etc/iscsi (and /run, where iscsiadm locks its database, writable in the test's
+directory), so this machine's own records are never touched.
 
 Proves: the record takes every node.* setting of the rendered iscsid.conf (CHAP, startup, timeouts); a re-run
 changes nothing; a rotated CHAP secret reaches the existing record in place (no logout, no new record), so
@@ -18,6 +18,7 @@ from pathlib import Path
 from components.render.iscsi_initiator import iscsid_conf, login_script, node_record
 from components.render.shell import script
 from tests.conftest import require_root, require_tool
+from tests.realtools.sandbox import Sandbox
 from tools.stackfile import load_settings
 
 STACK = "dev"
@@ -26,9 +27,8 @@ ROTATED = "rotated-chap-secret"
 
 
 def _in_node(etc_iscsi: Path, argv: list[str]) -> subprocess.CompletedProcess:
-    setup = 'mount --bind "$1" /etc/iscsi && mount -t tmpfs run-lock /run/lock && shift && exec "$@"'
-    return subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", setup, "node",
-                           str(etc_iscsi), *argv], capture_output=True, text=True, timeout=30)
+    sandbox = Sandbox(binds={"/etc/iscsi": etc_iscsi}, overlays={"/run": etc_iscsi.with_name("run")})
+    return subprocess.run(sandbox.command(*argv), capture_output=True, text=True, timeout=30)
 
 
 def _node_settings(text: str) -> dict[str, str]:
