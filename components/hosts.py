@@ -35,12 +35,17 @@ class LibvirtLab(pulumi.ComponentResource):
         lv = s.libvirt
         provider = libvirt.Provider(f"{name}-hypervisor", uri=lv.uri, opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, provider=provider)
+        # Network, volumes and seed disks have fixed names in libvirt, which refuses a second one of the same
+        # name (a Volume would even adopt the old one, then delete it): a replacement must delete first.
+        named = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True))
+        # What cannot come back: the base image every root disk is a copy-on-write layer of, and the LUNs.
+        kept = pulumi.ResourceOptions.merge(named, pulumi.ResourceOptions(protect=True))
         network = libvirt.Network(
             f"{name}-network", name=lv.network_name, mode="nat", addresses=[str(s.network.subnet)],
             autostart=True, dhcp=libvirt.NetworkDhcpArgs(enabled=False),
-            dns=libvirt.NetworkDnsArgs(enabled=True, local_only=True), opts=child)
+            dns=libvirt.NetworkDnsArgs(enabled=True, local_only=True), opts=named)
         base = libvirt.Volume(f"{name}-base-image", name=f"{lv.network_name}-base.qcow2", pool=lv.pool,
-                              source=lv.image_url, format="qcow2", opts=child)
+                              source=lv.image_url, format="qcow2", opts=kept)
 
         self.hosts: dict[str, Host] = {}
         self.domains: dict[str, libvirt.Domain] = {}
@@ -52,22 +57,25 @@ class LibvirtLab(pulumi.ComponentResource):
             # every LUN on it, and the storage VM it is attached to.
             data = libvirt.Volume(f"{name}-{h.name}-luns", name=f"{h.name}-luns.qcow2", pool=lv.pool, format="qcow2",
                                   size=sum(lun.size_gb for lun in s.storage.luns) * GIB + GIB,
-                                  opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["size"])))
+                                  opts=pulumi.ResourceOptions.merge(kept, pulumi.ResourceOptions(ignore_changes=["size"])))
             vms.append((h.name, h.ip, h.cores, h.ram_gb, data))
         for vm_name, ip, cores, ram_gb, data_disk in vms:
             root = libvirt.Volume(f"{name}-{vm_name}-root", name=f"{vm_name}-root.qcow2", pool=lv.pool,
-                                  base_volume_id=base.id, size=lv.root_disk_gb * GIB, format="qcow2", opts=child)
+                                  base_volume_id=base.id, size=lv.root_disk_gb * GIB, format="qcow2", opts=named)
             seed = libvirt.CloudInitDisk(f"{name}-{vm_name}-cloudinit", name=f"{vm_name}-cloudinit.iso", pool=lv.pool,
                                          user_data=cloudinit.user_data(s, vm_name),
-                                         network_config=cloudinit.network_config(s, ip), opts=child)
+                                         network_config=cloudinit.network_config(s, ip), opts=named)
             disks = [libvirt.DomainDiskArgs(volume_id=root.id)]
             if data_disk is not None:
                 disks.append(libvirt.DomainDiskArgs(volume_id=data_disk.id))
             domain = libvirt.Domain(
                 f"{name}-{vm_name}", name=vm_name, vcpu=cores, memory=ram_gb * 1024, autostart=True,
-                cloudinit=seed.id, disks=disks, qemu_agent=True,
-                network_interfaces=[libvirt.DomainNetworkInterfaceArgs(network_id=network.id, addresses=[ip],
-                                                                       hostname=vm_name)],
+                # No guest agent and no `addresses`: the provider would wait for the agent's report of the
+                # guest's addresses right after creating it, before cloud-init could install the agent
+                # (terraform-provider-libvirt issue 1050); and with DHCP off the addresses are ignored on
+                # create, then read back as a diff on every preview. cloud-init sets the static address.
+                cloudinit=seed.id, disks=disks, qemu_agent=False,
+                network_interfaces=[libvirt.DomainNetworkInterfaceArgs(network_id=network.id, hostname=vm_name)],
                 # vcpu and memory are ForceNew: a resize replaces the domain (same disks). libvirt refuses a
                 # second domain of the same name, so the old one must go first: a cold restart of the VM.
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)))

@@ -57,18 +57,21 @@ def ssh_host(name: str, address: str, user: str, private_key: pulumi.Output[str]
     return Host(name, connection, ready, sudo=user != "root")
 
 
-SUDO = "sudo -n /bin/bash -c"
+# sshd hands a command to the login shell of the SSH user, which need not be bash (dash, zsh, a
+# restricted shell): every step is bash, so it is run by bash explicitly.
+BASH = "/bin/bash -c"
+SUDO = "sudo -n " + BASH
 
 
 def as_root(host: Host, script: str) -> str:
-    """The command that runs `script` as root on `host`. sudo passes stdin through; the script on its
-    command line holds no secret (secrets come on stdin)."""
-    return f"{SUDO} {shlex.quote(script)}" if host.sudo else script
+    """The command that runs `script` under bash, as root, on `host`. sudo passes stdin through; the script
+    on its command line holds no secret (secrets come on stdin)."""
+    return f"{SUDO if host.sudo else BASH} {shlex.quote(script)}"
 
 
 def script_of(command: str) -> str:
     """The script a step's command runs (as_root undone): what the offline plan shows."""
-    return shlex.split(command)[-1] if command.startswith(SUDO + " ") else command
+    return shlex.split(command)[-1]
 
 
 def step(host: Host, name: str, script: str, parent: pulumi.Resource, stdin: pulumi.Input[str] | None = None,
@@ -85,6 +88,13 @@ def step(host: Host, name: str, script: str, parent: pulumi.Resource, stdin: pul
         update=as_root(host, script),
         stdin=stdin,
         logging=remote.Logging.NONE if secret else None,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(host.ready) + list(depends_on or []),
-                                    ignore_changes=["stdin"] if create_only_stdin else None),
+        # Debian's sshd accepts no SetEnv: with the previous output in the environment, every update of a
+        # step that printed something would warn.
+        add_previous_output_in_env=False,
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=list(host.ready) + list(depends_on or []),
+            ignore_changes=["stdin"] if create_only_stdin else None,
+            # A step fed a secret may echo part of it (an error quoting its input): its output is a secret in
+            # state too.
+            additional_secret_outputs=["stdout", "stderr"] if secret else None),
     )

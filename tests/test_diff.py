@@ -5,7 +5,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tools.diff import diff_against_ref, diff_resources
+from tools.diff import diff_against_ref, diff_resources, format_resources
 from tools.stackfile import ROOT, secret_placeholder
 
 
@@ -42,6 +42,18 @@ def test_command_edits_are_in_place_only_triggers_replace_and_ignored_inputs_do_
     assert next(c for c in diff.changed if c.name == "a").secret_inputs == ("stdin",)
     assert next(c for c in diff.changed if c.name == "disk").ignored_inputs == ("size",)
     assert diff.added == ((COMMAND, "c"),)
+
+
+def test_a_resource_under_a_renamed_component_type_is_deleted_and_created_as_the_engine_does():
+    def under(component_type):
+        record = _record(COMMAND, "bm1-cib-push", {"create": "x"})
+        record["urn"] = f"urn:pulumi:dev::bluemind-ha::{component_type}$command:remote:Command::bm1-cib-push"
+        return [record]
+
+    diff = diff_resources(under("bluemind-ha:index:Cluster"), under("bluemind-ha:cluster:Cluster"))
+    assert diff.added == diff.removed == ((COMMAND, "bm1-cib-push"),)
+    assert diff.changed == ()
+    assert "its URN changed" in "\n".join(format_resources(diff))
 
 
 def _git(repo: Path, *args: str) -> None:

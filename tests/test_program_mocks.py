@@ -9,7 +9,7 @@ from collections import Counter
 import pulumi
 import pytest
 
-from components.remote_step import SUDO, script_of
+from components.remote_step import BASH, SUDO, script_of
 from components.render.cib import render_cib
 from components.render.corosync import render_corosync
 from tools.plan import run_program
@@ -66,8 +66,36 @@ def test_a_non_root_ssh_user_runs_every_step_through_sudo_with_the_same_script()
     root, sudo = declare("prod"), declare("prod", admin_user)
     for name, d in sudo.items():
         if d.type == "command:remote:Command":
-            assert d.inputs["update"] == SUDO + " " + shlex.quote(root[name].inputs["update"]), name
-            assert script_of(d.inputs["update"]) == root[name].inputs["update"], name
+            script = script_of(root[name].inputs["update"])
+            assert d.inputs["update"] == SUDO + " " + shlex.quote(script), name
+            assert script_of(d.inputs["update"]) == script, name
+
+
+@pytest.mark.parametrize("stack_fixture", ["dev", "prod"])
+def test_every_step_runs_under_bash_whatever_the_login_shell(stack_fixture, request):
+    for name, d in request.getfixturevalue(stack_fixture).items():
+        if d.type == "command:remote:Command":
+            for which in ("create", "update"):
+                command = d.inputs[which]
+                assert command.startswith((BASH + " ", SUDO + " ")), (name, which)
+                assert shlex.split(command)[-1] == script_of(command), (name, which)
+
+
+@pytest.mark.parametrize("stack_fixture", ["dev", "prod"])
+def test_no_step_asks_sshd_for_setenv(stack_fixture, request):
+    """Debian's sshd refuses SetEnv: the previous output must not be passed in the environment."""
+    for name, d in request.getfixturevalue(stack_fixture).items():
+        if d.type == "command:remote:Command":
+            assert d.inputs.get("addPreviousOutputInEnv") is False, name
+
+
+@pytest.mark.parametrize("stack_fixture", ["dev", "prod"])
+def test_a_step_fed_a_secret_keeps_its_output_secret_in_state(stack_fixture, request):
+    fed_secrets = [d for d in request.getfixturevalue(stack_fixture).values()
+                   if d.type == "command:remote:Command" and "stdin" in d.secret_inputs]
+    assert len(fed_secrets) >= 5
+    for d in fed_secrets:
+        assert {"stdout", "stderr"} <= set(d.additional_secret_outputs), d.name
 
 
 def test_prod_declares_no_vm_and_no_storage_host(prod):
@@ -184,3 +212,24 @@ def test_each_node_trusts_its_peers_sync_key_before_the_cib_starts_lsyncd(dev):
     assert "bm2-sync-key" in dev["bm1-sync-trust"].dependencies
     assert "bm1-sync-key" in dev["bm2-sync-trust"].dependencies
     assert {"bm1-sync-trust", "bm2-sync-trust", "bm1-sync-config", "bm2-sync-config"} <= set(dev["bm1-cib-push"].dependencies)
+
+
+def test_lab_vms_do_not_wait_for_a_guest_agent_nor_declare_addresses_the_provider_ignores(dev):
+    domains = [d for d in dev.values() if d.type == "libvirt:index/domain:Domain"]
+    assert len(domains) == 3
+    for d in domains:
+        assert d.inputs.get("qemuAgent") is False, d.name
+        assert all("addresses" not in nic for nic in d.inputs["networkInterfaces"]), d.name
+
+
+def test_libvirt_objects_with_fixed_names_are_deleted_before_they_are_replaced(dev):
+    named = [d for d in dev.values() if d.type in (
+        "libvirt:index/domain:Domain", "libvirt:index/network:Network", "libvirt:index/volume:Volume",
+        "libvirt:index/cloudInitDisk:CloudInitDisk")]
+    assert len(named) == 12
+    assert [d.name for d in named if not d.delete_before_replace] == []
+
+
+def test_the_base_image_and_the_lun_disk_are_protected_and_nothing_else(dev):
+    assert sorted(d.name for d in dev.values() if d.protect) == ["bluemind-lab-base-image",
+                                                                 "bluemind-lab-bm-storage-luns"]

@@ -63,11 +63,21 @@ class PlanDiff:
         return {c.name for c in self.changed if c.replaced}
 
 
+def resource_key(record: dict[str, Any], every: list[dict[str, Any]]) -> tuple[str, str]:
+    """What the engine knows a resource by: its URN, which holds the types of all its ancestors, so a
+    renamed component type or a resource moved to another parent is a delete and a create (unless the code
+    gives it `aliases=`). Plans written before URNs were recorded fall back to (type, name).
+    Keys are (type, urn-or-name) so the type leads the sort, as in the report."""
+    if all("urn" in r for r in every):
+        return record["type"], record["urn"]
+    return record["type"], record["name"]
+
+
 def diff_resources(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> PlanDiff:
     """Compare two resources.json lists. A replaced resource gets new outputs (a new id), so every input
     taking them changes too, which may replace that resource in turn: followed until nothing new."""
-    old_by_key = {(r["type"], r["name"]): r for r in old}
-    new_by_key = {(r["type"], r["name"]): r for r in new}
+    old_by_key = {resource_key(r, old + new): r for r in old}
+    new_by_key = {resource_key(r, old + new): r for r in new}
     inputs_known = all("inputs" in r for r in old)
     kept = sorted(old_by_key.keys() & new_by_key.keys())
 
@@ -87,7 +97,7 @@ def diff_resources(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> Plan
     replaced_names: set[str] = set()
     via: dict[tuple[str, str], set[str]] = {key: set() for key in kept}
     while True:
-        newly = {key[1] for key in kept if key[1] not in replaced_names
+        newly = {new_by_key[key]["name"] for key in kept if new_by_key[key]["name"] not in replaced_names
                  and forces_replacement(key[0], changed[key], new_by_key[key].get("ignore_changes", []))}
         if not newly:
             break
@@ -105,13 +115,13 @@ def diff_resources(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> Plan
             continue
         after = new_by_key[key]
         changes.append(ResourceChange(
-            type=key[0], name=key[1], changed_inputs=tuple(sorted(changed[key])),
+            type=key[0], name=after["name"], changed_inputs=tuple(sorted(changed[key])),
             secret_inputs=tuple(sorted(changed[key] & set(after["secret_inputs"]))),
             ignored_inputs=tuple(sorted(ignored[key])),
             replacing_inputs=tuple(forces_replacement(key[0], changed[key], after.get("ignore_changes", []))),
             replaced_dependencies=tuple(sorted(via[key]))))
-    return PlanDiff(added=tuple(sorted(new_by_key.keys() - old_by_key.keys())),
-                    removed=tuple(sorted(old_by_key.keys() - new_by_key.keys())),
+    return PlanDiff(added=tuple(sorted((k[0], new_by_key[k]["name"]) for k in new_by_key.keys() - old_by_key.keys())),
+                    removed=tuple(sorted((k[0], old_by_key[k]["name"]) for k in old_by_key.keys() - new_by_key.keys())),
                     changed=tuple(changes), inputs_known=inputs_known)
 
 
@@ -126,8 +136,11 @@ def format_resources(diff: PlanDiff) -> list[str]:
              f"{len(diff.removed)} to remove"]
     if not diff.inputs_known:
         lines.append("(the old plan predates per-input digests: changed inputs and replacements are not known)")
+    moved = set(diff.added) & set(diff.removed)
     lines += [f"  +  {t} {n}" for t, n in diff.added]
     lines += [f"  -  {t} {n}" for t, n in diff.removed]
+    lines += [f"  !  {t} {n}: its URN changed (a new parent or an ancestor's type): the engine deletes and "
+              "re-creates it; give it `aliases=` to keep it" for t, n in sorted(moved)]
     for c in diff.changed:
         if c.replaced:
             cause = f"{', '.join(c.replacing_inputs)} forces it"

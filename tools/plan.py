@@ -8,6 +8,8 @@ credentials, no hosts, no passphrase) and write what it would do to build/<stack
   topology.svg              the picture: hosts, BMCs, storage and LUNs, networks, VIP, the group, fencing
   storage/targets.conf      when the stack runs its own iSCSI target (CHAP secret masked)
   nodes/<host>/NN-<step>.sh the scripts each host runs, in order (the update chain's: what a version change runs)
+  nodes/<host>/NN-<step>.stdin  what that script reads on stdin (unit files, configurations, the agent),
+                            secrets masked
 
 Usage: python -m tools.plan STACK [OUT_DIR]
 """
@@ -17,9 +19,10 @@ import hashlib
 import json
 import shutil
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pulumi
 from google.protobuf import json_format
@@ -44,6 +47,7 @@ def masked(name: str) -> str:
 
 @dataclass
 class Declared:
+    urn: str
     type: str
     name: str
     parent: str
@@ -51,6 +55,12 @@ class Declared:
     inputs: dict[str, Any]
     secret_inputs: list[str]
     ignore_changes: list[str]
+    additional_secret_outputs: list[str]
+    delete_before_replace: bool
+    protect: bool
+    # A command's stdin as sent (under the plan, a secret in it is one of the stack file's placeholders):
+    # written beside its script once the placeholders are masked. Never in resources.json.
+    stdin: str | None = None
     # input name -> the resources whose outputs it takes: when one of them is replaced, this input changes.
     input_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
@@ -68,9 +78,11 @@ class Declared:
 
     def record(self) -> dict[str, Any]:
         """Its entry in resources.json: digests of the inputs, never their values."""
-        return {"type": self.type, "name": self.name, "parent": self.parent, "dependencies": self.dependencies,
+        return {"urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent, "dependencies": self.dependencies,
                 "inputs_sha256": self.inputs_sha256, "secret_inputs": self.secret_inputs,
                 "ignore_changes": self.ignore_changes, "inputs": self.input_sha256s,
+                "additional_secret_outputs": self.additional_secret_outputs,
+                "delete_before_replace": self.delete_before_replace, "protect": self.protect,
                 "input_dependencies": self.input_dependencies}
 
 
@@ -92,28 +104,79 @@ def _mask_secrets(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+class DuplicateUrnError(RuntimeError):
+    """Two resources with one URN: the engine stops the whole run on the second one."""
+
+    def __init__(self, urns: list[str]):
+        self.urns = urns
+        super().__init__("\n".join(f"Duplicate resource URN '{u}'; try giving it a unique name" for u in urns))
+
+
+def _unwrapped(value: Any) -> Any:
+    """A marshalled value without its secret wrapper."""
+    if isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG:
+        return value.get("value")
+    return value
+
+
+def masked_payload(stdin: str, secret_values: dict[str, str]) -> str:
+    """A step's stdin as the plan shows it: each secret (by its config key) replaced by its mask. Secrets
+    that reach stdin transformed (encoded, hashed) cannot be found and masked: then nothing is shown."""
+    for key, value in sorted(secret_values.items(), key=lambda kv: -len(kv[1])):
+        stdin = stdin.replace(value, masked(key))
+    if any(value in stdin for value in secret_values.values()):
+        return "[payload withheld: it holds a secret that could not be masked]\n"
+    return stdin
+
+
 class RecordingMonitor(mocks.MockMonitor):
-    """The SDK's mock monitor, which also keeps what the engine would see of each resource: its parent and
-    all its dependencies (explicit and through inputs), and its inputs with secrets masked."""
+    """The SDK's mock monitor, which also keeps what the engine would see of each resource: its URN, parent
+    and all its dependencies (explicit and through inputs), and its inputs with secrets masked. Like the
+    engine, it refuses a second resource with a URN already registered."""
 
     def __init__(self):
         super().__init__(_EchoMocks())
         self.declared: list[Declared] = []
         self.names: dict[str, str] = {}
+        self.duplicate_urns: list[str] = []
+        self.lock = threading.Lock()
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN: the parent's whole type chain (the root stack's own type left out), `$`, the
+        type, `::`, the name. The SDK's mock keeps only the parent's last type, which would hide a change of
+        an ancestor's type."""
+        if parent and type_ != STACK_TYPE:
+            parent_chain = parent.split("::")[2]
+            if parent_chain != STACK_TYPE:
+                type_ = f"{parent_chain}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
 
     def RegisterResource(self, request):
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type != STACK_TYPE:
+            # Registrations arrive on several threads at once: check and claim the URN in one step.
+            with self.lock:
+                if urn in self.names:
+                    self.duplicate_urns.append(urn)
+                    raise DuplicateUrnError([urn])
+                self.names[urn] = request.name
         response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            self.names[response.urn] = request.name
+        if request.type != STACK_TYPE:
             inputs, secret_inputs = {}, []
             for key, value in json_format.MessageToDict(request.object).items():
                 inputs[key], secret = _mask_secrets(value)
                 if secret:
                     secret_inputs.append(key)
             self.declared.append(Declared(
-                type=request.type, name=request.name, parent=self.names.get(request.parent, "stack"),
+                urn=response.urn, type=request.type, name=request.name, parent=self.names.get(request.parent, "stack"),
                 dependencies=sorted({self.names.get(d, d) for d in request.dependencies}),
                 inputs=inputs, secret_inputs=sorted(secret_inputs), ignore_changes=sorted(request.ignoreChanges),
+                additional_secret_outputs=sorted(request.additionalSecretOutputs),
+                delete_before_replace=request.deleteBeforeReplace, protect=request.protect,
+                stdin=_unwrapped(json_format.MessageToDict(request.object).get("stdin")),
                 input_dependencies={key: sorted(self.names.get(u, u) for u in deps.urns)
                                     for key, deps in sorted(request.propertyDependencies.items()) if deps.urns}))
         return response
@@ -127,9 +190,12 @@ class _EchoMocks(pulumi.runtime.Mocks):
         return {}, None
 
 
-def run_program(stack: str, config: dict[str, Any], secret_keys: set[str]) -> RecordingMonitor:
-    """Run the real program (components.program.main, as __main__.py does) under mocks."""
-    from components.program import main
+def run_program(stack: str, config: dict[str, Any], secret_keys: set[str],
+                program: Callable[[], None] | None = None) -> RecordingMonitor:
+    """Run the real program (components.program.main, as __main__.py does) under mocks. Raises
+    DuplicateUrnError where the engine would stop on a duplicate URN."""
+    if program is None:
+        from components.program import main as program
 
     monitor = RecordingMonitor()
     runtime_settings.ROOT.set(None)
@@ -137,7 +203,13 @@ def run_program(stack: str, config: dict[str, Any], secret_keys: set[str]) -> Re
     pulumi.runtime.set_all_config(
         {f"{NAMESPACE}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},
         [f"{NAMESPACE}:{k}" for k in secret_keys])
-    pulumi.runtime.test(main)()
+    try:
+        pulumi.runtime.test(program)()
+    except Exception:
+        if not monitor.duplicate_urns:
+            raise
+    if monitor.duplicate_urns:
+        raise DuplicateUrnError(monitor.duplicate_urns)
     return monitor
 
 
@@ -179,6 +251,9 @@ def write_plan(stack: str, out_dir: Path, config: dict[str, Any] | None = None,
             # `update` is what a change runs; it equals `create` except for the update chain, whose create
             # only records the version.
             path.write_text(script_of(d.inputs["update"]))
+            if isinstance(d.stdin, str):
+                payload = masked_payload(d.stdin, {k: config[k] for k in secret_keys or set()})
+                path.with_suffix(".stdin").write_text(payload)
 
     from tools.failover import failover_markdown
     (out_dir / "failover.md").write_text(failover_markdown(settings, cib))
@@ -217,6 +292,9 @@ def main(argv: list[str]) -> int:
         return 2
     except SettingsError as error:
         print(f"stack '{stack}' is invalid:\n{error}", file=sys.stderr)
+        return 2
+    except DuplicateUrnError as error:
+        print(f"stack '{stack}' cannot be deployed, the engine would stop on:\n{error}", file=sys.stderr)
         return 2
     print(summary(settings, out_dir.resolve()))
     return 0
