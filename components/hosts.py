@@ -8,6 +8,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_libvirt as libvirt
 
+from components.host_keys import made_host_key
 from components.remote_step import Host, ssh_host, step
 from components.render import cloudinit
 from components.render.vbmc import vbmc_config, vbmc_script, virtualbmc_install
@@ -62,8 +63,10 @@ class LibvirtLab(pulumi.ComponentResource):
         for vm_name, ip, cores, ram_gb, data_disk in vms:
             root = libvirt.Volume(f"{name}-{vm_name}-root", name=f"{vm_name}-root.qcow2", pool=lv.pool,
                                   base_volume_id=base.id, size=lv.root_disk_gb * GIB, format="qcow2", opts=named)
+            host_key = made_host_key(f"{name}-{vm_name}", vm_name, parent=self)
             seed = libvirt.CloudInitDisk(f"{name}-{vm_name}-cloudinit", name=f"{vm_name}-cloudinit.iso", pool=lv.pool,
-                                         user_data=cloudinit.user_data(s, vm_name),
+                                         user_data=pulumi.Output.all(host_key.private, host_key.public).apply(
+                                             lambda pair, vm_name=vm_name: cloudinit.user_data(s, vm_name, *pair)),
                                          network_config=cloudinit.network_config(s, ip), opts=named)
             disks = [libvirt.DomainDiskArgs(volume_id=root.id)]
             if data_disk is not None:
@@ -80,7 +83,7 @@ class LibvirtLab(pulumi.ComponentResource):
                 # second domain of the same name, so the old one must go first: a cold restart of the VM.
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)))
             self.domains[vm_name] = domain
-            self.hosts[vm_name] = ssh_host(vm_name, ip, "root", ssh_key, ready=(domain,))
+            self.hosts[vm_name] = ssh_host(vm_name, ip, "root", ssh_key, ready=(domain,), host_key=host_key.public)
 
         hypervisor = ssh_host("hypervisor", lv.hypervisor_address, lv.hypervisor_ssh_user, ssh_key)
         install = step(hypervisor, "virtualbmc-install", virtualbmc_install(), parent=self)

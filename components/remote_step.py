@@ -50,9 +50,11 @@ class Host:
 
 
 def ssh_host(name: str, address: str, user: str, private_key: pulumi.Output[str] | None,
-             ready: tuple[pulumi.Resource, ...] = ()) -> Host:
+             ready: tuple[pulumi.Resource, ...] = (), host_key: pulumi.Input[str] | None = None) -> Host:
+    """`host_key`: the host's public SSH host key line. pulumi-command checks the host's identity only when
+    it is given: without it, secrets would go to whoever answers at the address."""
     # A freshly booted VM needs a while before sshd answers: retry instead of failing the first dial.
-    connection = remote.ConnectionArgs(host=address, user=user, private_key=private_key,
+    connection = remote.ConnectionArgs(host=address, user=user, private_key=private_key, host_key=host_key,
                                        dial_error_limit=40, per_dial_timeout=15)
     return Host(name, connection, ready, sudo=user != "root")
 

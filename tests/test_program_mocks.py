@@ -233,3 +233,19 @@ def test_libvirt_objects_with_fixed_names_are_deleted_before_they_are_replaced(d
 def test_the_base_image_and_the_lun_disk_are_protected_and_nothing_else(dev):
     assert sorted(d.name for d in dev.values() if d.protect) == ["bluemind-lab-base-image",
                                                                  "bluemind-lab-bm-storage-luns"]
+
+
+def test_every_step_on_a_lab_vm_pins_the_host_key_the_vm_got_through_cloud_init(dev):
+    vms = [d for d in dev.values() if d.type == "libvirt:index/domain:Domain"]
+    for vm in vms:
+        host = vm.inputs["name"]
+        key = dev[f"bluemind-lab-{host}-host-key"]
+        assert key.type == "command:local:Command" and key.additional_secret_outputs == ["stdout"]
+        user_data = dev[f"bluemind-lab-{host}-cloudinit"]
+        assert "userData" in user_data.secret_inputs
+        pinned = {d.raw_inputs["connection"]["hostKey"] for d in dev.values()
+                  if d.type == "command:remote:Command" and d.name.startswith(f"{host}-")}
+        assert len(pinned) == 1
+        public = pinned.pop()
+        assert public.startswith("ssh-ed25519 ") and public in user_data.raw_inputs["userData"]
+        assert "ed25519_private" in user_data.raw_inputs["userData"]

@@ -58,9 +58,13 @@ class Declared:
     additional_secret_outputs: list[str]
     delete_before_replace: bool
     protect: bool
-    # A command's stdin as sent (under the plan, a secret in it is one of the stack file's placeholders):
-    # written beside its script once the placeholders are masked. Never in resources.json.
-    stdin: str | None = None
+    # The inputs as sent, secrets unwrapped (under the plan, a secret is one of the stack file's
+    # placeholders): for the payload files, once masked, and for tests. Never in resources.json.
+    raw_inputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stdin(self) -> Any:
+        return self.raw_inputs.get("stdin")
     # input name -> the resources whose outputs it takes: when one of them is replaced, this input changes.
     input_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
@@ -116,9 +120,13 @@ class DuplicateUrnError(RuntimeError):
 
 
 def _unwrapped(value: Any) -> Any:
-    """A marshalled value without its secret wrapper."""
-    if isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG:
-        return value.get("value")
+    """A marshalled value without its secret wrappers."""
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return _unwrapped(value.get("value"))
+        return {key: _unwrapped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unwrapped(item) for item in value]
     return value
 
 
@@ -176,14 +184,21 @@ class RecordingMonitor(mocks.MockMonitor):
                 inputs=inputs, secret_inputs=sorted(secret_inputs), ignore_changes=sorted(request.ignoreChanges),
                 additional_secret_outputs=sorted(request.additionalSecretOutputs),
                 delete_before_replace=request.deleteBeforeReplace, protect=request.protect,
-                stdin=_unwrapped(json_format.MessageToDict(request.object).get("stdin")),
+                raw_inputs=_unwrapped(json_format.MessageToDict(request.object)),
                 input_dependencies={key: sorted(self.names.get(u, u) for u in deps.urns)
                                     for key, deps in sorted(request.propertyDependencies.items()) if deps.urns}))
         return response
 
 
+# What a local command that makes a host key prints, under the plan (the key is made by `pulumi up`).
+PLANNED_HOST_KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\n[made by pulumi up]\n-----END OPENSSH PRIVATE KEY-----\n"
+                    "ssh-ed25519 [made-by-pulumi-up] {name}")
+
+
 class _EchoMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.typ == "command:local:Command":
+            return f"{args.name}-id", {**args.inputs, "stdout": PLANNED_HOST_KEY.format(name=args.name)}
         return f"{args.name}-id", args.inputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):
