@@ -4,12 +4,17 @@ BASE ?= HEAD
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: deps plan test lab diff bench clean
+.PHONY: deps plan-deps plan test lab diff bench clean
 
+# The real tools of the tests and the lab (some are daemons Debian starts: for a test machine).
 deps:
-	@bash tools/install-deps
+	@bash tools/install-deps test
 
-plan: deps
+# What the plan runs and nothing more: safe on an admin's workstation.
+plan-deps:
+	@bash tools/install-deps plan
+
+plan: plan-deps
 	@$(PY) -m tools.plan $(STACK)
 
 test: deps
@@ -19,10 +24,10 @@ lab: deps
 	@$(PY) -m lab.run
 
 # The plan of STACK in the working tree against BASE (a git ref), or against another stack (OTHER=...).
-diff: deps
+diff: plan-deps
 	@$(PY) -m tools.diff --stack $(STACK) $(if $(OTHER),--other $(OTHER),--base $(BASE))
 
-bench: deps
+bench: plan-deps
 	@$(PY) -m tools.bench
 
 clean:
