@@ -52,8 +52,21 @@ def stack_outputs(s: Settings) -> dict:
         "target_iqn": s.storage.target_iqn,
         "portal": s.storage.portal,
         "luns": {lun.directory: {"lun": lun.number, "size_gb": lun.size_gb} for lun in s.storage.luns},
+        "san_access": san_access(s),
         "fence_devices": {fence_id(n): f"ipmi://{n.bmc.address}:{n.bmc.port} ({n.bmc.username})"
                           for n in s.nodes if s.fenced},
         "switchover": switchover_commands(s),
         "manual_takeover": manual_takeover_runbook(s),
+    }
+
+
+def san_access(s: Settings) -> dict:
+    """What the storage side must admit before the first `pulumi up`: on an external SAN, the SAN admin
+    adds these initiators to the target's ACL with this CHAP user (the secret is `chap_password`)."""
+    return {
+        "target_iqn": s.storage.target_iqn,
+        "portal": f"{s.storage.portal}",
+        "initiators": {n.name: {"iqn": n.iqn, "address": n.ip} for n in s.nodes},
+        "chap_username": s.storage.chap_username,
+        "chap_secret": "the stack's secret bluemind-ha:chap_password",
     }

@@ -249,3 +249,13 @@ def test_every_step_on_a_lab_vm_pins_the_host_key_the_vm_got_through_cloud_init(
         public = pinned.pop()
         assert public.startswith("ssh-ed25519 ") and public in user_data.raw_inputs["userData"]
         assert "ed25519_private" in user_data.raw_inputs["userData"]
+
+
+def test_the_san_admin_reads_which_initiators_and_chap_user_to_admit_from_the_outputs():
+    from components.deployment import stack_outputs
+
+    settings = load_settings("prod")
+    access = stack_outputs(settings)["san_access"]
+    assert access["target_iqn"] == settings.storage.target_iqn and access["portal"] == "10.20.0.40:3260"
+    assert access["initiators"] == {n.name: {"iqn": n.iqn, "address": n.ip} for n in settings.nodes}
+    assert access["chap_username"] == settings.storage.chap_username

@@ -288,6 +288,10 @@ def summary(s: Settings, out_dir: Path) -> str:
     lines.append(f"  storage: iSCSI {s.storage.target_iqn} at {s.storage.portal} ({where}), {s.storage.fstype}")
     for lun in s.storage.luns:
         lines.append(f"    LUN {lun.number:>2} {lun.size_gb:>6} GB  {lun.directory}")
+    if s.storage.kind == "external":
+        lines.append(f"    before the first `pulumi up`, the SAN's ACL on {s.storage.target_iqn} admits, with CHAP user "
+                     f"{s.storage.chap_username!r} and the secret chap_password:")
+        lines += [f"      {n.iqn}  ({n.name}, {n.ip})" for n in s.nodes]
     mode = ("automatic (STONITH on, two_node)" if s.fenced
             else "manual (no STONITH: a lone node freezes; an admin takes over)")
     lines.append(f"  failover: {mode}; corosync links: {2 if s.second_link else 1}, token {s.cluster.token_ms} ms")
