@@ -79,7 +79,7 @@ def _num(value: float | None) -> str:
 
 
 SECTIONS = ("bluemind", "failover", "network", "hosts", "nodes", "storage", "cluster", "sync")
-SECRETS = ("hacluster_password", "corosync_authkey", "chap_password")
+SECRETS = ("hacluster_password", "corosync_authkey", "chap_password", "subscription_url")
 OPTIONAL_SECRETS = ("ssh_private_key",)
 BMC_PASSWORD_PREFIX = "bmc_password_"
 

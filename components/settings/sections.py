@@ -42,17 +42,25 @@ def bluemind(config: Mapping[str, Any], p: Problems) -> BlueMind:
         version = None
     else:
         version = o.read("version")
+    major, minor = 5, 0
     if version is not None:
         match = re.fullmatch(g.VERSION.pattern, version)
-        if int(match.group(1)) not in sizing.SUPPORTED_MAJORS:
+        major, minor = int(match.group(1)), int(match.group(2))
+        if major not in sizing.SUPPORTED_MAJORS:
             o.fail(o.key("version"), f"must be a BlueMind 4.x or 5.x version, got {version!r}",
                    'set it like version: "5.3.2"')
-    major, minor = (int(match.group(1)), int(match.group(2))) if version and not o.failed else (5, 0)
     profile = o.read("profile", choices=sizing.profiles_for(major, minor))
     url = o.read("url")
     users = o.read("users")
     quota = o.read("mailbox_quota_gb")
     repo = o.read("apt_repository")
+    if repo:
+        part = g.subscription_id_like(repo)
+        if part:
+            o.fail(o.key("apt_repository"), f"has a path component that looks like a subscription id ({part!r}); "
+                   "it would be in plain text in the stack file, in state and in every host's process list",
+                   "set the repository without it (https://pkg.bluemind.net/bm/5.3/bookworm) and the full URL as "
+                   f"a secret: pulumi config set --secret {NAMESPACE}:subscription_url <url>")
     o.done()
     return BlueMind(version=version, major=major, minor=minor, url=url, users=users, profile=profile,
                     mailbox_quota_gb=quota if quota is not None else float(sizing.default_quota_gb(profile)),
