@@ -1,13 +1,14 @@
 """The shared storage: the iSCSI target, the storage host, and one LUN per shared directory."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from components import sizing
 from components.settings import grammar as g
 from components.settings import schema as sc
-from components.settings.errors import Problems, SettingsError
+from components.settings.errors import Problems, SettingsError, Skip
 from components.settings.model import BlueMind, HostKind, Lun, Storage, StorageHost, StorageKind
 from components.settings.reader import Obj, convert, type_name
 from components.settings.sections import SEED_NO_NFS, top
@@ -43,19 +44,30 @@ def storage(config: Mapping[str, Any], p: Problems, bm: BlueMind | None, host_ki
     extra = o.read("extra_directories")
     o.done()
     kind = StorageKind(kind)
-    if bm is None:
-        o.failed = True
-        o.done()
-    base = sizing.shared_directories(bm.major)
+    major = bm.major if bm else _major_hint(config)
+    if major is None:
+        raise Skip()
+    base = sizing.shared_directories(major)
     directories = base + _extra(o, extra, base)
     o.done()
-    minimum = sizing.lun_minimums(directories, bm.users, bm.mailbox_quota_gb)
+    # Without valid users and quota (refused in bluemind), the directories are still checked, not the sizes.
+    minimum = sizing.lun_minimums(directories, bm.users, bm.mailbox_quota_gb) if bm else {d: 1 for d in directories}
     sizes = _lun_sizes(o, directories, minimum)
     numbers = _lun_numbers(o, directories, kind)
+    if bm is None:
+        raise Skip()
     o.done()
     luns = tuple(Lun(directory=d, number=numbers[d], size_gb=sizes[d]) for d in directories)
     return Storage(kind=kind, target_iqn=target_iqn, portal_ip=portal_ip, portal_port=portal_port, host=host,
                    fstype=fstype, chap_username=chap, luns=luns)
+
+
+def _major_hint(config: Mapping[str, Any]) -> int | None:
+    """BlueMind's major version when the bluemind section was refused for another reason."""
+    raw = config.get("bluemind")
+    version = raw.get("version") if isinstance(raw, Mapping) else None
+    match = re.fullmatch(g.VERSION.pattern, version) if isinstance(version, str) else None
+    return int(match.group(1)) if match and int(match.group(1)) in sizing.SUPPORTED_MAJORS else None
 
 
 def _host(o: Obj, host_kind: HostKind | None) -> StorageHost | None:
