@@ -49,7 +49,7 @@ IQN = Grammar(r"(?=.{1,223}\Z)iqn\.\d{4}-(?:0[1-9]|1[0-2])\.[a-z0-9](?:[a-z0-9-]
               "an iSCSI qualified name: iqn.YYYY-MM.reversed.domain:name (at most 223 characters)")
 VERSION = Grammar(r"(\d{1,3})\.(\d{1,3})(?:\.\d{1,5}){0,2}", 'a quoted version, "5.3.2" (a YAML number is refused)')
 
-PATH_SAYS = "an absolute path, normalised (no '.', '..', '//' or trailing '/'), of A-Z a-z 0-9 . _ - /"
+PATH_SAYS = "an absolute path of A-Z a-z 0-9 . _ - / without '.', '..' or '//' components (a trailing '/' is dropped)"
 SYSTEM_DIRECTORIES = frozenset({
     "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt", "/opt", "/proc",
     "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin", "/usr/lib", "/usr/local", "/usr/sbin",

@@ -53,7 +53,7 @@ class Key:
             whole = "a whole number" if self.type == INT else "a finite number"
             return f"{whole} from {_num(self.low)} to {_num(self.high)}"
         says = {IPV4: "an IPv4 address", CIDR: "an IPv4 network in CIDR form (192.168.150.0/24)",
-                PATH: g.PATH_SAYS, IPV4S: "a list of IPv4 addresses", PATHS: "a list of " + g.PATH_SAYS + "s",
+                PATH: g.PATH_SAYS, IPV4S: "a list of IPv4 addresses", PATHS: "a list, each " + g.PATH_SAYS,
                 EMAILS: "an e-mail address or a list of them", SIZES: "a map of shared directory to whole GB",
                 NUMBERS: "a map of shared directory to a LUN number from 0 to 16383", OBJECT: "a map",
                 NODES: "a list of exactly two maps", SECRET: "a Pulumi secret (`pulumi config set --secret`)",
@@ -75,7 +75,9 @@ class Key:
 
 
 def _num(value: float | None) -> str:
-    return f"{value:g}" if isinstance(value, float) else f"{value:,}".replace(",", " ")
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:g}"
+    return f"{int(value):,}".replace(",", " ")
 
 
 SECTIONS = ("bluemind", "failover", "network", "hosts", "nodes", "storage", "cluster", "sync")
