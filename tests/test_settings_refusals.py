@@ -95,3 +95,38 @@ def test_the_shipped_stacks_still_plan(tmp_path):
     for stack in ("dev", "prod", "lab"):
         assert plan.main([stack, str(tmp_path / stack)]) == 0
         assert (tmp_path / stack / "resources.json").exists()
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        yield from _paths(value, prefix + (key,))
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "lab"])
+def test_no_value_anywhere_crashes_the_parser(stack):
+    """Every setting of the stack replaced by each of a set of wrong values (or deleted) is refused with a
+    SettingsError, never another exception (a traceback)."""
+    from components.settings import SettingsError, parse_settings
+    from tools.stackfile import read_stack_config
+    base, secrets = read_stack_config(stack)
+    wrong = [None, "", 0, -1, 1.5, True, [], {}, "x", [1], {"a": 1}, float("nan"), float("inf"), "a\nb", [None],
+             {1: None}, 10 ** 30, DELETED]
+    for path in list(_paths(base))[1:]:
+        for value in wrong:
+            config = copy.deepcopy(base)
+            node = config
+            for part in path[:-1]:
+                node = node[part]
+            if value is DELETED:
+                del node[path[-1]]
+            else:
+                node[path[-1]] = value
+            try:
+                parse_settings(stack, config, secrets)
+            except SettingsError:
+                pass
+
+
+DELETED = object()
