@@ -190,8 +190,9 @@ def _alerts(config: ET.Element, recipients: tuple[str, ...], ids: _Ids) -> None:
     select = ET.SubElement(alert, "select")
     for kind in ("select_nodes", "select_fencing", "select_resources"):
         ET.SubElement(select, kind)
-    for recipient in recipients:
-        ET.SubElement(alert, "recipient", id=ids("alert-mail-recipient"), value=recipient)
+    for i, recipient in enumerate(recipients):
+        rid = ids("alert-mail-recipient") if i == 0 else ids("alert-mail-recipient", str(i + 1))
+        ET.SubElement(alert, "recipient", id=rid, value=recipient)
 
 
 def render_cib(s: Settings) -> str:
