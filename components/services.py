@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.settings.model import ProbeKind
+
 
 @dataclass(frozen=True)
 class Probe:
@@ -20,9 +22,12 @@ class Probe:
     core (admin0 logs in with bm-core's token)."""
 
     port: int
-    kind: str = "port"
+    kind: ProbeKind = ProbeKind.PORT
     method: str = "GET"
     path: str = "/"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", ProbeKind(self.kind))  # an unknown kind fails at import
 
 
 @dataclass(frozen=True)

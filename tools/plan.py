@@ -11,7 +11,9 @@ credentials, no hosts, no passphrase) and write what it would do to build/<stack
   nodes/<host>/NN-<step>.stdin  what that script reads on stdin (unit files, configurations, the agent),
                             secrets masked
 
-Usage: python -m tools.plan STACK [OUT_DIR]
+A stack the settings refuse writes nothing (a stale plan of it is removed), prints every problem and exits 2.
+
+Usage: python -m tools.plan STACK [OUT_DIR] [--file STACK_FILE]
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ from components.render.cib import render_cib
 from components.render.corosync import render_corosync
 from components.render.tgt import render_targets_conf
 from components.settings import NAMESPACE, Settings, SettingsError, parse_settings
-from tools.stackfile import ROOT, read_stack_config
+from tools.stackfile import ROOT, StackFileError, read_stack
 
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -236,10 +238,11 @@ def _host_and_step(resource_name: str, hosts: list[str]) -> tuple[str, str] | No
 
 
 def write_plan(stack: str, out_dir: Path, config: dict[str, Any] | None = None,
-               secret_keys: set[str] | None = None) -> Settings:
+               secret_keys: set[str] | None = None, stack_path: Path | None = None) -> Settings:
     """Validate the stack, run the program under mocks and write build/<stack>/. Returns the settings."""
     if config is None:
-        config, secret_keys = read_stack_config(stack)
+        read = read_stack(stack, stack_path)
+        config, secret_keys = read.config, read.secrets
     settings = parse_settings(stack, config, secret_keys or set())
     monitor = run_program(stack, config, secret_keys or set())
 
@@ -277,7 +280,7 @@ def write_plan(stack: str, out_dir: Path, config: dict[str, Any] | None = None,
     return settings
 
 
-def summary(s: Settings, out_dir: Path) -> str:
+def summary(s: Settings, out_dir: Path, placeholders: list[str] | None = None) -> str:
     lines = [f"bluemind-ha plan for stack '{s.stack}' -> {out_dir.relative_to(ROOT) if out_dir.is_relative_to(ROOT) else out_dir}",
              f"  BlueMind {s.bluemind.version}, {s.bluemind.users} users ({s.bluemind.profile}), https://{s.bluemind.url}/ on VIP {s.network.vip}/{s.network.prefix}",
              f"  hosts: {s.host_kind}"]
@@ -295,27 +298,49 @@ def summary(s: Settings, out_dir: Path) -> str:
     mode = ("automatic (STONITH on, two_node)" if s.fenced
             else "manual (no STONITH: a lone node freezes; an admin takes over)")
     lines.append(f"  failover: {mode}; corosync links: {2 if s.second_link else 1}, token {s.cluster.token_ms} ms")
+    if placeholders:
+        lines.append(f"  secrets: PLACEHOLDERS for {', '.join(placeholders)} (the stack file holds none; set each "
+                     f"with `pulumi config set --secret {NAMESPACE}:<key>` before `pulumi up`)")
     return "\n".join(lines)
 
 
+def _remove_stale_plan(out_dir: Path) -> None:
+    """A refused stack leaves no plan behind that could pass for its own (only a plan directory is removed)."""
+    if (out_dir / "resources.json").is_file():
+        shutil.rmtree(out_dir)
+
+
 def main(argv: list[str]) -> int:
-    if not argv or len(argv) > 2:
+    args = list(argv)
+    stack_path = None
+    if "--file" in args:
+        at = args.index("--file")
+        if at + 1 >= len(args):
+            print(__doc__.strip().splitlines()[-1], file=sys.stderr)
+            return 2
+        stack_path = Path(args[at + 1])
+        del args[at:at + 2]
+    if not args or len(args) > 2:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         return 2
-    stack = argv[0]
-    out_dir = Path(argv[1]) if len(argv) > 1 else ROOT / "build" / stack
+    stack = args[0]
+    out_dir = (Path(args[1]) if len(args) > 1 else ROOT / "build" / stack).resolve()
     try:
-        settings = write_plan(stack, out_dir.resolve())
+        read = read_stack(stack, stack_path)
+        settings = write_plan(stack, out_dir, read.config, read.secrets)
     except FileNotFoundError:
-        print(f"no such stack: stacks/Pulumi.{stack}.yaml", file=sys.stderr)
+        _remove_stale_plan(out_dir)
+        print(f"no such stack: {stack_path or f'stacks/Pulumi.{stack}.yaml'}", file=sys.stderr)
         return 2
-    except SettingsError as error:
-        print(f"stack '{stack}' is invalid:\n{error}", file=sys.stderr)
+    except (StackFileError, SettingsError) as error:
+        _remove_stale_plan(out_dir)
+        print(f"stack '{stack}' is invalid; nothing was planned:\n{error}", file=sys.stderr)
         return 2
     except DuplicateUrnError as error:
+        _remove_stale_plan(out_dir)
         print(f"stack '{stack}' cannot be deployed, the engine would stop on:\n{error}", file=sys.stderr)
         return 2
-    print(summary(settings, out_dir.resolve()))
+    print(summary(settings, out_dir, read.placeholders))
     return 0
 
 

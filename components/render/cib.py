@@ -87,32 +87,32 @@ def _primitive(parent: ET.Element, rsc: str, cls: str, rtype: str, provider: str
 
 
 def _properties(s: Settings) -> list[tuple[str, str]]:
-    if s.fenced:
-        return [
-            ("stonith-enabled", "true"),
+    """The cluster properties: the failover policy (Settings.policy) printed, with fencing's own timings."""
+    policy = s.policy
+    props = [("stonith-enabled", _bool(policy.stonith_enabled))]
+    if policy.stonith_enabled:
+        props += [
             ("stonith-action", "reboot"),
             ("stonith-timeout", f"{s.cluster.stonith_timeout_s}s"),
             # When the nodes lose each other, both try to fence; the node running the group (higher priority)
             # shoots after the other has waited this long, so the active node survives the race.
             ("priority-fencing-delay", f"{s.cluster.priority_fencing_delay_s}s"),
-            ("no-quorum-policy", "stop"),
-            ("symmetric-cluster", "true"),
-            # Pacemaker's default, said out loud: a push merges properties by name, so a stack that was in
-            # manual mode must get it back.
-            ("start-failure-is-fatal", "true"),
         ]
-    # failover: manual. Nothing is ever started on a node that cannot prove the other is gone: a lone node is
-    # inquorate (no two_node in corosync.conf) and freezes; the admin takes over by hand (README, runbook).
-    # A failed start is retried in place, never a reason to leave the node (see _migration_threshold).
-    return [("stonith-enabled", "false"), ("no-quorum-policy", "freeze"), ("symmetric-cluster", "true"),
-            ("start-failure-is-fatal", "false")]
+    # Fenced: a lone survivor is quorate through two_node. Manual: a lone node is inquorate and freezes; the
+    # admin takes over by hand (README, runbook). start-failure-is-fatal is said out loud in both modes: a push
+    # merges properties by name, so a stack that was in manual mode must get pacemaker's default back.
+    return props + [("no-quorum-policy", policy.no_quorum_policy), ("symmetric-cluster", "true"),
+                    ("start-failure-is-fatal", _bool(policy.start_failure_is_fatal))]
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def _migration_threshold(s: Settings) -> str:
-    """Failures before the group leaves its node. Without STONITH the seed forbids any automatic changeover,
-    failed monitors included: 0 disables the threshold, so a failing service is restarted in place, forever,
-    and only the admin moves the group."""
-    return str(s.cluster.migration_threshold) if s.fenced else "0"
+    """Failures before the group leaves its node; 0 (failover: manual) disables the threshold, so a failing
+    service is restarted in place, forever, and only the admin moves the group."""
+    return str(s.policy.migration_threshold)
 
 
 def fence_parameters(s: Settings, node: Node) -> list[tuple[str, str]]:
@@ -183,14 +183,16 @@ def _service(group: ET.Element, svc: Service, ids: _Ids) -> ET.Element:
     return prim
 
 
-def _alerts(config: ET.Element, recipient: str, ids: _Ids) -> None:
+def _alerts(config: ET.Element, recipients: tuple[str, ...], ids: _Ids) -> None:
     """Mail node, fencing and resource events to the recipient (Debian's alert_smtp sample, through the
     node's sendmail). Attribute changes are left out: every fail-count and probe update would mail."""
     alert = ET.SubElement(ET.SubElement(config, "alerts"), "alert", id=ids("alert-mail"), path=ALERT_AGENT_PATH)
     select = ET.SubElement(alert, "select")
     for kind in ("select_nodes", "select_fencing", "select_resources"):
         ET.SubElement(select, kind)
-    ET.SubElement(alert, "recipient", id=ids("alert-mail-recipient"), value=recipient)
+    for i, recipient in enumerate(recipients):
+        rid = ids("alert-mail-recipient") if i == 0 else ids("alert-mail-recipient", str(i + 1))
+        ET.SubElement(alert, "recipient", id=rid, value=recipient)
 
 
 def render_cib(s: Settings) -> str:
@@ -202,7 +204,7 @@ def render_cib(s: Settings) -> str:
     ET.SubElement(config, "nodes")
 
     resources = ET.SubElement(config, "resources")
-    if s.fenced:
+    if s.policy.stonith_enabled:
         for node in s.nodes:
             _fence_device(resources, s, node, ids)
     group = ET.SubElement(resources, "group", id=ids(GROUP_ID))
@@ -219,7 +221,7 @@ def render_cib(s: Settings) -> str:
             _nvset(prim, "meta_attributes", f"{LSYNCD.rsc_id}-meta_attributes", [("critical", "false")], ids)
 
     constraints = ET.SubElement(config, "constraints")
-    if s.fenced:
+    if s.policy.stonith_enabled:
         for node in s.nodes:
             # A node never runs the device that shoots it: a hung node cannot then block its own fencing.
             ET.SubElement(constraints, "rsc_location", id=ids(fence_id(node), "avoids", node.name),
@@ -234,8 +236,8 @@ def render_cib(s: Settings) -> str:
     ], ids)
     op_defaults = ET.SubElement(config, "op_defaults")
     _nvset(op_defaults, "meta_attributes", "bluemind-ha-op-defaults", [("timeout", "60s")], ids)
-    if s.cluster.alert_recipient:
-        _alerts(config, s.cluster.alert_recipient, ids)
+    if s.cluster.alert_recipients:
+        _alerts(config, s.cluster.alert_recipients, ids)
     ET.SubElement(cib, "status")
     ET.indent(cib, space="  ")
     return ET.tostring(cib, encoding="unicode") + "\n"

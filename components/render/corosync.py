@@ -34,7 +34,7 @@ def render_corosync(s: Settings) -> str:
             lines += [f"        ring1_addr: {node.link1_ip}"]
         lines += [f"        name: {node.name}", f"        nodeid: {node.node_id}", "    }"]
     lines += ["}", "", "quorum {", "    provider: corosync_votequorum"]
-    if s.fenced:
+    if s.policy.two_node:
         # two_node keeps a lone survivor quorate (fencing decides who survives) and implies wait_for_all:
         # after a cold start nothing runs until both nodes have been seen once, which prevents fence loops.
         lines += ["    two_node: 1"]

@@ -20,6 +20,7 @@ import pytest
 from components.agents import SERVICE_AGENT_PROVIDER, SERVICE_AGENT_SOURCE
 from components.render.cib import render_cib
 from components.render.corosync import AUTHKEY_PATH, render_corosync
+from components import sizing
 from components.settings import Settings, parse_settings
 from tests.conftest import require_root, require_tool
 from tools import crmsim, failover
@@ -48,6 +49,10 @@ def _second_link(config: dict[str, Any]) -> None:
 def _bluemind(version: str) -> Callable[[dict[str, Any]], None]:
     def change(config: dict[str, Any]) -> None:
         config["bluemind"]["version"] = version
+        numbers = config["storage"].get("lun_numbers")
+        if numbers and version.startswith("4."):
+            # 4.x has no bm-hollowed or bm-mapi spool: a LUN number for a directory without a LUN is refused.
+            config["storage"]["lun_numbers"] = {d: n for d, n in numbers.items() if d in sizing.shared_directories(4)}
     return change
 
 

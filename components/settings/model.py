@@ -1,0 +1,235 @@
+"""The typed, frozen settings a stack parses into: what every renderer and component reads."""
+from __future__ import annotations
+
+import enum
+import ipaddress
+from dataclasses import dataclass
+
+
+class _TextEnum(str, enum.Enum):
+    """An enum that is also its text: `mode == "manual"`, f-strings and JSON all see the plain value."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class FailoverMode(_TextEnum):
+    AUTOMATIC = "automatic"  # IPMI fencing on both nodes; the group moves on its own
+    MANUAL = "manual"        # no STONITH; a lone node freezes, an admin takes over
+
+
+class HostKind(_TextEnum):
+    LIBVIRT = "libvirt"      # VMs on one hypervisor: a lab
+    EXISTING = "existing"    # bare metal reached over SSH
+
+
+class StorageKind(_TextEnum):
+    TGT = "tgt"              # our own iSCSI target on the storage host
+    EXTERNAL = "external"    # an existing iSCSI SAN
+
+
+class ProbeKind(_TextEnum):
+    """How ocf:bluemind-ha:service checks a service (components/services.py)."""
+
+    PORT = "port"
+    HTTP = "http"
+    ELASTICSEARCH = "elasticsearch"
+    CORE = "core"
+
+
+@dataclass(frozen=True)
+class FailoverPolicy:
+    """What the failover mode means for corosync and pacemaker, decided once here; renderers only print it."""
+
+    two_node: bool               # corosync votequorum two_node (implies wait_for_all)
+    stonith_enabled: bool
+    no_quorum_policy: str        # stop (fenced: the survivor is quorate through two_node) | freeze
+    migration_threshold: int     # 0: failures never move the group
+    start_failure_is_fatal: bool
+
+    @classmethod
+    def derive(cls, mode: str, migration_threshold: int) -> "FailoverPolicy":
+        if mode == FailoverMode.AUTOMATIC:
+            return cls(two_node=True, stonith_enabled=True, no_quorum_policy="stop",
+                       migration_threshold=migration_threshold, start_failure_is_fatal=True)
+        # failover: manual. Nothing ever starts on a node that cannot prove its peer is gone: a lone node is
+        # inquorate and freezes; a failing service is restarted in place, forever; only the admin moves the group.
+        return cls(two_node=False, stonith_enabled=False, no_quorum_policy="freeze", migration_threshold=0,
+                   start_failure_is_fatal=False)
+
+
+@dataclass(frozen=True)
+class Bmc:
+    """A node's IPMI endpoint (iDRAC, iLO, VirtualBMC): what fence_ipmilan talks to."""
+
+    address: str
+    port: int
+    username: str
+    password_key: str  # the secret config key holding its password
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    node_id: int
+    ip: str
+    link1_ip: str | None
+    ssh_user: str
+    cores: int
+    ram_gb: int
+    iqn: str
+    bmc: Bmc | None
+    # The host's OpenSSH public host key line, pinned for every SSH connection (existing hosts); None for a
+    # libvirt VM, whose host key the program generates.
+    ssh_host_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Network:
+    subnet: ipaddress.IPv4Network
+    vip: str
+    gateway: str
+    dns: tuple[str, ...]
+    nic: str
+    link1_subnet: ipaddress.IPv4Network | None
+
+    @property
+    def prefix(self) -> int:
+        return self.subnet.prefixlen
+
+
+@dataclass(frozen=True)
+class BlueMind:
+    version: str
+    major: int
+    minor: int
+    url: str
+    users: int
+    profile: str
+    mailbox_quota_gb: float
+    # The repository without the subscription id (which is the secret `subscription_url`).
+    apt_repository: str
+
+
+@dataclass(frozen=True)
+class Libvirt:
+    uri: str
+    hypervisor_address: str  # the hypervisor's address on the lab network: VirtualBMC listens here
+    hypervisor_ssh_user: str
+    pool: str
+    image_url: str
+    network_name: str
+    root_disk_gb: int
+    ssh_public_key: str  # authorized for root on every VM, through cloud-init
+    hypervisor_host_key: str | None = None  # the hypervisor's OpenSSH public host key line
+
+
+@dataclass(frozen=True)
+class StorageHost:
+    name: str
+    ip: str
+    ssh_user: str
+    cores: int
+    ram_gb: int
+    volume_group: str
+    physical_device: str
+    ssh_host_key: str | None = None  # as Node.ssh_host_key
+
+
+@dataclass(frozen=True)
+class Lun:
+    """One block device shared by the two nodes, holding one of BlueMind's data directories."""
+
+    directory: str
+    number: int
+    size_gb: int
+
+    @property
+    def slug(self) -> str:
+        return self.directory.strip("/").replace("/", "-")
+
+    @property
+    def fs_label(self) -> str:
+        """The filesystem's label, so `blkid` tells the LUNs apart: the directory's name, after its parent's
+        unless that is /var/spool (/var/spool/cyrus: cyrus, /var/lib/cyrus: lib-cyrus), cut to the 12
+        characters xfs allows."""
+        parent, name = self.directory.rstrip("/").rsplit("/", 2)[-2:]
+        return (name if parent in ("", "spool") else f"{parent}-{name}")[:12]
+
+
+@dataclass(frozen=True)
+class Storage:
+    kind: StorageKind
+    target_iqn: str
+    portal_ip: str
+    portal_port: int
+    host: StorageHost | None
+    fstype: str
+    chap_username: str
+    luns: tuple[Lun, ...]
+
+    @property
+    def portal(self) -> str:
+        return f"{self.portal_ip}:{self.portal_port}"
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    name: str
+    token_ms: int
+    stickiness: int
+    migration_threshold: int
+    failure_timeout_s: int
+    priority_fencing_delay_s: int
+    stonith_timeout_s: int
+    ipmi_cipher: int
+    alert_recipient: str | None  # the first of alert_recipients
+    alert_recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sync:
+    extra_paths: tuple[str, ...]
+    extra_excludes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Settings:
+    stack: str
+    bluemind: BlueMind
+    failover: FailoverMode
+    network: Network
+    host_kind: HostKind
+    libvirt: Libvirt | None
+    nodes: tuple[Node, Node]
+    storage: Storage
+    cluster: ClusterOptions
+    sync: Sync
+    ssh_key_secret: str | None = None
+
+    @property
+    def fenced(self) -> bool:
+        return self.failover == FailoverMode.AUTOMATIC
+
+    @property
+    def policy(self) -> FailoverPolicy:
+        """two_node, stonith-enabled, no-quorum-policy, migration-threshold, start-failure-is-fatal."""
+        return FailoverPolicy.derive(self.failover, self.cluster.migration_threshold)
+
+    @property
+    def primary(self) -> Node:
+        """The first node: it creates the filesystems and pushes the CIB."""
+        return self.nodes[0]
+
+    @property
+    def second_link(self) -> bool:
+        return self.network.link1_subnet is not None
+
+    def node(self, name: str) -> Node:
+        return next(n for n in self.nodes if n.name == name)
+
+    def peer_of(self, node: Node) -> Node:
+        return next(n for n in self.nodes if n.name != node.name)
