@@ -55,7 +55,8 @@ def _engine_view(preview: dict) -> dict[tuple[str, str], dict]:
             continue
         parent = state.get("parent") or ""
         out[(rtype, _name(state["urn"]))] = {
-            "parent": None if not parent or parent.split("::")[2] == "pulumi:pulumi:Stack" else _name(parent),
+            # resources.json names the root stack resource "stack" (tools/plan.py)
+            "parent": "stack" if parent.split("::")[2:3] == ["pulumi:pulumi:Stack"] else _name(parent) if parent else None,
             "dependencies": sorted(_name(d) for d in state.get("dependencies") or []),
         }
     return out
