@@ -55,6 +55,7 @@ def _engine_view(preview: dict) -> dict[tuple[str, str], dict]:
             continue
         parent = state.get("parent") or ""
         out[(rtype, _name(state["urn"]))] = {
+            "urn": state["urn"],
             # resources.json names the root stack resource "stack" (tools/plan.py)
             "parent": "stack" if parent.split("::")[2:3] == ["pulumi:pulumi:Stack"] else _name(parent) if parent else None,
             "dependencies": sorted(_name(d) for d in state.get("dependencies") or []),
@@ -71,10 +72,16 @@ def _plan_view(resources: list[dict]) -> dict[tuple[str, str], dict]:
 def test_preview_matches_offline_plan(stack: str) -> None:
     _require_engine()
     engine = _engine_view(_preview(stack))
-    plan = _plan_view(_plan(stack))
+    plan_records = _plan(stack)
+    plan = _plan_view(plan_records)
     assert engine, "the engine previewed no resource"
     only_engine = sorted(set(engine) - set(plan))
     only_plan = sorted(set(plan) - set(engine))
     assert not only_engine and not only_plan, f"resources differ: only in the engine {only_engine}, only in the plan {only_plan}"
-    differ = {k: {"engine": engine[k], "plan": plan[k]} for k in sorted(plan) if engine[k] != plan[k]}
+    differ = {k: {"engine": {f: engine[k][f] for f in plan[k]}, "plan": plan[k]} for k in sorted(plan)
+              if any(engine[k][f] != plan[k][f] for f in plan[k])}
+    urns = {r["urn"] for r in plan_records if r.get("urn")}
+    if urns:  # a plan that records the engine's URNs: they must be exactly the engine's
+        engine_urns = {e["urn"] for e in engine.values()}
+        assert urns == engine_urns, f"URNs only in the engine {sorted(engine_urns - urns)}, only in the plan {sorted(urns - engine_urns)}"
     assert not differ, "parent/dependencies differ:\n" + "\n".join(f"{k}: {v}" for k, v in differ.items())
