@@ -32,3 +32,12 @@ bench: plan-deps
 
 clean:
 	rm -rf build .venv
+
+# The Pulumi engine built from Go modules into .tools/bin (tools/build-engine), and the real
+# `pulumi preview --diff` of STACK on a local file backend under build/state (tools/preview).
+.PHONY: engine preview
+engine:
+	@bash tools/build-engine
+
+preview: deps engine
+	@bash tools/preview $(STACK) $(PREVIEW_ARGS)
