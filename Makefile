@@ -17,7 +17,7 @@ plan-deps:
 plan: plan-deps
 	@$(PY) -m tools.plan $(STACK)
 
-test: deps
+test: deps engine
 	@$(PY) -m pytest -q tests
 
 lab: deps
@@ -39,5 +39,5 @@ clean:
 engine:
 	@bash tools/build-engine
 
-preview: deps engine
+preview: plan-deps engine
 	@bash tools/preview $(STACK) $(PREVIEW_ARGS)
