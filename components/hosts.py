@@ -19,10 +19,10 @@ GIB = 1024 ** 3
 
 def existing_hosts(s: Settings, ssh_key: pulumi.Output[str] | None) -> dict[str, Host]:
     """Bare metal: nothing to create, only where to connect."""
-    hosts = {n.name: ssh_host(n.name, n.ip, n.ssh_user, ssh_key) for n in s.nodes}
+    hosts = {n.name: ssh_host(n.name, n.ip, n.ssh_user, ssh_key, host_key=n.ssh_host_key) for n in s.nodes}
     if s.storage.host:
         h = s.storage.host
-        hosts[h.name] = ssh_host(h.name, h.ip, h.ssh_user, ssh_key)
+        hosts[h.name] = ssh_host(h.name, h.ip, h.ssh_user, ssh_key, host_key=h.ssh_host_key)
     return hosts
 
 
@@ -85,7 +85,8 @@ class LibvirtLab(pulumi.ComponentResource):
             self.domains[vm_name] = domain
             self.hosts[vm_name] = ssh_host(vm_name, ip, "root", ssh_key, ready=(domain,), host_key=host_key.public)
 
-        hypervisor = ssh_host("hypervisor", lv.hypervisor_address, lv.hypervisor_ssh_user, ssh_key)
+        hypervisor = ssh_host("hypervisor", lv.hypervisor_address, lv.hypervisor_ssh_user, ssh_key,
+                              host_key=lv.hypervisor_host_key)
         install = step(hypervisor, "virtualbmc-install", virtualbmc_install(), parent=self)
         self.bmcs = {
             n.name: step(hypervisor, f"virtualbmc-{n.name}", vbmc_script(s, n), parent=self, secret=True,

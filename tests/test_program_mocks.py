@@ -259,3 +259,22 @@ def test_the_san_admin_reads_which_initiators_and_chap_user_to_admit_from_the_ou
     assert access["target_iqn"] == settings.storage.target_iqn and access["portal"] == "10.20.0.40:3260"
     assert access["initiators"] == {n.name: {"iqn": n.iqn, "address": n.ip} for n in settings.nodes}
     assert access["chap_username"] == settings.storage.chap_username
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "lab"])
+def test_every_step_pins_its_hosts_ssh_host_key(stack):
+    """pulumi-command checks a host's identity only when host_key is set: secrets go to no unchecked host."""
+    settings = load_settings(stack)
+    keys = {n.name: n.ssh_host_key for n in settings.nodes}
+    if settings.storage.host:
+        keys[settings.storage.host.name] = settings.storage.host.ssh_host_key
+    if settings.libvirt:
+        keys["hypervisor"] = settings.libvirt.hypervisor_host_key
+    steps = [d for d in declare(stack).values() if d.type == "command:remote:Command"]
+    assert steps
+    for d in steps:
+        pinned = d.raw_inputs["connection"].get("hostKey")
+        assert pinned and pinned.startswith("ssh-ed25519 "), d.name
+        host = max((h for h in keys if d.name.startswith(h + "-")), key=len)
+        if keys[host] is not None:  # lab VMs: the key the program made (test above)
+            assert pinned == keys[host], d.name
