@@ -16,8 +16,8 @@ import sys
 import time
 
 from lab import report, scenarios, teardown
-from lab.lock import LabBusy, only_lab
 from lab.layout import Layout
+from lab.lock import LabBusy, only_lab
 from lab.session import LabError, LabSession
 from tools.stackfile import load_settings
 

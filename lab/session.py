@@ -33,7 +33,7 @@ class LabSession:
         return next(h for h in self.handles if h.name == name)
 
     # -- build ------------------------------------------------------------------------------------------
-    def __enter__(self) -> "LabSession":
+    def __enter__(self) -> LabSession:
         teardown.teardown(keep_logs=False)  # a stale lab of a killed run
         WORK.mkdir(parents=True)
         self.stack.callback(teardown.teardown)

@@ -10,7 +10,6 @@ import pytest
 from tools.blast_radius import CASES, blast
 
 
-
 def _update_chain(primary: str, secondary: str) -> tuple[set[str], set[str]]:
     """A new release (version or repository) runs the update chain's steps only: maintenance on and off and
     the cluster check on the primary, packages and post-install on both nodes. The first install's step

@@ -25,7 +25,7 @@ def test_two_renders_with_different_hash_seeds_are_byte_identical(stack, tmp_pat
         env = {**os.environ, "PYTHONHASHSEED": seed}
         runs.append((out, subprocess.Popen([sys.executable, "-m", "tools.plan", stack, str(out)], cwd=ROOT, env=env,
                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
-    for out, process in runs:
+    for _, process in runs:
         assert process.wait() == 0, process.stderr.read()
     first, second = (_tree(out) for out, _ in runs)
     assert {"resources.json", "cluster/cib.xml", "cluster/corosync.conf", "topology.svg"} <= first.keys()

@@ -55,7 +55,7 @@ def test_cib_holds_one_ipmi_fence_device_per_node_never_run_by_its_own_target(st
     cib = ET.fromstring(render_cib(s))
     devices = cib.findall(".//primitive[@class='stonith']")
     assert [d.get("type") for d in devices] == ["fence_ipmilan", "fence_ipmilan"]
-    for node, device in zip(s.nodes, devices):
+    for node, device in zip(s.nodes, devices, strict=True):
         p = params(device)
         assert p["pcmk_host_list"] == node.name and p["ip"] == node.bmc.address
         assert p["lanplus"] == "1" and p["method"] == "onoff" and "password" not in p

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import copy
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from tools.diff import PlanDiff, diff_resources
 from tools.plan import run_program

@@ -10,9 +10,9 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
 
 # Every step runs at the same simulated instant: the timestamps written into the status section (and so
 # the output) are byte-identical across runs, and a fail count injected by one step has not expired

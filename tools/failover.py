@@ -17,12 +17,13 @@ a node that boots alone has none while `wait_for_all` holds.
 """
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping
 
 from components.render.cib import GROUP_ID
 from components.render.corosync import render_corosync
@@ -164,7 +165,7 @@ def _breaches(m: Model, step: crmsim.Step, lost: frozenset[str]) -> list[str]:
         if gaps:
             problems.append(f"{later} is started while {gaps[0]}, before it in the group, does not run")
     starts = sorted((a for a in graph.ops("start") if a.resource in m.members), key=lambda a: m.members.index(a.resource))
-    for earlier, later in zip(starts, starts[1:]):
+    for earlier, later in itertools.pairwise(starts):
         if earlier.id not in graph.ancestors(later.id):
             problems.append(f"{later.resource} may start before {earlier.resource}")
     fences = {f.node: f for f in graph.fences()}
@@ -392,7 +393,7 @@ def _fence_race(m: Model, active: str, passive: str, active_lost: Outcome, passi
                        fenced=(), started=(), stopped=(), group_before=(active,), group_after=tuple(ends),
                        running_after=(), unsafe=unsafe)
     earliest = {shooter: min((e for _, e, _ in fences), default=float("inf")) for shooter, fences in shots.items()}
-    latest = {shooter: max((l for _, _, l in fences), default=float("inf")) for shooter, fences in shots.items()}
+    latest = {shooter: max((last for _, _, last in fences), default=float("inf")) for shooter, fences in shots.items()}
     winner = next((me for me, other in ((active, passive), (passive, active)) if latest[me] < earliest[other]), None)
     if winner is None:
         does = (f"Both may fence each other: {active} fences after {_seconds_range(earliest[active], latest[active])}, "

@@ -24,8 +24,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 # ipmi_sim does not answer "Get Channel Cipher Suites": a client must name the suite or stall ~15 s.
 # Suite 3 = RAKP-HMAC-SHA1 / HMAC-SHA1-96 / AES-CBC-128, the one the project pins (cluster.ipmi_cipher).
@@ -129,7 +129,7 @@ class Bmc:
                 f"mc_enable {BMC_MC_ADDRESS}\n")
 
     # -- lifecycle --------------------------------------------------------------------------------------
-    def start(self) -> "Bmc":
+    def start(self) -> Bmc:
         if self.directory.exists():
             shutil.rmtree(self.directory)
         (self.directory / "state").mkdir(parents=True)
@@ -194,7 +194,7 @@ class Bmc:
             self.process = None
         shutil.rmtree(self.directory, ignore_errors=True)
 
-    def __enter__(self) -> "Bmc":
+    def __enter__(self) -> Bmc:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -23,7 +23,3 @@ def service_agent_source() -> str:
     """The text of ocf:bluemind-ha:service, to install at SERVICE_AGENT_PATH (0755)."""
     return SERVICE_AGENT_SOURCE.read_text()
 
-
-def install_alert_agent_command() -> str:
-    """Install the mail alert agent from the distribution's sample; idempotent."""
-    return f"install -D -m 0755 {ALERT_AGENT_SAMPLE} {ALERT_AGENT_PATH}"

@@ -8,7 +8,7 @@ of at the first fence, when a failover hangs on it.
 from __future__ import annotations
 
 from components.render.cib import fence_parameters
-from components.render.shell import script
+from components.render.shell import Text, render
 from components.settings import Node, Settings
 
 # The agent retries its own timeouts internally; this bounds the whole check whatever happens.
@@ -28,25 +28,6 @@ def preflight_script(s: Settings, node: Node) -> str:
     bmc = f"{peer.bmc.address}:{peer.bmc.port}"
     failed = (f"pre-flight FAILED on {node.name}: cannot fence {peer.name} through its BMC {bmc} "
               f"(user {peer.bmc.username})")
-    return script(f"{node.name}: pre-flight of the fence device for {peer.name} (BMC {bmc})", f"""
-if ! command -v fence_ipmilan >/dev/null; then
-  echo "{failed}: fence_ipmilan is not installed (package fence-agents)" >&2
-  exit 1
-fi
-rc=0
-output=$(timeout {PREFLIGHT_TIMEOUT_S} fence_ipmilan 2>&1 <<'PARAMETERS'
-{agent_stdin(fence_parameters(s, peer), "status")}PARAMETERS
-) || rc=$?
-case $rc in
-  0) echo "pre-flight OK: {node.name} can fence {peer.name}; BMC {bmc} answers, {peer.name} is powered on" ;;
-  2) echo "pre-flight OK: {node.name} can fence {peer.name}; BMC {bmc} answers, {peer.name} is powered OFF" ;;
-  *)
-    [ "$rc" = 124 ] && reason="no answer within {PREFLIGHT_TIMEOUT_S} s" || reason="fence_ipmilan status exit $rc"
-    echo "{failed}: $reason." >&2
-    echo "STONITH stays disabled. Check the BMC address/port, the user, the password in" \\
-         "the password file and the cipher suite; the agent said:" >&2
-    grep -v -e DeprecationWarning -e 'from pipes import' <<<"$output" >&2 || true
-    exit 1
-    ;;
-esac
-""")
+    return render("fence-preflight.sh", f"{node.name}: pre-flight of the fence device for {peer.name} (BMC {bmc})", {
+        "node": node.name, "peer": peer.name, "bmc": bmc, "failed": failed, "timeout_s": PREFLIGHT_TIMEOUT_S,
+        "parameters": Text(agent_stdin(fence_parameters(s, peer), "status"), "PARAMETERS")})

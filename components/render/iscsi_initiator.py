@@ -7,7 +7,7 @@ ends cannot disagree.
 from __future__ import annotations
 
 from components.render.cib import by_path_device
-from components.render.shell import script
+from components.render.shell import header, inline, render
 from components.settings import Node, Settings
 
 ISCSID_CONF = "/etc/iscsi/iscsid.conf"
@@ -70,90 +70,17 @@ def node_record(s: Settings) -> str:
     """bash: the node record iscsid logs in with made to carry every `node.*` setting of the installed
     iscsid.conf; sets `record` to "changed" or "unchanged". Part of login_script()."""
     st = s.storage
-    return f"""
-# The node record, not iscsid.conf, is what iscsid logs in with (at boot, after a lost connection), and a
-# record keeps the settings it was created with. So every run compares it with iscsid.conf and updates what
-# differs in place, without logging out: a rotated CHAP secret reaches the record before any next login.
-node_record=(-m node -T {st.target_iqn} -p {st.portal})
-if ! iscsiadm "${{node_record[@]}}" >/dev/null 2>&1; then
-  iscsiadm "${{node_record[@]}}" -o new >/dev/null
-fi
-declare -A recorded=()
-# -S shows the secret: nothing read here is printed.
-record_text=$(iscsiadm "${{node_record[@]}}" -S)
-while IFS= read -r line; do recorded[${{line%% = *}}]=${{line#* = }}; done <<<"$record_text"
-update_args=() changed_settings=()
-while IFS= read -r line; do
-  case $line in node.*' = '*) ;; *) continue ;; esac
-  setting=${{line%% = *}} value=${{line#* = }}
-  if [ "${{recorded[$setting]-}}" != "$value" ]; then
-    update_args+=(-n "$setting" -v "$value") changed_settings+=("$setting")
-  fi
-done < {ISCSID_CONF}
-record=unchanged
-if [ ${{#update_args[@]}} -gt 0 ]; then
-  # iscsiadm takes values on its command line only: a changed CHAP secret is in this node's process list for
-  # the moment the update takes (root runs it; the secret is also in iscsid.conf, 0600).
-  iscsiadm "${{node_record[@]}}" -o update "${{update_args[@]}}"
-  record=changed
-  echo "node record updated from iscsid.conf: ${{changed_settings[*]}}"
-fi
-"""
+    return header({"node_record": ["-m", "node", "-T", st.target_iqn, "-p", st.portal],
+                   "iscsid_conf": ISCSID_CONF}) + inline("iscsi-node-record.sh")
 
 
 def login_script(s: Settings, node: Node) -> str:
     """bash, run on `node` with iscsid_conf() on stdin: install the initiator's files, bring the node record in
     line with them, log in, wait for the LUNs."""
     st = s.storage
-    devices = " ".join(by_path_device(s, lun) for lun in st.luns)
-    return script(f"{node.name}: iSCSI login to {st.target_iqn} at {st.portal}", f"""
-portal={st.portal}
-target={st.target_iqn}
-devices=({devices})
-
-install -d -m 0755 /etc/iscsi
-received=$(mktemp /etc/iscsi/.iscsid.conf.XXXXXX)
-trap 'rm -f "$received"' EXIT
-cat > "$received"
-if ! grep -q '^node.session.auth.password = ' "$received"; then
-  echo "stdin must be the rendered iscsid.conf (with the CHAP secret); got something else" >&2
-  exit 1
-fi
-conf=$(install_stdin {ISCSID_CONF} 0600 < "$received")
-name=$(printf 'InitiatorName=%s\\n' {node.iqn} | install_stdin {INITIATORNAME} 0644)
-{node_record(s).strip()}
-if [ "$conf" = changed ] || [ "$name" = changed ] || [ "$record" = changed ]; then
-  # iscsid reads both files when it starts, and takes each live session's settings from its node record
-  # then: a restart after the record update makes a reconnect (target restart, lost link) use the new
-  # secret too. Running sessions keep their login.
-  systemctl restart iscsid
-  echo "iscsid restarted: iscsid.conf $conf, initiatorname.iscsi $name, node record $record"
-fi
-
-# `iscsiadm -m session` lines: "tcp: [1] 192.168.150.20:3260,1 iqn....:bluemind-data (non-flash)".
-logged_in() {{
-  iscsiadm -m session 2>/dev/null |
-    awk -v p="$portal" -v t="$target" '{{ split($3, a, ","); if (a[1] == p && $4 == t) found = 1 }} END {{ exit !found }}'
-}}
-if ! logged_in; then
-  timeout {LOGIN_TIMEOUT_S} iscsiadm "${{node_record[@]}}" --login
-fi
-
-# Every LUN under the name the CIB's Filesystem resources use (udev creates them shortly after login).
-deadline=$((SECONDS + {DEVICE_WAIT_S}))
-while :; do
-  missing=()
-  for device in "${{devices[@]}}"; do
-    [ -b "$device" ] || missing+=("$device")
-  done
-  [ ${{#missing[@]}} -eq 0 ] && break
-  if [ $SECONDS -ge $deadline ]; then
-    echo "LUNs not visible on {node.name} after {DEVICE_WAIT_S} s (check the target's ACL and CHAP):" >&2
-    printf '  %s\\n' "${{missing[@]}}" >&2
-    exit 1
-  fi
-  udevadm settle --timeout=5 || true
-  sleep 1
-done
-echo "{node.name}: logged in to $target at $portal, ${{#devices[@]}} LUNs present"
-""")
+    return render("iscsi-login.sh", f"{node.name}: iSCSI login to {st.target_iqn} at {st.portal}", {
+        "node": node.name, "iqn": node.iqn, "portal": st.portal, "target": st.target_iqn,
+        "devices": [by_path_device(s, lun) for lun in st.luns],
+        "iscsid_conf": ISCSID_CONF, "initiatorname": INITIATORNAME,
+        "login_timeout": LOGIN_TIMEOUT_S, "device_wait": DEVICE_WAIT_S,
+    }, parts={"iscsi-node-record.sh": node_record(s)})

@@ -6,7 +6,7 @@ order, so vbmcd's rewrite of an active endpoint leaves it byte-identical and a r
 """
 from __future__ import annotations
 
-from components.render.shell import script
+from components.render.shell import Text, render
 from components.settings import Node, Settings
 
 # How long to wait for vbmcd to report the endpoint running (it starts endpoints from a periodic sync).
@@ -37,19 +37,8 @@ def vbmc_config(s: Settings, node: Node, password: str) -> str:
     return "[VirtualBMC]\n" + "".join(f"{key} = {value}\n" for key, value in options) + "\n"
 
 
-def virtualbmc_install() -> str:
-    """On the lab's hypervisor: VirtualBMC (PyPI virtualbmc) and its daemon vbmcd, which answers IPMI for
-    the VMs, as a service enabled at boot: after a reboot of the hypervisor the lab can still be fenced."""
-    return script("hypervisor: VirtualBMC", f"""
-if [ ! -x /opt/virtualbmc/bin/vbmcd ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq --no-install-recommends python3-venv libvirt-dev pkg-config gcc python3-dev
-  python3 -m venv /opt/virtualbmc
-  /opt/virtualbmc/bin/pip install -q virtualbmc==3.3.0
-  ln -sf /opt/virtualbmc/bin/vbmc /opt/virtualbmc/bin/vbmcd /usr/local/bin/
-fi
-cat <<'UNIT' | install_stdin /etc/systemd/system/vbmcd.service 0644 >/dev/null
-[Unit]
+# vbmcd as a service enabled at boot: after a reboot of the hypervisor the lab can still be fenced.
+VBMCD_UNIT = f"""[Unit]
 Description=VirtualBMC: the IPMI endpoints that fence the bluemind-ha lab's VMs
 Wants=libvirtd.service
 After=libvirtd.service
@@ -61,40 +50,18 @@ Restart=on-failure
 
 [Install]
 WantedBy=multi-user.target
-UNIT
-systemctl daemon-reload
-systemctl enable --now vbmcd.service
-""")
+"""
+
+
+def virtualbmc_install() -> str:
+    """On the lab's hypervisor: VirtualBMC (PyPI virtualbmc) and its daemon vbmcd, which answers IPMI for
+    the VMs, as a service enabled at boot."""
+    return render("virtualbmc-install.sh", "hypervisor: VirtualBMC", {"vbmcd_unit": Text(VBMCD_UNIT, "UNIT")})
 
 
 def vbmc_script(s: Settings, node: Node) -> str:
     """bash, run on the hypervisor with vbmc_config() on stdin: install the endpoint, (re)start it if needed."""
     assert node.bmc is not None and s.libvirt is not None
     domain = vbmc_domain(node)
-    return script(f"hypervisor: VirtualBMC for {domain} on {node.bmc.address}:{node.bmc.port}", f"""
-domain={domain}
-export HOME={VBMC_HOME}  # the vbmc client finds vbmcd through the configuration under root's home
-dir="$HOME/.vbmc/$domain"
-systemctl start vbmcd.service
-install -d -m 0700 "$HOME/.vbmc" "$dir"
-
-status() {{ vbmc list -f value -c 'Domain name' -c Status | awk -v d="$domain" '$1 == d {{ print $2 }}'; }}
-received=$(mktemp "$dir/.config.XXXXXX")
-trap 'rm -f "$received"' EXIT
-cat > "$received"
-if cmp -s "$received" "$dir/config"; then
-  [ "$(status)" = running ] || vbmc start "$domain"
-else
-  # A running endpoint keeps the settings it started with: stop it, install, start it again.
-  [ "$(status)" = running ] && vbmc stop "$domain"
-  install_stdin "$dir/config" 0600 < "$received" >/dev/null
-  vbmc start "$domain"
-  echo "VirtualBMC for $domain (re)configured"
-fi
-for _ in $(seq {START_WAIT_S}); do
-  [ "$(status)" = running ] && exit 0
-  sleep 1
-done
-echo "VirtualBMC for $domain is not running after {START_WAIT_S} s (see journalctl -u vbmcd)" >&2
-exit 1
-""")
+    return render("virtualbmc.sh", f"hypervisor: VirtualBMC for {domain} on {node.bmc.address}:{node.bmc.port}",
+                  {"domain": domain, "vbmc_home": VBMC_HOME, "start_wait_s": START_WAIT_S})

@@ -16,8 +16,8 @@ from __future__ import annotations
 import dataclasses
 import shlex
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 TIME_LIMIT_S = 30
 

@@ -10,8 +10,8 @@ import pytest
 
 from components.render.cib import render_cib
 from components.render.cib_merge import merge_cib
-from tests.conftest import require_tool
 from components.settings import parse_settings
+from tests.conftest import require_tool
 from tools.stackfile import load_settings, read_stack_config
 
 

@@ -12,8 +12,9 @@ import functools
 import os
 import subprocess
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -69,7 +70,7 @@ ALL = STACK_NAMES + tuple(VARIANTS)
 CIB_CONFIGS = tuple(name for name in ALL if VARIANTS.get(name, (None, None))[1] is not _second_link)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def settings_of(name: str) -> Settings:
     stack, change = VARIANTS.get(name, (name, None))
     config, secrets = read_stack_config(stack)
@@ -79,13 +80,13 @@ def settings_of(name: str) -> Settings:
     return parse_settings(name, config, secrets)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def settled_cib(name: str) -> str:
     s = settings_of(name)
     return crmsim.settle(render_cib(s), [n.name for n in s.nodes])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def matrix_of(name: str) -> failover.Matrix:
     """Every member's monitor fails in the stacks (4.x and 5.x service lists); the variants, which change
     the mode or the service list of a stack, fail the first and the last member."""
@@ -183,7 +184,7 @@ def test_corosync_check_bites(tmp_path):
 SUPPLIED_BY_FENCER = {"action", "port", "plug"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _metadata(command: tuple[str, ...]) -> dict[str, ET.Element]:
     env = {**os.environ, "OCF_ROOT": OCF_ROOT}
     out = subprocess.run(list(command), capture_output=True, text=True, check=True, env=env, timeout=TIME_LIMIT_S).stdout

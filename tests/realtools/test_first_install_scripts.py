@@ -160,7 +160,7 @@ def luns(tmp_path):
 def test_filesystems_are_made_once_seeded_and_never_made_again_over_data(node, luns):
     require_tool("mkfs.xfs")
     s, devices = luns
-    by_path = "\n".join(f"ln -sf {dev} {by_path_device(s, lun)}" for lun, dev in zip(s.storage.luns, devices))
+    by_path = "\n".join(f"ln -sf {dev} {by_path_device(s, lun)}" for lun, dev in zip(s.storage.luns, devices, strict=True))
     udev = f"mkdir -p /dev/disk/by-path\n{by_path}"
     script = filesystems(s, s.nodes[0])
 

@@ -150,7 +150,7 @@ def test_initiator_side_names_what_the_live_target_serves(served):
     assert conf["node.startup"] == "automatic"
     assert conf["node.session.auth.authmethod"] == "CHAP"
     assert live["accounts"] == [conf["node.session.auth.username"]]
-    for index, node in enumerate(s.nodes):
+    for node in s.nodes:
         iqn = initiatorname_iscsi(node).removeprefix("InitiatorName=").removesuffix("\n")
         assert iqn in live["acl"] and node.ip in live["acl"]
         # The node's files, as rendered, are what gets it in.

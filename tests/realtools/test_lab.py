@@ -52,10 +52,10 @@ def test_quick_lab_loses_nothing_and_recovers():
                            stderr=subprocess.STDOUT, text=True)
     try:
         output, _ = lab.communicate(timeout=QUICK_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as timed_out:
         lab.send_signal(signal.SIGTERM)  # lab.run tears its lab down on SIGTERM
         output, _ = lab.communicate(timeout=120)
-        raise AssertionError(f"the quick lab took longer than {QUICK_TIMEOUT_S} s:\n{output}")
+        raise AssertionError(f"the quick lab took longer than {QUICK_TIMEOUT_S} s:\n{output}") from timed_out
     finally:
         if lab.poll() is None:
             lab.kill()

@@ -131,7 +131,7 @@ class Session:
             self.lib.iscsi_destroy_context(self.ctx)
             self.ctx = None
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -173,7 +173,7 @@ class HeldSession:
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             stream.close()
 
-    def __enter__(self) -> "HeldSession":
+    def __enter__(self) -> HeldSession:
         return self
 
     def __exit__(self, *exc) -> None:

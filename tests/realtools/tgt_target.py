@@ -42,7 +42,9 @@ def swap_backing_stores(conf: str, s: Settings, volumes: dict[int, Path | str]) 
 def live_target(show: str) -> dict:
     """Target name, LUN numbers and their volumes, CHAP accounts and ACL entries of the first target in
     `tgtadm --op show --mode target` (LUN 0, tgt's controller, left out)."""
-    section = lambda title: re.search(rf"^    {title}:\n((?:        .*\n)*)", show, re.M).group(1).split()
+    def section(title: str) -> list[str]:
+        return re.search(rf"^    {title}:\n((?:        .*\n)*)", show, re.M).group(1).split()
+
     volumes = dict(re.findall(r"^        LUN: (\d+)\n(?:            .*\n)*?            Backing store path: (\S+)$",
                               show, re.M))
     return {

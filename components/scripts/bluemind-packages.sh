@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install BlueMind once, with every service it brings disabled at boot (only pacemaker starts them, on the
+# active node); later versions arrive through the update chain, in maintenance mode. Once BlueMind is
+# installed, a re-run only keeps the cluster-managed units disabled at boot: it installs, pins and stops
+# nothing, since pacemaker may be running them on this node.
+# stdin: the apt source line, then the apt pin of the BlueMind version to install first.
+# shellcheck source=lib.sh
+source "${BASH_SOURCE[0]%/*}/lib.sh"
+: "${node:?}" "${apt_source_path:?}" "${apt_pin_path:?}" "${policy_rc:?}" "${cluster_units[@]-}"
+
+export DEBIAN_FRONTEND=noninteractive
+if dpkg-query -W -f '${Status}' bluemind-full 2>/dev/null | grep -q ' installed$'; then
+  for unit in "${cluster_units[@]}"; do
+    systemctl disable --quiet "$unit" 2>/dev/null || true
+  done
+  echo "$node: BlueMind $(dpkg-query -W -f '${Version}' bluemind-full) is installed; new versions come through the update chain."
+  exit 0
+fi
+IFS= read -r source_line
+printf '%s\n' "$source_line" | install_stdin "$apt_source_path" 0644 >/dev/null
+install_stdin "$apt_pin_path" 0644 >/dev/null
+# Package scripts must not start services here: pacemaker owns them, and the data LUNs are not mounted.
+if foreign_policy_rc "$policy_rc"; then
+  echo "$policy_rc exists and is not bluemind-ha's: review it, then re-run this step" >&2
+  exit 1
+fi
+block_service_starts "$policy_rc" "no service starts while BlueMind is first installed"
+apt-get update -qq
+apt-get install -y -qq bluemind-full
+for unit in "${cluster_units[@]}"; do
+  systemctl disable --quiet "$unit" 2>/dev/null || true
+  systemctl stop "$unit" 2>/dev/null || true
+done

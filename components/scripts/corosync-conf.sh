@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install corosync.conf (stdin), tested with `corosync -t` before it replaces the live file, then reloaded.
+# shellcheck source=lib.sh
+source "${BASH_SOURCE[0]%/*}/lib.sh"
+: "${corosync_conf:?}"
+
+install -d -m 0755 "${corosync_conf%/*}"
+receive_stdin "$corosync_conf.XXXXXX"
+new=$REPLY
+corosync -t -c "$new" >/dev/null
+chmod 0644 "$new"
+if [ "$(install_stdin "$corosync_conf" 0644 < "$new")" = changed ] && corosync-cfgtool -s >/dev/null 2>&1; then
+  corosync-cfgtool -R
+fi

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Log the node in to the iSCSI target. stdin: the rendered iscsid.conf (with the CHAP secret). Install the
+# initiator's files, bring the node record in line with them, log in, wait for the LUNs.
+# shellcheck source=lib.sh
+source "${BASH_SOURCE[0]%/*}/lib.sh"
+: "${node:?}" "${iqn:?}" "${portal:?}" "${target:?}" "${devices[@]-}" "${iscsid_conf:?}" "${initiatorname:?}"
+: "${login_timeout:?}" "${device_wait:?}"
+
+install -d -m 0755 "${iscsid_conf%/*}"
+receive_stdin "${iscsid_conf%/*}/.iscsid.conf.XXXXXX"
+received=$REPLY
+if ! grep -q '^node.session.auth.password = ' "$received"; then
+  echo "stdin must be the rendered iscsid.conf (with the CHAP secret); got something else" >&2
+  exit 1
+fi
+conf=$(install_stdin "$iscsid_conf" 0600 < "$received")
+name=$(printf 'InitiatorName=%s\n' "$iqn" | install_stdin "$initiatorname" 0644)
+# shellcheck source=iscsi-node-record.sh
+source "${BASH_SOURCE[0]%/*}/iscsi-node-record.sh"
+if [ "$conf" = changed ] || [ "$name" = changed ] || [ "$record" = changed ]; then
+  # iscsid reads both files when it starts, and takes each live session's settings from its node record
+  # then: a restart after the record update makes a reconnect (target restart, lost link) use the new
+  # secret too. Running sessions keep their login.
+  systemctl restart iscsid
+  echo "iscsid restarted: iscsid.conf $conf, initiatorname.iscsi $name, node record $record"
+fi
+
+# `iscsiadm -m session` lines: "tcp: [1] 192.168.150.20:3260,1 iqn....:bluemind-data (non-flash)".
+logged_in() {
+  iscsiadm -m session 2>/dev/null |
+    awk -v p="$portal" -v t="$target" '{ split($3, a, ","); if (a[1] == p && $4 == t) found = 1 } END { exit !found }'
+}
+if ! logged_in; then
+  timeout "$login_timeout" iscsiadm "${node_record[@]}" --login
+fi
+
+# Every LUN under the name the CIB's Filesystem resources use (udev creates them shortly after login).
+deadline=$((SECONDS + device_wait))
+while :; do
+  missing=()
+  for device in "${devices[@]}"; do
+    [ -b "$device" ] || missing+=("$device")
+  done
+  [ ${#missing[@]} -eq 0 ] && break
+  if [ $SECONDS -ge $deadline ]; then
+    echo "LUNs not visible on $node after $device_wait s (check the target's ACL and CHAP):" >&2
+    printf '  %s\n' "${missing[@]}" >&2
+    exit 1
+  fi
+  udevadm settle --timeout=5 || true
+  sleep 1
+done
+echo "$node: logged in to $target at $portal, ${#devices[@]} LUNs present"

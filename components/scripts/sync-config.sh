@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install lsyncd's configuration (stdin) and unit (lsyncd_unit). The unit is installed but never enabled:
+# lsyncd is a member of the cluster group, so only the active node runs it and the sync always flows
+# active -> passive.
+# shellcheck source=lib.sh
+source "${BASH_SOURCE[0]%/*}/lib.sh"
+: "${lsyncd_conf:?}" "${lsyncd_unit:?}"
+
+install -d -m 0755 "${lsyncd_conf%/*}"
+install_stdin "$lsyncd_conf" 0644
+printf '%s' "$lsyncd_unit" | install_stdin /etc/systemd/system/lsyncd.service 0644
+systemctl daemon-reload
+systemctl disable lsyncd.service 2>/dev/null || true

@@ -1,0 +1,45 @@
+# shellcheck shell=bash
+# What every step of the update chain shares (sourced after lib.sh). Maintenance mode is never turned off
+# here: a failure anywhere leaves the cluster in maintenance mode and says what to do next.
+: "${release:?}" "${version:?}" "${release_attribute[@]-}" "${maintenance_query[@]-}" "${vip_id:?}"
+
+# Does the cluster run this release already (recorded by the last step of a completed update)?
+release_in_place() {
+  [ "$("${release_attribute[@]}" --query --quiet 2>/dev/null || true)" = "$release" ]
+}
+
+# exit_if_release_in_place: a step that runs again for that release (an edited script, a new SSH key) does
+# nothing.
+exit_if_release_in_place() {
+  if release_in_place; then
+    echo "BlueMind $version (release $release) is in place on this cluster: nothing to do."
+    exit 0
+  fi
+}
+
+in_maintenance() {
+  [ "$("${maintenance_query[@]}" 2>/dev/null || true)" = true ]
+}
+
+# fail WHAT NEXT: say what failed and what to do, and stop. Maintenance mode is left as it is.
+fail() {
+  echo "FAILED: $1" >&2
+  echo "The cluster stays in maintenance mode: pacemaker neither starts, stops nor monitors anything." >&2
+  echo "Next: $2" >&2
+  exit 1
+}
+trap 'echo "FAILED at line $LINENO; the cluster stays in maintenance mode. Fix the cause and re-run this step." >&2' ERR
+
+require_maintenance() {
+  in_maintenance || fail "the cluster is not in maintenance mode" \
+    "run the maintenance-on step first; updating under a managing pacemaker would trigger recovery or fencing"
+}
+
+# holds_vip: does this node carry the floating IP right now? The address is read from the CIB, not
+# written here, so a change of the VIP does not re-run the update chain.
+holds_vip() {
+  local vip
+  vip=$(crm_resource --resource "$vip_id" --get-parameter ip --quiet) || fail "cannot read the VIP from the CIB" \
+    "check the cluster with crm_mon -1"
+  ip -o -4 addr show | awk '{print $4}' | cut -d/ -f1 | grep -qxF "$vip"
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Update step 2, on both nodes in parallel: pin BlueMind to the stack's version, apt-get update and
+# dist-upgrade, verify the installed version, keep every cluster-managed unit disabled at boot. On the node
+# without the VIP, package scripts may not start services (the data LUNs are not mounted there), and any
+# that run anyway are stopped.
+# shellcheck source=lib.sh
+source "${BASH_SOURCE[0]%/*}/lib.sh"
+# shellcheck source=update-common.sh
+source "${BASH_SOURCE[0]%/*}/update-common.sh"
+: "${node:?}" "${apt_source_path:?}" "${apt_source_line:?}" "${apt_pin_path:?}" "${apt_pin:?}" "${policy_rc:?}"
+: "${cluster_units[@]-}"
+exit_if_release_in_place
+
+require_maintenance
+export DEBIAN_FRONTEND=noninteractive
+printf '%s' "$apt_source_line" | install_stdin "$apt_source_path" 0644 >/dev/null
+printf '%s' "$apt_pin" | install_stdin "$apt_pin_path" 0644 >/dev/null
+active=no
+holds_vip && active=yes
+if [ "$active" = no ]; then
+  if foreign_policy_rc "$policy_rc"; then
+    fail "$policy_rc exists and is not ours" "review it; remove it if it is stale, then re-run this step"
+  fi
+  block_service_starts "$policy_rc" "no service starts on the passive node during an update"
+fi
+apt-get update -qq || fail "apt-get update failed on $node" "check $apt_source_path and the network, then re-run this step"
+apt-get -y -qq -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold dist-upgrade \
+  || fail "the upgrade failed on $node" "run 'dpkg --configure -a' and 'apt-get -f install' there, then re-run this step"
+installed=$(dpkg-query -W -f '${Version}' bluemind-full 2>/dev/null || true)
+case "$installed" in
+  "$version"*) ;;
+  *) fail "bluemind-full is '$installed' on $node, not $version" \
+       "check that $version is in the repository ($apt_source_path), then re-run this step" ;;
+esac
+for unit in "${cluster_units[@]}"; do
+  systemctl disable --quiet "$unit" 2>/dev/null || true
+  if [ "$active" = no ]; then
+    systemctl stop "$unit" 2>/dev/null || true
+  fi
+done
+echo "$node: BlueMind $installed installed; cluster-managed services disabled at boot (VIP here: $active)."
+echo "Next, once both nodes are done: the post-install step."
