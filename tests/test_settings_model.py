@@ -10,9 +10,17 @@ import pytest
 
 from components.render.cib import render_cib
 from components.render.corosync import render_corosync
-from components.settings import (FailoverMode, FailoverPolicy, HostKind, ProbeKind, SettingsError, StorageKind,
-                                 parse_settings, required_secrets)
 from components.services import group_services
+from components.settings import (
+    FailoverMode,
+    FailoverPolicy,
+    HostKind,
+    ProbeKind,
+    SettingsError,
+    StorageKind,
+    parse_settings,
+    required_secrets,
+)
 from tools.stackfile import load_settings, read_stack, read_stack_config, with_placeholder_secrets
 
 

@@ -19,9 +19,26 @@ from typing import Any
 from components.settings import checks, sections
 from components.settings import schema as sc
 from components.settings.errors import NAMESPACE, Problems, SettingsError
-from components.settings.model import (Bmc, BlueMind, ClusterOptions, FailoverMode, FailoverPolicy, HostKind, Libvirt,
-                                       Lun, Network, Node, ProbeKind, Settings, Storage, StorageHost, StorageKind, Sync)
-from components.settings.nodes import nodes as _nodes, pair_checks
+from components.settings.model import (
+    BlueMind,
+    Bmc,
+    ClusterOptions,
+    FailoverMode,
+    FailoverPolicy,
+    HostKind,
+    Libvirt,
+    Lun,
+    Network,
+    Node,
+    ProbeKind,
+    Settings,
+    Storage,
+    StorageHost,
+    StorageKind,
+    Sync,
+)
+from components.settings.nodes import nodes as _nodes
+from components.settings.nodes import pair_checks
 from components.settings.sections import SEED_NO_NFS, SEED_NO_STONITH
 from components.settings.storage import storage as _storage
 

@@ -19,7 +19,7 @@ class SettingsError(ValueError):
         return f"{self.key}: {self.problem}.\n  Fix: {self.fix}"
 
     @classmethod
-    def collected(cls, errors: list["SettingsError"]) -> "SettingsError":
+    def collected(cls, errors: list[SettingsError]) -> SettingsError:
         first = errors[0]
         combined = cls(first.path, first.problem, first.fix)
         combined.errors = list(errors)

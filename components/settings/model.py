@@ -6,14 +6,8 @@ import ipaddress
 from dataclasses import dataclass
 
 
-class _TextEnum(str, enum.Enum):
+class _TextEnum(enum.StrEnum):
     """An enum that is also its text: `mode == "manual"`, f-strings and JSON all see the plain value."""
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
 
 
 class FailoverMode(_TextEnum):
@@ -51,7 +45,7 @@ class FailoverPolicy:
     start_failure_is_fatal: bool
 
     @classmethod
-    def derive(cls, mode: str, migration_threshold: int) -> "FailoverPolicy":
+    def derive(cls, mode: str, migration_threshold: int) -> FailoverPolicy:
         if mode == FailoverMode.AUTOMATIC:
             return cls(two_node=True, stonith_enabled=True, no_quorum_policy="stop",
                        migration_threshold=migration_threshold, start_failure_is_fatal=True)

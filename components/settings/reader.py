@@ -79,7 +79,7 @@ class Obj:
             self.fail(error.path, error.problem, error.fix)
             return None
 
-    def obj(self, name: str, required: bool) -> "Obj | None":
+    def obj(self, name: str, required: bool) -> Obj | None:
         if self.raw.get(name) is None:
             if required:
                 spec = sc.key(f"{self.template}.{name}")

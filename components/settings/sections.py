@@ -7,9 +7,9 @@ from typing import Any
 
 from components import sizing
 from components.settings import grammar as g
-from components.settings.errors import NAMESPACE, Problems, SettingsError
-from components.settings.model import (BlueMind, ClusterOptions, FailoverMode, HostKind, Libvirt, Network, Sync)
 from components.settings import schema as sc
+from components.settings.errors import NAMESPACE, Problems, SettingsError
+from components.settings.model import BlueMind, ClusterOptions, FailoverMode, HostKind, Libvirt, Network, Sync
 from components.settings.reader import Obj, convert
 
 # The seed's safety rules, quoted in the refusals so the admin reads the reason, not just the rule.

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+from components import sizing
 from components.agents import SERVICE_AGENT_PROVIDER, SERVICE_AGENT_SOURCE
 from components.render.cib import render_cib
 from components.render.corosync import AUTHKEY_PATH, render_corosync
-from components import sizing
 from components.settings import Settings, parse_settings
 from tests.conftest import require_root, require_tool
 from tools import crmsim, failover
