@@ -7,7 +7,7 @@ import pulumi
 
 from components.agents import service_agent_source
 from components.remote_step import Host, step
-from components.render import node_scripts
+from components.render import deletes, node_scripts
 from components.render.corosync import render_corosync
 from components.render.iscsi_initiator import iscsid_conf, login_script
 from components.render.update import first_install_sources
@@ -28,7 +28,7 @@ class ClusterNode(pulumi.ComponentResource):
         bluemind = step(host, "bluemind-packages", node_scripts.bluemind_packages(s, node), parent=self,
                         stdin=first_install_sources(s), create_only_stdin=True, depends_on=[packages])
         agents = step(host, "cluster-agents", node_scripts.cluster_agents(s, node), parent=self,
-                      stdin=service_agent_source(), depends_on=[packages])
+                      stdin=service_agent_source(), depends_on=[packages], delete=deletes.cluster_agents_delete(s, node))
         iscsi = step(host, "iscsi-login", login_script(s, node), parent=self, secret=True,
                      stdin=secrets.chap_password.apply(lambda pw: iscsid_conf(s, pw)),
                      depends_on=[packages] + storage_ready)
@@ -45,6 +45,7 @@ class ClusterNode(pulumi.ComponentResource):
         peer = s.peer_of(node)
         if s.fenced:
             self.ready.append(step(host, "bmc-password", node_scripts.bmc_password(s, node), parent=self,
-                                   secret=True, stdin=_line(secrets.bmc_passwords[peer.name]), depends_on=[packages]))
+                                   secret=True, stdin=_line(secrets.bmc_passwords[peer.name]), depends_on=[packages],
+                                   delete=deletes.bmc_password_delete(s, node)))
         self.register_outputs({"name": node.name, "ip": node.ip, "iqn": node.iqn})
 

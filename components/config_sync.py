@@ -7,7 +7,7 @@ from __future__ import annotations
 import pulumi
 
 from components.remote_step import Host, step
-from components.render import sync_scripts
+from components.render import deletes, sync_scripts
 from components.render.lsyncd import render_lsyncd_conf
 from components.settings import Settings
 
@@ -17,14 +17,16 @@ class ConfigSync(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("bluemind-ha:sync:ConfigSync", name, None, opts)
         keys = {n.name: step(hosts[n.name], "sync-key", sync_scripts.sync_key(s, n), parent=self,
-                             depends_on=after[n.name]) for n in s.nodes}
+                             depends_on=after[n.name], delete=deletes.sync_key_delete(s, n)) for n in s.nodes}
         self.ready: list[pulumi.Resource] = []
         for n in s.nodes:
             peer = s.peer_of(n)
             self.ready.append(step(hosts[n.name], "sync-trust", sync_scripts.sync_trust(s, n), parent=self,
-                                   stdin=keys[peer.name].stdout.apply(_as_lines), depends_on=[keys[peer.name]]))
+                                   stdin=keys[peer.name].stdout.apply(_as_lines), depends_on=[keys[peer.name]],
+                                   delete=deletes.sync_trust_delete(s, n)))
             self.ready.append(step(hosts[n.name], "sync-config", sync_scripts.sync_config(s, n), parent=self,
-                                   stdin=render_lsyncd_conf(s, n), depends_on=after[n.name]))
+                                   stdin=render_lsyncd_conf(s, n), depends_on=after[n.name],
+                                   delete=deletes.sync_config_delete(s, n)))
         self.register_outputs({})
 
 

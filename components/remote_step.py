@@ -28,13 +28,18 @@ STEP_ORDER = {
 }
 
 
-def step_order(name: str) -> int:
+def step_kind(name: str) -> str:
+    """The kind of a step: its name, or the kind it is an instance of (virtualbmc-bm1: virtualbmc)."""
     if name in STEP_ORDER:
-        return STEP_ORDER[name]
+        return name
     kinds = [k for k in STEP_ORDER if name.startswith(k + "-")]
     if not kinds:
         raise ValueError(f"step {name} has no place in STEP_ORDER")
-    return STEP_ORDER[max(kinds, key=len)]
+    return max(kinds, key=len)
+
+
+def step_order(name: str) -> int:
+    return STEP_ORDER[step_kind(name)]
 
 
 @dataclass(frozen=True)
@@ -78,16 +83,18 @@ def script_of(command: str) -> str:
 
 def step(host: Host, name: str, script: str, parent: pulumi.Resource, stdin: pulumi.Input[str] | None = None,
          secret: bool = False, depends_on: list[pulumi.Resource] | None = None,
-         create_only_stdin: bool = False, on_create: str | None = None) -> remote.Command:
+         create_only_stdin: bool = False, on_create: str | None = None, delete: str | None = None) -> remote.Command:
     """`create_only_stdin`: stdin matters when the step is first created only; later changes of it are
     ignored (another resource carries them out). `on_create`: what to run when the step is first created,
-    if not `script` itself (the update chain runs only on changes)."""
+    if not `script` itself (the update chain runs only on changes). `delete`: what undoes the step when it is
+    deleted (components/render/deletes.py); none for steps that keep what they made on purpose."""
     step_order(name)
     return remote.Command(
         f"{host.name}-{name}",
         connection=host.connection,
         create=as_root(host, on_create or script),
         update=as_root(host, script),
+        delete=as_root(host, delete) if delete else None,
         stdin=stdin,
         logging=remote.Logging.NONE if secret else None,
         # Debian's sshd accepts no SetEnv: with the previous output in the environment, every update of a

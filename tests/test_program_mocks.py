@@ -278,3 +278,20 @@ def test_every_step_pins_its_hosts_ssh_host_key(stack):
         host = max((h for h in keys if d.name.startswith(h + "-")), key=len)
         if keys[host] is not None:  # lab VMs: the key the program made (test above)
             assert pinned == keys[host], d.name
+
+
+# The steps that undo themselves when deleted; every other step keeps what it made on purpose (README, "What
+# pulumi destroy does"): packages, data, filesystems, iSCSI sessions, the target and the running cluster.
+UNDONE_ON_DELETE = {"cluster-agents", "bmc-password", "sync-key", "sync-trust", "sync-config", "virtualbmc"}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_exactly_the_steps_that_leave_removable_state_have_a_delete(stack, request):
+    from components.remote_step import step_kind
+    from tools.plan import host_and_step
+
+    settings = load_settings(stack)
+    hosts = [n.name for n in settings.nodes] + ["hypervisor"] + ([settings.storage.host.name] if settings.storage.host else [])
+    with_delete = {step_kind(host_and_step(d.name, hosts)[1]) for d in request.getfixturevalue(stack).values()
+                   if d.type == "command:remote:Command" and "delete" in d.inputs}
+    assert with_delete == UNDONE_ON_DELETE - ({"virtualbmc"} if stack == "prod" else set())

@@ -10,6 +10,7 @@ credentials, no hosts, no passphrase) and write what it would do to build/<stack
   nodes/<host>/NN-<step>.sh the scripts each host runs, in order (the update chain's: what a version change runs)
   nodes/<host>/NN-<step>.stdin  what that script reads on stdin (unit files, configurations, the agent),
                             secrets masked
+  nodes/<host>/NN-<step>.delete.sh  what deleting the step runs (pulumi destroy, or the step leaving the stack)
 
 A stack the settings refuse writes nothing (a stale plan of it is removed), prints every problem and exits 2.
 
@@ -231,7 +232,7 @@ def run_program(stack: str, config: dict[str, Any], secret_keys: set[str],
     return monitor
 
 
-def _host_and_step(resource_name: str, hosts: list[str]) -> tuple[str, str] | None:
+def host_and_step(resource_name: str, hosts: list[str]) -> tuple[str, str] | None:
     for host in sorted(hosts, key=len, reverse=True):
         if resource_name.startswith(host + "-"):
             return host, resource_name[len(host) + 1:]
@@ -262,7 +263,7 @@ def write_plan(stack: str, out_dir: Path, config: dict[str, Any] | None = None,
 
     hosts = [n.name for n in settings.nodes] + ["hypervisor"] + ([settings.storage.host.name] if settings.storage.host else [])
     for d in resources:
-        placed = _host_and_step(d.name, hosts) if d.type == COMMAND_TYPE else None
+        placed = host_and_step(d.name, hosts) if d.type == COMMAND_TYPE else None
         if placed:
             host, step = placed
             path = out_dir / "nodes" / host / f"{step_order(step):02d}-{step}.sh"
@@ -270,6 +271,8 @@ def write_plan(stack: str, out_dir: Path, config: dict[str, Any] | None = None,
             # `update` is what a change runs; it equals `create` except for the update chain, whose create
             # only records the version.
             path.write_text(script_of(d.inputs["update"]))
+            if "delete" in d.inputs:
+                path.with_suffix(".delete.sh").write_text(script_of(d.inputs["delete"]))
             if isinstance(d.stdin, str):
                 payload = masked_payload(d.stdin, {k: config[k] for k in secret_keys or set()})
                 path.with_suffix(".stdin").write_text(payload)

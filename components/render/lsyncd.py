@@ -11,6 +11,7 @@ from components.settings import Node, Settings
 from components.sync_paths import sync_roots
 
 CONFIG_PATH = "/etc/lsyncd/lsyncd.conf.lua"
+UNIT_PATH = "/etc/systemd/system/lsyncd.service"
 SYNC_KEY = "/root/.ssh/bluemind-ha-sync"
 # The peer's host key, pinned in a file of its own: a stale or absent entry stops the sync, never
 # silently trusts a new key.

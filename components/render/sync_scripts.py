@@ -3,7 +3,7 @@ key; the lsyncd configuration itself is components/render/lsyncd.py). Pure: Sett
 from __future__ import annotations
 
 from components.render.lsyncd import CONFIG_PATH as LSYNCD_CONF
-from components.render.lsyncd import RRSYNC_COMMAND, SYNC_KEY, SYNC_KNOWN_HOSTS, render_lsyncd_unit
+from components.render.lsyncd import RRSYNC_COMMAND, SYNC_KEY, SYNC_KNOWN_HOSTS, UNIT_PATH, render_lsyncd_unit
 from components.render.shell import Text, render
 from components.settings import Node, Settings
 
@@ -27,4 +27,5 @@ def sync_config(s: Settings, node: Node) -> str:
     """stdin: this node's lsyncd configuration. The unit is installed but never enabled: lsyncd is a member
     of the cluster group, so only the active node runs it and the sync always flows active -> passive."""
     return render("sync-config.sh", f"{node.name}: lsyncd configuration",
-                  {"lsyncd_conf": LSYNCD_CONF, "lsyncd_unit": Text(render_lsyncd_unit(), "UNIT")})
+                  {"lsyncd_conf": LSYNCD_CONF, "lsyncd_unit_path": UNIT_PATH,
+                   "lsyncd_unit": Text(render_lsyncd_unit(), "UNIT")})

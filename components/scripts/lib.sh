@@ -71,3 +71,16 @@ block_service_starts() {
   printf '#!/bin/sh\n# bluemind-ha: %s\nexit 101\n' "$2" | install_stdin "$1" 0755 >/dev/null
   cleanup_push rm -f "$1"
 }
+
+# cib_has XPATH: whether this node's cluster configuration holds XPATH: the live CIB when pacemaker answers,
+# else the copy pacemaker keeps on disk (a stopped cluster starts with it again); no CIB at all: no.
+cib_has() {
+  local disk=/var/lib/pacemaker/cib/cib.xml
+  if cibadmin --query --scope nodes >/dev/null 2>&1; then
+    cibadmin --query --xpath "$1" >/dev/null 2>&1
+  elif [ -f "$disk" ]; then
+    CIB_file=$disk cibadmin --query --xpath "$1" >/dev/null 2>&1
+  else
+    return 1
+  fi
+}

@@ -4,10 +4,10 @@
 # active -> passive.
 # shellcheck source=lib.sh
 source "${BASH_SOURCE[0]%/*}/lib.sh"
-: "${lsyncd_conf:?}" "${lsyncd_unit:?}"
+: "${lsyncd_conf:?}" "${lsyncd_unit_path:?}" "${lsyncd_unit:?}"
 
 install -d -m 0755 "${lsyncd_conf%/*}"
 install_stdin "$lsyncd_conf" 0644
-printf '%s' "$lsyncd_unit" | install_stdin /etc/systemd/system/lsyncd.service 0644
+printf '%s' "$lsyncd_unit" | install_stdin "$lsyncd_unit_path" 0644
 systemctl daemon-reload
 systemctl disable lsyncd.service 2>/dev/null || true

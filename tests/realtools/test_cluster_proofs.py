@@ -7,77 +7,25 @@
 """
 from __future__ import annotations
 
-import copy
 import functools
 import os
 import subprocess
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from components import sizing
 from components.agents import SERVICE_AGENT_PROVIDER, SERVICE_AGENT_SOURCE
 from components.render.cib import render_cib
 from components.render.corosync import AUTHKEY_PATH, render_corosync
-from components.settings import Settings, parse_settings
+from components.settings import Settings
 from tests.conftest import require_root, require_tool
+from tests.stacks import ALL, CIB_CONFIGS, STACK_NAMES, settings_of
 from tools import crmsim, failover
-from tools.stackfile import STACKS, read_stack_config
 
 TIME_LIMIT_S = 60
 OCF_ROOT = "/usr/lib/ocf"
 FENCED_METADATA = "/usr/lib/pacemaker/pacemaker-fenced"
-
-
-# ---------------------------------------------------------------------------------------------------
-# Stacks and variants
-# ---------------------------------------------------------------------------------------------------
-def _manual(config: dict[str, Any]) -> None:
-    config["failover"] = "manual"
-    for node in config["nodes"]:
-        node.pop("bmc", None)
-
-
-def _second_link(config: dict[str, Any]) -> None:
-    config["network"]["link1_subnet"] = "10.98.0.0/24"
-    for i, node in enumerate(config["nodes"]):
-        node["link1_ip"] = f"10.98.0.{11 + i}"
-
-
-def _bluemind(version: str) -> Callable[[dict[str, Any]], None]:
-    def change(config: dict[str, Any]) -> None:
-        config["bluemind"]["version"] = version
-        numbers = config["storage"].get("lun_numbers")
-        if numbers and version.startswith("4."):
-            # 4.x has no bm-hollowed or bm-mapi spool: a LUN number for a directory without a LUN is refused.
-            config["storage"]["lun_numbers"] = {d: n for d, n in numbers.items() if d in sizing.shared_directories(4)}
-    return change
-
-
-STACK_NAMES = tuple(sorted(p.name.split(".")[1] for p in STACKS.glob("Pulumi.*.yaml")))
-VARIANTS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
-    "dev-manual": ("dev", _manual),
-    "prod-manual": ("prod", _manual),
-    "lab-second-link": ("lab", _second_link),
-    "dev-bluemind-5": ("dev", _bluemind("5.3.2")),
-    "prod-bluemind-4": ("prod", _bluemind("4.9.3")),
-}
-ALL = STACK_NAMES + tuple(VARIANTS)
-# A second corosync link changes nothing in the CIB: lab-second-link is proved by corosync only.
-CIB_CONFIGS = tuple(name for name in ALL if VARIANTS.get(name, (None, None))[1] is not _second_link)
-
-
-@functools.cache
-def settings_of(name: str) -> Settings:
-    stack, change = VARIANTS.get(name, (name, None))
-    config, secrets = read_stack_config(stack)
-    config = copy.deepcopy(config)
-    if change:
-        change(config)
-    return parse_settings(name, config, secrets)
 
 
 @functools.cache

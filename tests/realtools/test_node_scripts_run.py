@@ -23,7 +23,7 @@ from components.render.corosync import render_corosync
 from components.render.node_scripts import bmc_password, cib_push, corosync_conf, hacluster_password
 from tests.conftest import UNDER_CI, require_root, require_tool
 from tests.realtools.sandbox import Sandbox
-from tests.realtools.test_cluster_proofs import settings_of
+from tests.stacks import settings_of
 from tools import crmsim
 from tools.stackfile import load_settings
 
