@@ -10,7 +10,7 @@ from components.remote_step import Host, step
 from components.render import deletes, node_scripts
 from components.render.corosync import render_corosync
 from components.render.iscsi_initiator import iscsid_conf, login_script
-from components.render.update import first_install_sources
+from components.render.update import apt_source_line, first_install_pin
 from components.secrets import Secrets
 from components.settings import Node, Settings
 
@@ -25,8 +25,10 @@ class ClusterNode(pulumi.ComponentResource):
         super().__init__("bluemind-ha:cluster:Node", name, None, opts)
         packages = step(host, "cluster-packages", node_scripts.cluster_packages(s, node), parent=self)
         # The first install's version only: a version change is the update chain's job, in maintenance mode.
+        apt_source = step(host, "bluemind-apt-source", node_scripts.bluemind_apt_source(s, node), parent=self,
+                          secret=True, stdin=secrets.subscription_url.apply(apt_source_line), depends_on=[packages])
         bluemind = step(host, "bluemind-packages", node_scripts.bluemind_packages(s, node), parent=self,
-                        stdin=first_install_sources(s), create_only_stdin=True, depends_on=[packages])
+                        stdin=first_install_pin(s), create_only_stdin=True, depends_on=[apt_source])
         agents = step(host, "cluster-agents", node_scripts.cluster_agents(s, node), parent=self,
                       stdin=service_agent_source(), depends_on=[packages], delete=deletes.cluster_agents_delete(s, node))
         iscsi = step(host, "iscsi-login", login_script(s, node), parent=self, secret=True,

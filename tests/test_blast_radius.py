@@ -63,9 +63,18 @@ def test_growing_a_lab_lun_never_replaces_the_disk_holding_every_lun():
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_a_new_release_never_reruns_the_first_install(stack):
-    for case in ("version", "repository"):
-        ignored = {c.name: c.ignored_inputs for c in blast(stack, CASES[stack][case].edit).changed if c.ignored_inputs}
-        assert set(ignored.values()) == {("stdin",)} and all(n.endswith("-bluemind-packages") for n in ignored)
+    ignored = {c.name: c.ignored_inputs for c in blast(stack, CASES[stack]["version"].edit).changed if c.ignored_inputs}
+    assert set(ignored.values()) == {("stdin",)} and all(n.endswith("-bluemind-packages") for n in ignored)
+    repository = blast(stack, CASES[stack]["repository"].edit)
+    assert repository.touched and all("-update-" in n for n in repository.touched)
+    assert not [c for c in repository.changed if c.ignored_inputs]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_renewed_subscription_only_rewrites_the_apt_source_and_upgrades_nothing(stack):
+    diff = blast(stack, CASES[stack]["subscription"].edit)
+    assert len(diff.touched) == 2 and all(n.endswith("-bluemind-apt-source") for n in diff.touched)
+    assert not diff.replaced
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

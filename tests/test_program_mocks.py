@@ -295,3 +295,19 @@ def test_exactly_the_steps_that_leave_removable_state_have_a_delete(stack, reque
     with_delete = {step_kind(host_and_step(d.name, hosts)[1]) for d in request.getfixturevalue(stack).values()
                    if d.type == "command:remote:Command" and "delete" in d.inputs}
     assert with_delete == UNDONE_ON_DELETE - ({"virtualbmc"} if stack == "prod" else set())
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_no_secret_reaches_a_plain_input_not_even_the_subscription_url(stack):
+    import json
+
+    config, secrets = read_stack_config(stack)
+    assert "subscription_url" in secrets
+    values = {key: str(config[key]) for key in secrets}
+    declared = declare(stack)
+    for d in declared.values():
+        for name, value in d.raw_inputs.items():
+            if name not in d.secret_inputs:
+                assert not [k for k, v in values.items() if v in json.dumps(value)], (d.name, name)
+    apt = [d for d in declared.values() if d.name.endswith("-bluemind-apt-source")]
+    assert len(apt) == 2 and all("stdin" in d.secret_inputs and d.raw_inputs["stdin"].startswith("deb ") for d in apt)

@@ -63,7 +63,8 @@ CASES: dict[str, dict[str, Case]] = {
         "token": Case("cluster.token_ms", _set_at(("cluster", "token_ms"), 6000)),
         "version": Case("bluemind.version", _set_at(("bluemind", "version"), "4.9.4")),
         "repository": Case("bluemind.apt_repository", _set_at(("bluemind", "apt_repository"),
-                                                              "https://pkg.bluemind.net/bm/4.9/bookworm/NEW-ID")),
+                                                              "https://pkg.bluemind.net/bm/4.10/bookworm")),
+        "subscription": Case("subscription_url (secure)", _set_secret("subscription_url")),
         "sync_path": Case("sync.extra_paths", _add_sync_path("/etc/bm-local-policy")),
     },
     "prod": {
@@ -74,7 +75,8 @@ CASES: dict[str, dict[str, Case]] = {
         "token": Case("cluster.token_ms", _set_at(("cluster", "token_ms"), 6000)),
         "version": Case("bluemind.version", _set_at(("bluemind", "version"), "5.3.3")),
         "repository": Case("bluemind.apt_repository", _set_at(("bluemind", "apt_repository"),
-                                                              "https://pkg.bluemind.net/bm/5.3/bookworm/NEW-ID")),
+                                                              "https://pkg.bluemind.net/bm/5.4/bookworm")),
+        "subscription": Case("subscription_url (secure)", _set_secret("subscription_url")),
         "sync_path": Case("sync.extra_paths", _add_sync_path("/etc/bm-local-policy")),
     },
 }

@@ -29,14 +29,19 @@ def cluster_packages(s: Settings, node: Node) -> str:
                   {"node": node.name, "rendered_mark": RENDERED_MARK, "packages": CLUSTER_PACKAGES})
 
 
+def bluemind_apt_source(s: Settings, node: Node) -> str:
+    """stdin: the apt source line of the subscription (update.apt_source_line, a Pulumi secret)."""
+    return render("bluemind-apt-source.sh", f"{node.name}: BlueMind's apt source",
+                  {"node": node.name, "apt_source_path": APT_SOURCE_PATH})
+
+
 def bluemind_packages(s: Settings, node: Node) -> str:
-    """stdin: the apt source line, then the apt pin of the BlueMind version to install first
-    (update.first_install_sources). Installs BlueMind once, every service it brings disabled at boot; later
-    versions arrive through the update chain (components/update_chain.py)."""
+    """stdin: the apt pin of the BlueMind version to install first (update.first_install_pin). Installs
+    BlueMind once, every service it brings disabled at boot; later versions arrive through the update chain
+    (components/update_chain.py)."""
     units = [u + ".service" for u in active_only_units(s.bluemind.major)]
     return render("bluemind-packages.sh", f"{node.name}: BlueMind packages, disabled at boot",
-                  {"node": node.name, "apt_source_path": APT_SOURCE_PATH, "apt_pin_path": APT_PIN_PATH,
-                   "policy_rc": POLICY_RC, "cluster_units": units})
+                  {"node": node.name, "apt_pin_path": APT_PIN_PATH, "policy_rc": POLICY_RC, "cluster_units": units})
 
 
 def cluster_agents(s: Settings, node: Node) -> str:

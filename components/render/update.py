@@ -45,19 +45,21 @@ def apt_pin(version: str) -> str:
     return f"Package: bm-* bluemind-*\nPin: version {version}*\nPin-Priority: 1001\n"
 
 
-def apt_source(s: Settings) -> str:
-    return f"deb {s.bluemind.apt_repository} bluemind main\n"
+def apt_source_line(subscription_url: str) -> str:
+    """The apt source of the stack's subscription: its URL carries the subscription id, so the line is a
+    secret (the bluemind-apt-source step installs it root-only)."""
+    return f"deb {subscription_url.strip()} bluemind main\n"
 
 
-def first_install_sources(s: Settings) -> str:
-    """What the nodes' bluemind-packages step installs BlueMind from, once: the apt source line, then the pin."""
-    return apt_source(s) + apt_pin(s.bluemind.version)
+def first_install_pin(s: Settings) -> str:
+    """What the nodes' bluemind-packages step pins BlueMind to, once, for the first install."""
+    return apt_pin(s.bluemind.version)
 
 
 def release_id(s: Settings) -> str:
-    """The BlueMind release of the stack: its version and a digest of the apt source (which names the
-    subscription, kept out of the CIB)."""
-    return f"{s.bluemind.version}+{hashlib.sha256(apt_source(s).encode()).hexdigest()[:12]}"
+    """The BlueMind release of the stack: its version and a digest of the repository (without the
+    subscription id: a renewed subscription is no new release)."""
+    return f"{s.bluemind.version}+{hashlib.sha256(s.bluemind.apt_repository.encode()).hexdigest()[:12]}"
 
 
 def _common(s: Settings) -> dict:
@@ -86,7 +88,7 @@ def package_update_script(s: Settings, node: Node) -> str:
     node without the VIP, no package script starts a service."""
     bm = s.bluemind
     return render("update-packages.sh", f"update step 2 on {node.name}: BlueMind packages to {bm.version}", {
-        **_common(s), "node": node.name, "apt_source_path": APT_SOURCE_PATH, "apt_source_line": apt_source(s),
+        **_common(s), "node": node.name, "apt_source_path": APT_SOURCE_PATH,
         "apt_pin_path": APT_PIN_PATH, "apt_pin": apt_pin(bm.version), "policy_rc": POLICY_RC,
         "cluster_units": [u + ".service" for u in active_only_units(bm.major)]})
 

@@ -3,10 +3,11 @@
 # active node); later versions arrive through the update chain, in maintenance mode. Once BlueMind is
 # installed, a re-run only keeps the cluster-managed units disabled at boot: it installs, pins and stops
 # nothing, since pacemaker may be running them on this node.
-# stdin: the apt source line, then the apt pin of the BlueMind version to install first.
+# stdin: the apt pin of the BlueMind version to install first (the apt source is the bluemind-apt-source
+# step's).
 # shellcheck source=lib.sh
 source "${BASH_SOURCE[0]%/*}/lib.sh"
-: "${node:?}" "${apt_source_path:?}" "${apt_pin_path:?}" "${policy_rc:?}" "${cluster_units[@]-}"
+: "${node:?}" "${apt_pin_path:?}" "${policy_rc:?}" "${cluster_units[@]-}"
 
 export DEBIAN_FRONTEND=noninteractive
 if dpkg-query -W -f '${Status}' bluemind-full 2>/dev/null | grep -q ' installed$'; then
@@ -16,8 +17,6 @@ if dpkg-query -W -f '${Status}' bluemind-full 2>/dev/null | grep -q ' installed$
   echo "$node: BlueMind $(dpkg-query -W -f '${Version}' bluemind-full) is installed; new versions come through the update chain."
   exit 0
 fi
-IFS= read -r source_line
-printf '%s\n' "$source_line" | install_stdin "$apt_source_path" 0644 >/dev/null
 install_stdin "$apt_pin_path" 0644 >/dev/null
 # Package scripts must not start services here: pacemaker owns them, and the data LUNs are not mounted.
 if foreign_policy_rc "$policy_rc"; then

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Update step 2, on both nodes in parallel: pin BlueMind to the stack's version, apt-get update and
+# Update step 2, on both nodes in parallel: pin BlueMind to the stack's version (the apt source is the
+# bluemind-apt-source step's, kept current on every run), apt-get update and
 # dist-upgrade, verify the installed version, keep every cluster-managed unit disabled at boot. On the node
 # without the VIP, package scripts may not start services (the data LUNs are not mounted there), and any
 # that run anyway are stopped.
@@ -7,13 +8,12 @@
 source "${BASH_SOURCE[0]%/*}/lib.sh"
 # shellcheck source=update-common.sh
 source "${BASH_SOURCE[0]%/*}/update-common.sh"
-: "${node:?}" "${apt_source_path:?}" "${apt_source_line:?}" "${apt_pin_path:?}" "${apt_pin:?}" "${policy_rc:?}"
+: "${node:?}" "${apt_source_path:?}" "${apt_pin_path:?}" "${apt_pin:?}" "${policy_rc:?}"
 : "${cluster_units[@]-}"
 exit_if_release_in_place
 
 require_maintenance
 export DEBIAN_FRONTEND=noninteractive
-printf '%s' "$apt_source_line" | install_stdin "$apt_source_path" 0644 >/dev/null
 printf '%s' "$apt_pin" | install_stdin "$apt_pin_path" 0644 >/dev/null
 active=no
 holds_vip && active=yes

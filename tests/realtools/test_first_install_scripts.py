@@ -20,8 +20,14 @@ import pytest
 
 from components.render.cib import by_path_device
 from components.render.corosync import AUTHKEY_PATH, render_corosync
-from components.render.node_scripts import bluemind_packages, cluster_packages, corosync_authkey, filesystems
-from components.render.update import first_install_sources
+from components.render.node_scripts import (
+    bluemind_apt_source,
+    bluemind_packages,
+    cluster_packages,
+    corosync_authkey,
+    filesystems,
+)
+from components.render.update import apt_source_line, first_install_pin
 from components.settings import Lun
 from tests.conftest import require_root, require_tool
 from tests.realtools.sandbox import Sandbox
@@ -100,17 +106,28 @@ def test_cluster_packages_stop_debians_example_corosync_but_never_a_configured_c
 
 
 # --- bluemind-packages --------------------------------------------------------------------------------------
-def test_bluemind_is_installed_once_from_the_stdin_sources_with_no_service_started(node):
+def test_the_subscriptions_apt_source_is_installed_root_only_and_replaced_when_renewed(node):
     s = load_settings("dev")
-    sources = first_install_sources(s)
-    result = node.run(bluemind_packages(s, s.nodes[0]), sources,
+    source = node.written("/etc/apt/sources.list.d/bluemind.list")
+    url = "https://pkg.bluemind.net/bm/5.3/0123456789abcdef0123/bookworm"
+    result = node.run(bluemind_apt_source(s, s.nodes[0]), apt_source_line(url))
+    assert source.read_text() == f"deb {url} bluemind main\n" and url not in result.stdout + result.stderr
+    assert source.stat().st_mode & 0o777 == 0o600 and source.stat().st_uid == 0
+    renewed = url.replace("0123", "9999")
+    node.run(bluemind_apt_source(s, s.nodes[0]), apt_source_line(renewed))
+    assert source.read_text() == f"deb {renewed} bluemind main\n"
+    assert not [c for c in node.logged() if c.startswith("apt-get")], "a renewed subscription upgrades nothing"
+
+
+def test_bluemind_is_installed_once_with_the_stdin_pin_with_no_service_started(node):
+    s = load_settings("dev")
+    pin = first_install_pin(s)
+    result = node.run(bluemind_packages(s, s.nodes[0]), pin,
                       after="[ -e /usr/sbin/policy-rc.d ] && echo 'policy-rc.d is left'")
     calls = node.logged()
     # Package scripts saw policy-rc.d answer 101: nothing started while the LUNs are not mounted.
     assert "apt-get install -y -qq bluemind-full (policy-rc.d: 101)" in calls
     assert "policy-rc.d is left" not in result.stdout
-    source_line, pin = sources.split("\n", 1)
-    assert node.written("/etc/apt/sources.list.d/bluemind.list").read_text() == source_line + "\n"
     assert node.written("/etc/apt/preferences.d/bluemind-ha").read_text() == pin
     for unit in ("bm-core.service", "postgresql.service", "lsyncd.service"):
         assert f"systemctl disable --quiet {unit}" in calls and f"systemctl stop {unit}" in calls
@@ -118,7 +135,7 @@ def test_bluemind_is_installed_once_from_the_stdin_sources_with_no_service_start
 
 def test_a_rerun_on_an_installed_node_installs_pins_and_stops_nothing(node):
     s = load_settings("dev")
-    result = node.run(bluemind_packages(s, s.nodes[0]), first_install_sources(s), env="BLUEMIND_INSTALLED=4.9.4-1")
+    result = node.run(bluemind_packages(s, s.nodes[0]), first_install_pin(s), env="BLUEMIND_INSTALLED=4.9.4-1")
     calls = node.logged()
     assert "BlueMind 4.9.4-1 is installed" in result.stdout
     assert not [c for c in calls if c.startswith(("apt-get", "systemctl stop"))], calls
@@ -132,7 +149,7 @@ def test_an_admins_policy_rc_d_is_never_replaced(node):
     theirs = node.written("/usr/sbin/policy-rc.d")
     theirs.parent.mkdir(parents=True, exist_ok=True)
     theirs.write_text("#!/bin/sh\nexit 0\n")
-    result = node.run(bluemind_packages(s, s.nodes[0]), first_install_sources(s), check=False)
+    result = node.run(bluemind_packages(s, s.nodes[0]), first_install_pin(s), check=False)
     assert result.returncode == 1 and "is not bluemind-ha's" in result.stderr
     assert theirs.read_text() == "#!/bin/sh\nexit 0\n"
     assert not [c for c in node.logged() if c.startswith("apt-get install")]
