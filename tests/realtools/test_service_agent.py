@@ -40,14 +40,16 @@ case $1 in
 esac
 """
 
-# One JSON body for every request: bm-core's login answer, or Elasticsearch's cluster health.
+# One JSON body for every request (with HTTP status argv[3], 200 by default): bm-core's login answer, or
+# Elasticsearch's cluster health.
 JSON_SERVER = """
 import http.server, sys
 body = open(sys.argv[2], 'rb').read()
+status = int(sys.argv[3]) if len(sys.argv) > 3 else 200
 class Answer(http.server.BaseHTTPRequestHandler):
     def _answer(self):
         self.rfile.read(int(self.headers.get('Content-Length') or 0))
-        self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers()
+        self.send_response(status); self.send_header('Content-Length', str(len(body))); self.end_headers()
         self.wfile.write(body)
     do_GET = do_POST = _answer
     def log_message(self, *args): pass
@@ -97,12 +99,26 @@ class Agent:
         return path.read_text().splitlines() if path.exists() else []
 
     def kill_unit(self) -> None:
+        """SIGKILL the unit's process and wait until it is gone (or a zombie): a start right after must not
+        find the old process still alive."""
         pidfile = self.units / f"{self.unit}.pid"
         if pidfile.exists():
-            try:
-                os.kill(int(pidfile.read_text()), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            _kill_and_wait(int(pidfile.read_text()))
+
+
+def _kill_and_wait(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -121,12 +137,12 @@ def agent_for(tmp_path):
         agent.kill_unit()
 
 
-def _json_server(agent: Agent, body: dict) -> str:
+def _json_server(agent: Agent, body: dict, status: int = 200) -> str:
     """The unit's command: a server on the agent's port answering `body` to every request."""
-    script, answer = agent.units / "json_server.py", agent.units / "answer.json"
+    script, answer = agent.units / "json_server.py", agent.units / f"answer-{len(list(agent.units.glob('answer-*')))}.json"
     script.write_text(JSON_SERVER)
     answer.write_text(json.dumps(body))
-    return f"{sys.executable} {script} {agent.port} {answer}"
+    return f"{sys.executable} {script} {agent.port} {answer} {status}"
 
 
 def _wait_until_listening(port: str) -> None:
@@ -182,6 +198,35 @@ def test_core_counts_only_an_explicit_ok_login(agent_for, tmp_path):
     core.start_unit_behind_pacemakers_back(_json_server(core, {"status": "Bad", "message": "invalid token"}))
     _wait_until_listening(core.port)
     assert core("monitor").returncode == OCF_ERR_GENERIC
+
+
+def test_core_before_blueminds_setup_needs_only_an_http_answer(agent_for, tmp_path):
+    """Issue 14 item 5: BlueMind writes bm-core.tok only in its setup wizard, which bm-core itself serves. Until
+    the token exists, an HTTP answer below 500 on bm-core's port is healthy; once it exists, only the login."""
+    token = tmp_path / "bm-core.tok"
+    core = agent_for("bm-core", port=str(_free_port()), probe="core", token_file=str(token))
+    # bm-core during a first install: it answers HTTP, but no login can succeed (there is no token to send).
+    core.start_unit_behind_pacemakers_back(_json_server(core, {"status": "Bad", "message": "no setup yet"}))
+    _wait_until_listening(core.port)
+    assert core("monitor").returncode == OCF_SUCCESS
+    assert core("stop").returncode == OCF_SUCCESS
+    core.unit_runs(_json_server(core, {"status": "Bad", "message": "no setup yet"}))
+    assert core("start", timeout=60).returncode == OCF_SUCCESS
+
+    # An answer of 500 or more is no health, token or not.
+    core.start_unit_behind_pacemakers_back(_json_server(core, {"error": "starting"}, status=503))
+    _wait_until_listening(core.port)
+    assert core("monitor").returncode == OCF_ERR_GENERIC
+
+    # The setup wizard wrote the token: from now on the real login check runs, and a bad answer fails.
+    token.write_text("the-token\n")
+    core.start_unit_behind_pacemakers_back(_json_server(core, {"status": "Bad", "message": "invalid token"}))
+    _wait_until_listening(core.port)
+    failed = core("monitor")
+    assert failed.returncode == OCF_ERR_GENERIC and "no healthy answer to the core probe" in failed.stderr
+    core.start_unit_behind_pacemakers_back(_json_server(core, {"status": "Ok", "authKey": "0123-session"}))
+    _wait_until_listening(core.port)
+    assert core("monitor").returncode == OCF_SUCCESS
 
 
 def test_a_red_elasticsearch_is_logged_not_failed(agent_for):
