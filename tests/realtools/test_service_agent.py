@@ -3,7 +3,12 @@ ocf-shellfuncs), against real services on loopback answering real curl and TCP p
 
 systemd does not run on this machine, so the unit side is played by `STAND_IN_SYSTEMCTL`: a "unit" is a
 command run in the background, active while that process lives. Everything the agent decides (OCF exit
-codes, what counts as healthy, when start returns) is the agent's own.
+codes, what counts as healthy, when start returns, whose listener it may probe) is the agent's own.
+
+What systemd says of a unit's processes (`systemctl show -p ControlGroup|MainPID --value`) comes in the
+`CGROUP_MODES` a node can be in: a readable cgroup, a unit whose ControlGroup is empty, or one whose cgroup
+cannot be read here. For the first, a directory in the test stands in for /sys/fs/cgroup in the agent's
+sandbox, and the stand-in plays the kernel: the unit's cgroup.procs holds the unit's process tree.
 """
 from __future__ import annotations
 
@@ -31,14 +36,38 @@ echo "$*" >> "$UNITS/calls"
 unit=${!#}; unit=${unit%.service}; pidfile="$UNITS/$unit.pid"
 # A killed unit may linger as a zombie (this machine's PID 1 does not reap): that is not alive.
 alive() { [ -f "$pidfile" ] && awk '$3 != "Z" { found = 1 } END { exit !found }' "/proc/$(cat "$pidfile")/stat" 2>/dev/null; }
+tree() { echo "$1"; local child; for child in $(ps -o pid= --ppid "$1"); do tree "$child"; done; }
+# `show -p P --value U`, as systemd answers it: an inactive unit has MainPID 0 and no ControlGroup.
+show() {
+  case $1 in
+    MainPID) if alive; then cat "$pidfile"; else echo 0; fi ;;
+    ControlGroup)
+      if alive && [ "$CGROUP_MODE" != none ]; then
+        cg=/system.slice/$unit.service
+        # Playing the kernel: every process the unit's main process forked is in its cgroup.
+        if [ "$CGROUP_MODE" = cgroupfs ]; then mkdir -p "$CGROUPS$cg"; tree "$(cat "$pidfile")" > "$CGROUPS$cg/cgroup.procs"; fi
+        echo "$cg"
+      else
+        echo
+      fi ;;
+    *) exit 1 ;;
+  esac
+}
 case $1 in
   daemon-reload) ;;
   is-active) alive ;;
   start) alive || { bash -c "exec $(cat "$UNITS/$unit.cmd")" </dev/null >/dev/null 2>&1 & echo $! > "$pidfile"; } ;;
   stop) if alive; then kill "$(cat "$pidfile")"; for _ in $(seq 50); do alive || break; sleep 0.1; done; fi; ! alive ;;
+  show) [ "$2" = -p ] && [ "$4" = --value ] && [ $# = 5 ] || exit 1; show "$3" ;;
   *) exit 1 ;;
 esac
 """
+
+# What systemd tells of a unit's processes: cgroupfs, a ControlGroup readable under /sys/fs/cgroup (the
+# agent checks the listener against its cgroup.procs); none, no ControlGroup (the agent falls back to the
+# main PID and its descendants); unreadable, a ControlGroup that this /sys/fs/cgroup does not hold (the
+# same fallback).
+CGROUP_MODES = ("cgroupfs", "none", "unreadable")
 
 # One JSON body for every request (with HTTP status argv[3], 200 by default): bm-core's login answer, or
 # Elasticsearch's cluster health.
@@ -57,6 +86,74 @@ http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), Answer).serve_forever()
 """
 
 
+# A process that is not the unit, listening on the unit's port as user nobody: it prints, one JSON string
+# a line, what each connection sent it, and answers every request like a healthy bm-core would.
+IMPOSTOR = r"""
+import json, socket, sys
+address, port = sys.argv[1], int(sys.argv[2])
+family = socket.AF_INET6 if ':' in address else socket.AF_INET
+server = socket.socket(family)
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+if family == socket.AF_INET6:
+    server.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(sys.argv[3]))
+server.bind((address, port)); server.listen()
+print('listening', flush=True)
+body = b'{"status":"Ok","authKey":"faked-session"}'
+while True:
+    connection, _ = server.accept()
+    connection.settimeout(2)
+    received = b''
+    try:
+        while b'\r\n\r\n' not in received:
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+        head, _, rest = received.partition(b'\r\n\r\n')
+        length = next((int(line.split(b':')[1]) for line in head.split(b'\r\n')
+                       if line.lower().startswith(b'content-length:')), 0)
+        while len(rest) < length:
+            rest += connection.recv(65536)
+        received = head + b'\r\n\r\n' + rest if rest or received.endswith(b'\r\n\r\n') else received
+        if received:
+            connection.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
+    except OSError:
+        pass
+    print(json.dumps(received.decode(errors='replace')), flush=True)
+    connection.close()
+"""
+
+
+class Impostor:
+    """IMPOSTOR run as nobody on `address`:`port` (for an IPv6 address, dual-stack unless `v6only`)."""
+
+    def __init__(self, address: str, port: str, v6only: bool = False):
+        self.process = subprocess.Popen(
+            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c", IMPOSTOR,
+             address, port, str(int(v6only))], stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout.readline().strip() == "listening"
+
+    def received(self) -> list[str]:
+        """What every connection sent, once the impostor is stopped."""
+        _kill_and_wait(self.process.pid)
+        out, _ = self.process.communicate(timeout=10)
+        return [json.loads(line) for line in out.splitlines()]
+
+
+@pytest.fixture
+def impostor():
+    require_tool("setpriv")
+    made: list[Impostor] = []
+
+    def make(address: str, port: str, v6only: bool = False) -> Impostor:
+        made.append(Impostor(address, port, v6only))
+        return made[-1]
+    yield make
+    for one in made:
+        if one.process.poll() is None:
+            one.received()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -67,11 +164,12 @@ class Agent:
     """Runs the agent for one resource in a sandbox whose /run writes land in the test's directory (the agent
     writes its systemd drop-in under /run/systemd/system; `dropins` shows what it wrote)."""
 
-    def __init__(self, tmp: Path, unit: str, **params: str):
-        self.units, bin_dir = tmp / "units", tmp / "bin"
-        for d in (self.units, bin_dir):
+    def __init__(self, tmp: Path, unit: str, cgroup_mode: str = "cgroupfs", **params: str):
+        self.units, bin_dir, cgroups = tmp / "units", tmp / "bin", tmp / "cgroupfs"
+        for d in (self.units, bin_dir, cgroups):
             d.mkdir(parents=True)
-        self.sandbox = Sandbox(overlays={"/run": tmp / "run"})
+        # The agent's /sys/fs/cgroup is the test's: empty ("unreadable"), or what the stand-in writes.
+        self.sandbox = Sandbox(binds={"/sys/fs/cgroup": cgroups}, overlays={"/run": tmp / "run"})
         self.dropins = tmp / "run" / "systemd" / "system"
         self.stand_in = bin_dir / "systemctl"
         self.stand_in.write_text(STAND_IN_SYSTEMCTL)
@@ -79,6 +177,7 @@ class Agent:
         self.unit = unit
         self.port = params.get("port", "")
         self.env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "OCF_ROOT": "/usr/lib/ocf", "UNITS": str(self.units),
+                    "CGROUP_MODE": cgroup_mode, "CGROUPS": str(cgroups),
                     "OCF_RESOURCE_INSTANCE": f"svc-{unit}", "OCF_RESKEY_unit": unit,
                     **{f"OCF_RESKEY_{k}": v for k, v in params.items()}}
 
@@ -105,6 +204,17 @@ class Agent:
         if pidfile.exists():
             _kill_and_wait(int(pidfile.read_text()))
 
+    def kill_everything(self) -> None:
+        """Every process this agent's runs left: the stand-in passes its environment (UNITS=) to the units it
+        starts and to their children, and the agent has it too (a start that timed out, still waiting)."""
+        mark = f"UNITS={self.units}".encode()
+        for environ in Path("/proc").glob("[0-9]*/environ"):
+            try:
+                if mark in environ.read_bytes().split(b"\0"):
+                    _kill_and_wait(int(environ.parent.name))
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                pass
+
 
 def _kill_and_wait(pid: int) -> None:
     try:
@@ -129,12 +239,12 @@ def agent_for(tmp_path):
         pytest.fail("resource-agents is not installed (run `make deps` as root)")
     made: list[Agent] = []
 
-    def make(unit: str, **params: str) -> Agent:
-        made.append(Agent(tmp_path / unit, unit, **params))
+    def make(unit: str, cgroup_mode: str = "cgroupfs", **params: str) -> Agent:
+        made.append(Agent(tmp_path / unit, unit, cgroup_mode, **params))
         return made[-1]
     yield make
     for agent in made:
-        agent.kill_unit()
+        agent.kill_everything()
 
 
 def _json_server(agent: Agent, body: dict, status: int = 200) -> str:
@@ -172,7 +282,8 @@ def test_lifecycle_a_probe_failure_is_a_failure_of_the_service_itself(agent_for)
     # pacemaker restarts this very resource, the service, not some other member.
     agent.start_unit_behind_pacemakers_back("sleep 600")
     failed = agent("monitor")
-    assert failed.returncode == OCF_ERR_GENERIC and "no healthy answer" in failed.stderr
+    assert failed.returncode == OCF_ERR_GENERIC
+    assert f"no healthy answer to the http probe on port {port}: nothing listens on 127.0.0.1:{port}" in failed.stderr
 
     assert agent("stop").returncode == OCF_SUCCESS
     assert agent("monitor").returncode == OCF_NOT_RUNNING
@@ -227,6 +338,50 @@ def test_core_before_blueminds_setup_needs_only_an_http_answer(agent_for, tmp_pa
     core.start_unit_behind_pacemakers_back(_json_server(core, {"status": "Ok", "authKey": "0123-session"}))
     _wait_until_listening(core.port)
     assert core("monitor").returncode == OCF_SUCCESS
+
+
+@pytest.mark.parametrize("cgroup_mode", CGROUP_MODES)
+@pytest.mark.parametrize("address", ["127.0.0.1", "::"])
+def test_a_listener_that_is_not_the_unit_gets_nothing(agent_for, impostor, tmp_path, cgroup_mode, address):
+    """Issue 18 item 3: while bm-core starts (its unit active, its port not yet bound), another user binds the
+    port, on 127.0.0.1 or on IPv6's dual-stack wildcard, which also takes connections to 127.0.0.1. It must
+    receive nothing, above all not the admin token, and cannot fake health: the monitor fails, saying why."""
+    token = tmp_path / "bm-core.tok"
+    token.write_text("s3cret-admin-token\n")
+    core = agent_for("bm-core", cgroup_mode, port=str(_free_port()), probe="core", token_file=str(token))
+    core.start_unit_behind_pacemakers_back("sleep 600")
+    thief = impostor(address, core.port)
+
+    monitored = core("monitor")
+    received = thief.received()
+    assert received == [], f"the impostor received {received}"
+    assert monitored.returncode == OCF_ERR_GENERIC
+    assert (f"port {core.port} is held by PID {thief.process.pid} (nobody python3), which is not a process of "
+            "bm-core.service; nothing was sent to it") in monitored.stderr
+
+
+@pytest.mark.parametrize("cgroup_mode", CGROUP_MODES)
+def test_a_listener_forked_by_the_units_main_process_is_the_unit(agent_for, cgroup_mode):
+    """The process that listens need not be the main one: a child of it is in the unit's cgroup, or among the
+    main PID's descendants where the cgroup cannot be read."""
+    port = _free_port()
+    agent = agent_for("bm-webserver", cgroup_mode, port=str(port), probe="http", method="GET", path="/")
+    agent.unit_runs(f"sh -c '{sys.executable} -m http.server --bind 127.0.0.1 {port} & wait'")
+    started = agent("start")
+    assert started.returncode == OCF_SUCCESS, started.stderr
+    assert agent("monitor").returncode == OCF_SUCCESS
+
+
+def test_an_ipv6_only_listener_neither_gets_the_probe_nor_fails_it(agent_for, impostor):
+    """A socket on [::] that is IPv6-only never receives a connection to 127.0.0.1: a local user who binds one
+    beside the service must not be able to fail its monitor (and so move the group)."""
+    port = _free_port()
+    agent = agent_for("bm-tika", port=str(port), probe="http", method="GET", path="/")
+    agent.unit_runs(f"{sys.executable} -m http.server --bind 127.0.0.1 {port}")
+    assert agent("start").returncode == OCF_SUCCESS
+    bystander = impostor("::", str(port), v6only=True)
+    assert agent("monitor").returncode == OCF_SUCCESS
+    assert bystander.received() == []
 
 
 def test_a_red_elasticsearch_is_logged_not_failed(agent_for):
