@@ -38,6 +38,16 @@ unit=${!#}; unit=${unit%.service}; pidfile="$UNITS/$unit.pid"
 # A killed unit may linger as a zombie (this machine's PID 1 does not reap): that is not alive.
 alive() { [ -f "$pidfile" ] && awk '$3 != "Z" { found = 1 } END { exit !found }' "/proc/$(cat "$pidfile")/stat" 2>/dev/null; }
 tree() { echo "$1"; local child; for child in $(ps -o pid= --ppid "$1"); do tree "$child"; done; }
+# A unit listed in $UNITS/<unit>.parts is a wrapper with no process of its own, like Debian's
+# postgresql.service (oneshot, ExecStart=/bin/true): starting or stopping it starts or stops the units that
+# are PartOf it, which it lists as ConsistsOf; it is active while one of them is.
+if [ -f "$UNITS/$unit.parts" ]; then
+  case $1 in
+    is-active) for part in $(cat "$UNITS/$unit.parts"); do "$0" is-active --quiet "$part" && exit 0; done; exit 1 ;;
+    start|stop) for part in $(cat "$UNITS/$unit.parts"); do "$0" "$1" "$part.service" || exit 1; done; exit 0 ;;
+    show) case $3 in MainPID) echo 0 ;; ControlGroup) echo ;; ConsistsOf) echo $(sed 's/$/.service/' "$UNITS/$unit.parts") ;; *) exit 1 ;; esac; exit 0 ;;
+  esac
+fi
 # `show -p P --value U`, as systemd answers it: an inactive unit has MainPID 0 and no ControlGroup.
 show() {
   case $1 in
@@ -51,6 +61,7 @@ show() {
       else
         echo
       fi ;;
+    ConsistsOf) echo ;;
     *) exit 1 ;;
   esac
 }
@@ -184,6 +195,11 @@ class Agent:
 
     def unit_runs(self, command: str) -> None:
         (self.units / f"{self.unit}.cmd").write_text(command)
+
+    def unit_is_a_wrapper_of(self, part: str, command: str) -> None:
+        """The unit has no process of its own: `part` (PartOf the unit) runs `command`."""
+        (self.units / f"{self.unit}.parts").write_text(part + "\n")
+        (self.units / f"{part}.cmd").write_text(command)
 
     def start_unit_behind_pacemakers_back(self, command: str) -> None:
         self.kill_unit()
@@ -373,6 +389,26 @@ def test_a_listener_forked_by_the_units_main_process_is_the_unit(agent_for, cgro
     started = agent("start")
     assert started.returncode == OCF_SUCCESS, started.stderr
     assert agent("monitor").returncode == OCF_SUCCESS
+
+
+@pytest.mark.parametrize("cgroup_mode", CGROUP_MODES)
+def test_a_wrappers_listener_is_in_a_unit_that_is_part_of_it(agent_for, impostor, cgroup_mode):
+    """Debian's postgresql.service (and postfix.service) runs nothing itself: the server is in
+    postgresql@15-main.service, PartOf the wrapper. Its listener is the unit's; another's still is not."""
+    port = _free_port()
+    pg = agent_for("postgresql", cgroup_mode, port=str(port))
+    pg.unit_is_a_wrapper_of("postgresql@15-main", f"{sys.executable} -m http.server --bind 127.0.0.1 {port}")
+    started = pg("start")
+    assert started.returncode == OCF_SUCCESS, started.stderr
+    assert pg("monitor").returncode == OCF_SUCCESS
+
+    assert pg("stop").returncode == OCF_SUCCESS
+    (pg.units / "postgresql@15-main.cmd").write_text("sleep 600")
+    subprocess.run([str(pg.stand_in), "start", "postgresql.service"], env=pg.env, check=True, timeout=10)
+    thief = impostor("127.0.0.1", str(port))
+    failed = pg("monitor")
+    assert thief.received() == []
+    assert failed.returncode == OCF_ERR_GENERIC and "which is not a process of postgresql.service" in failed.stderr
 
 
 def test_an_ipv6_only_listener_neither_gets_the_probe_nor_fails_it(agent_for, impostor):
