@@ -294,7 +294,8 @@ def test_lifecycle_a_probe_failure_is_a_failure_of_the_service_itself(agent_for)
     assert started.returncode == OCF_SUCCESS, started.stderr
     dropin = (agent.dropins / "bm-tika.service.d" / "50-bluemind-ha.conf").read_text()
     assert "Before=pacemaker.service" in dropin and "Restart=no" in dropin
-    assert agent.calls()[1:3] == ["daemon-reload", "start bm-tika.service"]  # after the monitor's is-active
+    # After the monitor's is-active; `show` calls (the unit's parts, its processes) left out.
+    assert [c for c in agent.calls() if not c.startswith("show ")][1:3] == ["daemon-reload", "start bm-tika.service"]
     assert agent("monitor").returncode == OCF_SUCCESS
 
     # The unit stays "active" but stops answering (a hung JVM looks like this): the monitor fails, so
@@ -396,9 +397,9 @@ def test_a_wrappers_listener_is_in_a_unit_that_is_part_of_it(agent_for, impostor
     """Debian's postgresql.service (and postfix.service) runs nothing itself: the server is in
     postgresql@15-main.service, PartOf the wrapper. Its listener is the unit's; another's still is not."""
     port = _free_port()
-    pg = agent_for("postgresql", cgroup_mode, port=str(port))
+    pg = agent_for("postgresql", cgroup_mode, port=str(port), stop_timeout="180")
     pg.unit_is_a_wrapper_of("postgresql@15-main", f"{sys.executable} -m http.server --bind 127.0.0.1 {port}")
-    started = pg("start")
+    started = pg("start", meta_timeout_ms=180000)
     assert started.returncode == OCF_SUCCESS, started.stderr
     assert pg("monitor").returncode == OCF_SUCCESS
 
@@ -409,6 +410,39 @@ def test_a_wrappers_listener_is_in_a_unit_that_is_part_of_it(agent_for, impostor
     failed = pg("monitor")
     assert thief.received() == []
     assert failed.returncode == OCF_ERR_GENERIC and "which is not a process of postgresql.service" in failed.stderr
+
+
+# Debian's postgresql@.service (postgresql-common): the server's unit, PartOf the postgresql.service wrapper.
+POSTGRESQL_INSTANCE_UNIT = """[Unit]
+Description=PostgreSQL Cluster %i
+PartOf=postgresql.service
+Before=postgresql.service
+DefaultDependencies=no
+
+[Service]
+Type=forking
+ExecStart=/usr/bin/postgresql@15-main
+TimeoutStartSec=0
+TimeoutStopSec=1h
+"""
+
+
+def test_the_timeouts_go_to_the_unit_that_runs_the_server(agent_for):
+    """Issue 14 item 3, for a wrapper: postgresql@15-main.service, not postgresql.service, runs PostgreSQL,
+    and its own TimeoutStopSec=1h would outlast the CIB's 180 s stop (a failed stop fences the node)."""
+    require_tool("systemd-analyze")
+    port = _free_port()
+    pg = agent_for("postgresql", port=str(port), stop_timeout="180")
+    pg.unit_is_a_wrapper_of("postgresql@15-main", f"{sys.executable} -m http.server --bind 127.0.0.1 {port}")
+    assert _effective_timeouts(POSTGRESQL_INSTANCE_UNIT, pg.dropins, "postgresql@15-main") == {
+        "TimeoutStartSec": "infinity", "TimeoutStopSec": "1h"}
+    started = pg("start", meta_timeout_ms=180000)
+    assert started.returncode == OCF_SUCCESS, started.stderr
+    for unit in ("postgresql", "postgresql@15-main"):
+        dropin = (pg.dropins / f"{unit}.service.d" / "50-bluemind-ha.conf").read_text().splitlines()
+        assert dropin[-2:] == ["TimeoutStartSec=180s", "TimeoutStopSec=162s"], unit
+    assert _effective_timeouts(POSTGRESQL_INSTANCE_UNIT, pg.dropins, "postgresql@15-main") == {
+        "TimeoutStartSec": "3min", "TimeoutStopSec": "2min 42s"}
 
 
 def test_an_ipv6_only_listener_neither_gets_the_probe_nor_fails_it(agent_for, impostor):
