@@ -136,12 +136,15 @@ while True:
 """
 
 
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
 class Impostor:
     """IMPOSTOR run as nobody on `address`:`port` (for an IPv6 address, dual-stack unless `v6only`)."""
 
     def __init__(self, address: str, port: str, v6only: bool = False):
         self.process = subprocess.Popen(
-            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c", IMPOSTOR,
+            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", SYSTEM_PYTHON, "-c", IMPOSTOR,
              address, port, str(int(v6only))], stdout=subprocess.PIPE, text=True)
         assert self.process.stdout.readline().strip() == "listening"
 
@@ -155,6 +158,8 @@ class Impostor:
 @pytest.fixture
 def impostor():
     require_tool("setpriv")
+    if not Path(SYSTEM_PYTHON).exists():  # nobody cannot run a Python under /root (pyenv, this venv)
+        pytest.fail(f"{SYSTEM_PYTHON} is not installed (Debian's python3)")
     made: list[Impostor] = []
 
     def make(address: str, port: str, v6only: bool = False) -> Impostor:
