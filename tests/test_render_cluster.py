@@ -191,3 +191,19 @@ def test_targets_conf_admits_only_the_two_nodes_with_chap():
     assert "incominguser bluemind s3cret-chap" in conf
     assert [int(line.split()[1]) for line in conf.splitlines() if line.strip().startswith("lun ")] == \
         [lun.number for lun in s.storage.luns]
+
+
+def test_each_probed_service_tells_its_agent_the_stop_ops_timeout():
+    import xml.etree.ElementTree as ET
+
+    from components.render.cib import render_cib
+    from tools.stackfile import load_settings
+
+    for stack in ("dev", "prod"):
+        cib = ET.fromstring(render_cib(load_settings(stack)))
+        agents = cib.findall(".//primitive[@provider='bluemind-ha']")
+        assert len(agents) >= 5
+        for prim in agents:
+            params = {nv.get("name"): nv.get("value") for nv in prim.find("instance_attributes")}
+            stop = prim.find("operations/op[@name='stop']").get("timeout")
+            assert f"{params['stop_timeout']}s" == stop, prim.get("id")

@@ -173,7 +173,10 @@ def _service(group: ET.Element, svc: Service, ids: _Ids) -> ET.Element:
     if svc.probe is None:
         prim, ops = _primitive(group, svc.rsc_id, "systemd", svc.unit, None, [], ids)
     else:
-        params = [("unit", svc.unit), ("port", str(svc.probe.port)), ("probe", svc.probe.kind)]
+        # stop_timeout: the agent sets the unit's TimeoutStopSec inside the stop op's timeout, so systemd's
+        # final SIGKILL lands before pacemaker would count the stop failed (and fence the node).
+        params = [("unit", svc.unit), ("port", str(svc.probe.port)), ("probe", svc.probe.kind),
+                  ("stop_timeout", str(svc.stop_timeout_s))]
         if svc.probe.kind == "http":
             params += [("method", svc.probe.method), ("path", svc.probe.path)]
         prim, ops = _primitive(group, svc.rsc_id, "ocf", SERVICE_AGENT_TYPE, SERVICE_AGENT_PROVIDER, params, ids)
