@@ -2,8 +2,8 @@
 key; the lsyncd configuration itself is components/render/lsyncd.py). Pure: Settings in, bash out."""
 from __future__ import annotations
 
-from components.render.lsyncd import CONFIG_PATH as LSYNCD_CONF
-from components.render.lsyncd import RRSYNC_COMMAND, SYNC_KEY, SYNC_KNOWN_HOSTS, render_lsyncd_unit
+from components.names import LSYNCD_CONF, SYNC_KEY, SYNC_KNOWN_HOSTS
+from components.render.lsyncd import RRSYNC_COMMAND, render_lsyncd_unit
 from components.render.shell import Text, render
 from components.settings import Node, Settings
 
