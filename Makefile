@@ -4,7 +4,7 @@ BASE ?= HEAD
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: deps plan test lab diff bench clean
+.PHONY: deps plan test lint lab diff bench clean
 
 deps:
 	@bash tools/install-deps
@@ -14,6 +14,10 @@ plan: deps
 
 test: deps
 	@$(PY) -m pytest -q tests
+
+# ruff alone (`make test` runs it too, in tests/test_lint.py).
+lint: deps
+	@.venv/bin/ruff check .
 
 lab: deps
 	@$(PY) -m lab.run
