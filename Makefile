@@ -4,7 +4,7 @@ BASE ?= HEAD
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: deps plan-deps plan test lab diff bench clean
+.PHONY: deps plan-deps plan test lint lab diff bench clean
 
 # The real tools of the tests and the lab (some are daemons Debian starts: for a test machine).
 deps:
@@ -19,6 +19,10 @@ plan: plan-deps
 
 test: deps engine
 	@$(PY) -m pytest -q tests
+
+# ruff alone (`make test` runs it too, in tests/test_lint.py).
+lint: deps
+	@.venv/bin/ruff check .
 
 lab: deps
 	@$(PY) -m lab.run

@@ -7,7 +7,7 @@ from components.cluster import Cluster
 from components.cluster_node import ClusterNode
 from components.config_sync import ConfigSync
 from components.hosts import LibvirtLab, existing_hosts
-from components.render.cib import fence_id
+from components.names import fence_id
 from components.render.runbooks import manual_takeover_runbook, switchover_commands
 from components.secrets import Secrets
 from components.settings import Settings

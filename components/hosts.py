@@ -10,8 +10,8 @@ import pulumi_libvirt as libvirt
 
 from components.host_keys import made_host_key
 from components.remote_step import Host, ssh_host, step
-from components.render import cloudinit, deletes
-from components.render.vbmc import vbmc_config, vbmc_script, virtualbmc_install
+from components.render import cloudinit
+from components.render.vbmc import vbmc_config, vbmc_script, virtualbmc_delete, virtualbmc_install
 from components.settings import Settings
 
 GIB = 1024 ** 3
@@ -91,7 +91,7 @@ class LibvirtLab(pulumi.ComponentResource):
         self.bmcs = {
             n.name: step(hypervisor, f"virtualbmc-{n.name}", vbmc_script(s, n), parent=self, secret=True,
                          stdin=bmc_passwords[n.name].apply(lambda pw, n=n: vbmc_config(s, n, pw)),
-                         depends_on=[install, self.domains[n.name]], delete=deletes.virtualbmc_delete(s, n))
+                         depends_on=[install, self.domains[n.name]], delete=virtualbmc_delete(s, n))
             for n in s.nodes if n.bmc
         }
         self.register_outputs({"network": network.name, "domains": {k: d.name for k, d in self.domains.items()}})

@@ -5,7 +5,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from components.render.cib import GROUP_ID
+from components.names import GROUP_ID
 from lab.nodes import NodeHandle
 from lab.proc import CommandFailed
 

@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from components.render.cib import by_path_device
+from components.names import by_path_device
 from components.settings import Lun
 from lab.layout import WORK, Layout
 from lab.proc import run

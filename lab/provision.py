@@ -11,8 +11,9 @@ import secrets
 import shutil
 from pathlib import Path
 
-from components.render.cib import bmc_password_file, render_cib
-from components.render.corosync import AUTHKEY_PATH, render_corosync
+from components.names import AUTHKEY_PATH, bmc_password_file
+from components.render.cib import render_cib
+from components.render.corosync import render_corosync
 from lab.layout import BMC_PASSWORD_LENGTH, WORK, Layout, NodeLayout
 from lab.machine import BY_PATH, NODE_DISK
 from lab.proc import run

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from components.render.cib import GROUP_ID
+from components.names import GROUP_ID
 from components.render.corosync import render_corosync
 from components.settings import Settings
 from tools import crmsim

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from components.render.cib import fence_id, fs_id, group_member_ids
+from components.names import fence_id, fs_id, group_member_ids
 from components.settings import Node, Settings
 from tools.stackfile import load_settings
 

@@ -3,16 +3,14 @@ password does on a switch to `failover: manual`). Pure: Settings in, bash out.
 
 A step that leaves state on a host removes it, unless the cluster's configuration still refers to it: a
 destroy keeps a running cluster running (README, "What pulumi destroy does"). Steps not here keep what they
-made on purpose: packages, data, filesystems, the iSCSI sessions and target, the running cluster.
+made on purpose: packages, data, filesystems, the iSCSI sessions and target, the running cluster. (A lab VM's
+VirtualBMC endpoint is removed by components/render/vbmc.py's virtualbmc_delete.)
 """
 from __future__ import annotations
 
 from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PATH, SERVICE_AGENT_PROVIDER
-from components.render.cib import bmc_password_file, fence_id
-from components.render.lsyncd import CONFIG_PATH as LSYNCD_CONF
-from components.render.lsyncd import SYNC_KEY, SYNC_KNOWN_HOSTS, UNIT_PATH
+from components.names import LSYNCD_CONF, LSYNCD_UNIT, SYNC_KEY, SYNC_KNOWN_HOSTS, bmc_password_file, fence_id
 from components.render.shell import render
-from components.render.vbmc import VBMC_HOME, vbmc_domain
 from components.services import LSYNCD
 from components.settings import Node, Settings
 
@@ -53,10 +51,5 @@ def sync_trust_delete(s: Settings, node: Node) -> str:
 
 def sync_config_delete(s: Settings, node: Node) -> str:
     return _remove_unless_used("sync-config", f"{node.name}: remove lsyncd's configuration", _lsyncd_in_use(),
-                               [LSYNCD_CONF, UNIT_PATH])
+                               [LSYNCD_CONF, LSYNCD_UNIT])
 
-
-def virtualbmc_delete(s: Settings, node: Node) -> str:
-    domain = vbmc_domain(node)
-    return render("virtualbmc-delete.sh", f"hypervisor: remove the VirtualBMC of {domain}",
-                  {"domain": domain, "vbmc_home": VBMC_HOME})

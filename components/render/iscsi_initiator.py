@@ -6,12 +6,10 @@ ends cannot disagree.
 """
 from __future__ import annotations
 
-from components.render.cib import by_path_device
+from components.names import INITIATORNAME, ISCSID_CONF, by_path_device
 from components.render.shell import header, inline, render
 from components.settings import Node, Settings
 
-ISCSID_CONF = "/etc/iscsi/iscsid.conf"
-INITIATORNAME = "/etc/iscsi/initiatorname.iscsi"
 # Bounded waits of the login script (seconds).
 LOGIN_TIMEOUT_S = 120
 DEVICE_WAIT_S = 60

@@ -7,21 +7,17 @@ a test runs the real lsyncd and rsync between two local directory trees, without
 """
 from __future__ import annotations
 
+from components.names import LSYNCD_CONF as CONFIG_PATH
+from components.names import LSYNCD_LOG_DIR as LOG_DIR
+from components.names import SYNC_KEY, SYNC_KNOWN_HOSTS
 from components.settings import Node, Settings
 from components.sync_paths import sync_roots
 
-CONFIG_PATH = "/etc/lsyncd/lsyncd.conf.lua"
-UNIT_PATH = "/etc/systemd/system/lsyncd.service"
-SYNC_KEY = "/root/.ssh/bluemind-ha-sync"
-# The peer's host key, pinned in a file of its own: a stale or absent entry stops the sync, never
-# silently trusts a new key.
-SYNC_KNOWN_HOSTS = "/root/.ssh/bluemind-ha-sync.known_hosts"
 # What the peer's sync key may run on this node: the forced command of its authorized_keys entry
 # (sync_scripts.sync_trust). rrsync, rsync's restricted server, refuses anything but an rsync server.
 # -no-lock: lsyncd runs one rsync per watched root at the same time, and rrsync's single-run lock (on its
 # directory, the same "/" for all of them) refuses each one that starts while another runs.
 RRSYNC_COMMAND = "/usr/bin/rrsync -no-lock /"
-LOG_DIR = "/var/log/lsyncd"
 # Seconds lsyncd gathers events before it runs rsync: short, yet one rsync for a burst such as a postmap.
 DELAY_S = 2
 

@@ -9,10 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.agents import ALERT_AGENT_PATH, ALERT_AGENT_SAMPLE, SERVICE_AGENT_PATH
-from components.render.cib import bmc_password_file, by_path_device
-from components.render.corosync import AUTHKEY_PATH, RENDERED_MARK
+from components.names import (
+    APT_PIN_PATH,
+    APT_SOURCE_PATH,
+    AUTHKEY_PATH,
+    COROSYNC_CONF,
+    POLICY_RC,
+    RENDERED_MARK,
+    bmc_password_file,
+    by_path_device,
+)
 from components.render.shell import Text, render
-from components.render.update import APT_PIN_PATH, APT_SOURCE_PATH, POLICY_RC
 from components.services import active_only_units
 from components.settings import Node, Settings
 
@@ -20,7 +27,6 @@ CLUSTER_PACKAGES = ("corosync", "pacemaker", "pacemaker-cli-utils", "fence-agent
                     "open-iscsi", "xfsprogs", "e2fsprogs", "lsyncd", "rsync", "ipmitool", "python3",
                     "curl")  # the service agent's HTTP probes
 CIB_MERGE_SOURCE = (Path(__file__).parent / "cib_merge.py").read_text()
-COROSYNC_CONF = "/etc/corosync/corosync.conf"
 
 
 def cluster_packages(s: Settings, node: Node) -> str:

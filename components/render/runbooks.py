@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shlex
 
-from components.render.cib import GROUP_ID, bmc_password_file
+from components.names import GROUP_ID, bmc_password_file
 from components.services import LSYNCD
 from components.settings import Node, Settings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from components.render.cib import GROUP_ID, by_path_device
+from components.names import GROUP_ID, TARGETS_CONF, by_path_device
 from components.render.shell import render
 from components.settings import Lun, Settings
 
@@ -22,8 +22,6 @@ def storage_volumes(s: Settings) -> str:
         "volumes": [lun.slug for lun in s.storage.luns], "sizes_gb": [str(lun.size_gb) for lun in s.storage.luns]})
 
 
-# Where storage_targets() installs the stack's targets.conf: Debian's /etc/tgt/targets.conf includes conf.d.
-TARGETS_CONF = "/etc/tgt/conf.d/bluemind-ha.conf"
 # Holds the target's CHAP login for the milliseconds the real account is re-created (see set_chap_secret).
 ROTATION_ACCOUNT = "bluemind-ha-rotation"
 

@@ -2,8 +2,8 @@
 key; the lsyncd configuration itself is components/render/lsyncd.py). Pure: Settings in, bash out."""
 from __future__ import annotations
 
-from components.render.lsyncd import CONFIG_PATH as LSYNCD_CONF
-from components.render.lsyncd import RRSYNC_COMMAND, SYNC_KEY, SYNC_KNOWN_HOSTS, UNIT_PATH, render_lsyncd_unit
+from components.names import LSYNCD_CONF, LSYNCD_UNIT, SYNC_KEY, SYNC_KNOWN_HOSTS
+from components.render.lsyncd import RRSYNC_COMMAND, render_lsyncd_unit
 from components.render.shell import Text, render
 from components.settings import Node, Settings
 
@@ -27,5 +27,5 @@ def sync_config(s: Settings, node: Node) -> str:
     """stdin: this node's lsyncd configuration. The unit is installed but never enabled: lsyncd is a member
     of the cluster group, so only the active node runs it and the sync always flows active -> passive."""
     return render("sync-config.sh", f"{node.name}: lsyncd configuration",
-                  {"lsyncd_conf": LSYNCD_CONF, "lsyncd_unit_path": UNIT_PATH,
+                  {"lsyncd_conf": LSYNCD_CONF, "lsyncd_unit_path": LSYNCD_UNIT,
                    "lsyncd_unit": Text(render_lsyncd_unit(), "UNIT")})

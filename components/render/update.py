@@ -26,15 +26,12 @@ from __future__ import annotations
 import hashlib
 import shlex
 
-from components.render.cib import GROUP_ID, VIP_ID, group_member_ids
+from components.names import APT_PIN_PATH, APT_SOURCE_PATH, GROUP_ID, POLICY_RC, VIP_ID, group_member_ids
 from components.render.shell import render
 from components.services import active_only_units
 from components.settings import Node, Settings
 
 MAINTENANCE_QUERY = "crm_attribute --type crm_config --name maintenance-mode --query --quiet"
-APT_PIN_PATH = "/etc/apt/preferences.d/bluemind-ha"
-APT_SOURCE_PATH = "/etc/apt/sources.list.d/bluemind.list"
-POLICY_RC = "/usr/sbin/policy-rc.d"
 SETTLE_TIMEOUT_S = 900  # the group's slowest path: every start timeout of a cold start
 # Where the CIB holds the release the cluster runs: a property set of ours, next to pacemaker's own.
 RELEASE_QUERY = "crm_attribute --type crm_config --set-name bluemind-ha-state --name bluemind-ha-release"

@@ -65,3 +65,10 @@ def vbmc_script(s: Settings, node: Node) -> str:
     domain = vbmc_domain(node)
     return render("virtualbmc.sh", f"hypervisor: VirtualBMC for {domain} on {node.bmc.address}:{node.bmc.port}",
                   {"domain": domain, "vbmc_home": VBMC_HOME, "start_wait_s": START_WAIT_S})
+
+
+def virtualbmc_delete(s: Settings, node: Node) -> str:
+    """The endpoint's delete: stopped and removed with its configuration (which holds the BMC password)."""
+    domain = vbmc_domain(node)
+    return render("virtualbmc-delete.sh", f"hypervisor: remove the VirtualBMC of {domain}",
+                  {"domain": domain, "vbmc_home": VBMC_HOME})

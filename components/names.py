@@ -1,0 +1,70 @@
+"""Names in one place: the CIB's resource ids, device paths, and the files bluemind-ha installs on a host.
+
+Renderers import names from here, never from one another. Pure: Settings in, names out.
+
+The CIB renderer (components/render/cib.py) and the corosync renderer still define their own copies of the
+names here marked "(also in ...)": they are being reworked in another branch, so they switch to these at
+the next step; until then tests/test_names.py holds the copies equal.
+"""
+from __future__ import annotations
+
+from components.services import group_services
+from components.settings import Lun, Node, Settings
+
+# --- the CIB (also in components/render/cib.py) ------------------------------------------------------------
+GROUP_ID = "bluemind"
+VIP_ID = "vip"
+FENCE_PASSWORD_DIR = "/etc/bluemind-ha/bmc"
+
+
+def fence_id(node: Node) -> str:
+    return f"fence-{node.name}"
+
+
+def fs_id(lun: Lun) -> str:
+    return f"fs-{lun.slug}"
+
+
+def by_path_device(s: Settings, lun: Lun) -> str:
+    """The persistent name udev gives the LUN on both nodes (never /dev/sdX, whose order can change)."""
+    st = s.storage
+    return f"/dev/disk/by-path/ip-{st.portal}-iscsi-{st.target_iqn}-lun-{lun.number}"
+
+
+def bmc_password_file(node: Node) -> str:
+    """Where the peer of `node` keeps the password of `node`'s BMC, for fence_ipmilan's password_script."""
+    return f"{FENCE_PASSWORD_DIR}/{node.name}.password"
+
+
+def group_member_ids(s: Settings) -> list[str]:
+    """The group's members in start order; other modules (sync, lab, docs) build on this order."""
+    return ([fs_id(lun) for lun in s.storage.luns] + [VIP_ID]
+            + [svc.rsc_id for svc in group_services(s.bluemind.major)])
+
+
+# --- corosync (also in components/render/corosync.py) ------------------------------------------------------
+AUTHKEY_PATH = "/etc/corosync/authkey"
+COROSYNC_CONF = "/etc/corosync/corosync.conf"
+# In the first line of every corosync.conf we render: how a node tells our cluster from Debian's example.
+RENDERED_MARK = "rendered by bluemind-ha"
+
+# --- packages ----------------------------------------------------------------------------------------------
+APT_PIN_PATH = "/etc/apt/preferences.d/bluemind-ha"
+APT_SOURCE_PATH = "/etc/apt/sources.list.d/bluemind.list"
+POLICY_RC = "/usr/sbin/policy-rc.d"
+
+# --- iSCSI -------------------------------------------------------------------------------------------------
+ISCSID_CONF = "/etc/iscsi/iscsid.conf"
+INITIATORNAME = "/etc/iscsi/initiatorname.iscsi"
+# Where the storage-target step installs the stack's targets.conf: Debian's /etc/tgt/targets.conf includes
+# conf.d.
+TARGETS_CONF = "/etc/tgt/conf.d/bluemind-ha.conf"
+
+# --- configuration sync (lsyncd) ---------------------------------------------------------------------------
+LSYNCD_CONF = "/etc/lsyncd/lsyncd.conf.lua"
+LSYNCD_UNIT = "/etc/systemd/system/lsyncd.service"
+SYNC_KEY = "/root/.ssh/bluemind-ha-sync"
+# The peer's host key, pinned in a file of its own: a stale or absent entry stops the sync, never silently
+# trusts a new key.
+SYNC_KNOWN_HOSTS = "/root/.ssh/bluemind-ha-sync.known_hosts"
+LSYNCD_LOG_DIR = "/var/log/lsyncd"
