@@ -1,4 +1,5 @@
-"""Commands an admin runs by hand: a planned switchover, and taking over after the active node died.
+"""Commands an admin runs by hand: a planned switchover, taking over after the active node died, and the
+checks after `pulumi up`.
 
 Pure: Settings in, text out. The README and the stack outputs show them.
 """
@@ -7,6 +8,8 @@ from __future__ import annotations
 import shlex
 
 from components.names import GROUP_ID, bmc_password_file
+from components.render.fence_preflight import PREFLIGHT_TIMEOUT_S, agent_stdin, fence_parameters
+from components.render.shell import render
 from components.services import LSYNCD
 from components.settings import Node, Settings
 
@@ -76,3 +79,13 @@ def manual_takeover_runbook(s: Settings) -> str:
               "# the other is gone; you prove it.\n" if not s.fenced else
               "# Manual takeover (fenced cluster): only when fencing failed, e.g. the BMC lost power with its node.\n")
     return header + "\n" + _takeover(s, a, b) + "\n" + _takeover(s, b, a)
+
+
+def verify_script(s: Settings) -> str:
+    """The checks after `pulumi up`, run on each node (components/scripts/verify.sh): exit 1 if any fails."""
+    peer_parameters = {n.name: agent_stdin(fence_parameters(s, s.peer_of(n)), "status") for n in s.nodes} \
+        if s.fenced else {}
+    return render("verify.sh", f"verify the {s.stack} cluster", {
+        "group": GROUP_ID, "url": s.bluemind.url, "vip": s.network.vip, "stonith": "true" if s.fenced else "false",
+        "timeout_s": PREFLIGHT_TIMEOUT_S, "nodes": [n.name for n in s.nodes],
+        "directories": [lun.directory for lun in s.storage.luns], "peer_fence_parameters": peer_parameters})

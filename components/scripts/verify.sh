@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Is the cluster what pulumi up declared? Run on each node as root (`pulumi stack output verify | ssh
+# root@<node> bash`): both nodes members, STONITH on and the peer's fence device answering a status call, the
+# group on exactly one node, each LUN mounted once (here when the group runs here, else not at all), and
+# BlueMind's URL answering on the VIP. One PASS/FAIL line each; exit 1 if anything failed.
+# shellcheck source=lib.sh
+source "${BASH_SOURCE[0]%/*}/lib.sh"
+: "${group:?}" "${url:?}" "${vip:?}" "${stonith:?}" "${timeout_s:?}"
+: "${nodes[@]:?}" "${directories[@]:?}"
+: "${peer_fence_parameters[@]-}"
+
+failures=0
+check() {
+  local what=$1
+  shift
+  if "$@"; then echo "PASS  $what"; else echo "FAIL  $what"; failures=$((failures + 1)); fi
+}
+member() { crm_node --list 2>/dev/null | awk -v n="$1" '$2 == n && $3 == "member" { found = 1 } END { exit !found }'; }
+stonith_on() { [ "$(crm_attribute --type crm_config --name stonith-enabled --query --quiet 2>/dev/null)" = true ]; }
+peer_fence_answers() {
+  local params=${peer_fence_parameters[$1]}
+  timeout "$timeout_s" fence_ipmilan <<<"${params%$'\n'}" >/dev/null 2>&1 || [ $? = 2 ]  # 2: answered, powered off
+}
+one_node() { [ "$(grep -c . <<<"$where")" = 1 ]; }
+mounted_times() { [ "$(findmnt -n -o TARGET --mountpoint "$1" 2>/dev/null | grep -c .)" = "$2" ]; }
+answers() {
+  local status
+  status=$(curl -sk -o /dev/null -w '%{http_code}' --max-time "$timeout_s" --resolve "$url:443:$vip" "https://$url/") &&
+    [ "$status" -gt 0 ] && [ "$status" -lt 500 ]
+}
+
+me=$(crm_node --name 2>/dev/null || hostname)
+for node in "${nodes[@]}"; do
+  check "$node is a cluster member" member "$node"
+done
+if [ "$stonith" = true ]; then
+  check "STONITH is enabled" stonith_on
+  check "$me can fence its peer: the peer's BMC answers a status call" peer_fence_answers "$me"
+fi
+where=$(crm_resource --resource "$group" --locate --quiet 2>/dev/null | sort -u)
+on=${where:-nowhere}
+check "the group $group runs on exactly one node (${on//$'\n'/ and })" one_node
+for directory in "${directories[@]}"; do
+  if [ "$where" = "$me" ]; then
+    check "$directory is mounted here, once" mounted_times "$directory" 1
+  else
+    check "$directory is not mounted here (the group runs on ${where:-no node})" mounted_times "$directory" 0
+  fi
+done
+check "https://$url/ answers on the VIP $vip" answers
+if ((failures)); then
+  echo "$failures check(s) failed on $me: crm_mon -1 -r -f shows the cluster; README, Troubleshooting" >&2
+  exit 1
+fi
+echo "$me: all checks passed"
