@@ -68,3 +68,5 @@ SYNC_KEY = "/root/.ssh/bluemind-ha-sync"
 # trusts a new key.
 SYNC_KNOWN_HOSTS = "/root/.ssh/bluemind-ha-sync.known_hosts"
 LSYNCD_LOG_DIR = "/var/log/lsyncd"
+# What the peer's lsyncd may write on this node: an rsync daemon configuration, one module per synced root.
+SYNC_RSYNCD_CONF = "/etc/bluemind-ha/rsyncd-sync.conf"

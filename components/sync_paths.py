@@ -87,6 +87,11 @@ class SyncRoot:
     directory: str
     filter_rules: tuple[str, ...]
 
+    @property
+    def module(self) -> str:
+        """Its rsync daemon module on the receiving node (lsyncd pushes to `peer::module`)."""
+        return self.directory.strip("/").replace("/", "-")
+
 
 def synced_paths(s: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys([p.path for p in SYNCED] + [_normal(p) for p in s.sync.extra_paths]))

@@ -73,10 +73,12 @@ def test_lsyncd_pushes_to_the_peer_over_ssh_with_the_dedicated_key():
     s = load_settings("prod")
     a, b = s.nodes
     conf = render_lsyncd_conf(s, a)
-    assert f'target = "root@{b.ip}:/etc/"' in conf and a.ip not in conf
+    assert f'target = "root@{b.ip}::etc/"' in conf and a.ip not in conf
     assert f"-i {SYNC_KEY}" in conf and "BatchMode=yes" in conf and "StrictHostKeyChecking=yes" in conf
-    assert "archive = true" in conf and "delay = 2" in conf and "insist = true" in conf
-    assert f'target = "root@{a.ip}:/etc/"' in render_lsyncd_conf(s, b)
+    assert "archive = false" in conf and "delay = 2" in conf and "insist = true" in conf
+    # Everything -a means but -D (devices and specials), which the receiving daemon refuses.
+    assert all(f"        {flag} = true," in conf for flag in ("links", "perms", "times", "owner", "group"))
+    assert f'target = "root@{a.ip}::etc/"' in render_lsyncd_conf(s, b)
 
 
 # --- CIB --------------------------------------------------------------------------------------------

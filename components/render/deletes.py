@@ -9,7 +9,15 @@ VirtualBMC endpoint is removed by components/render/vbmc.py's virtualbmc_delete.
 from __future__ import annotations
 
 from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PATH, SERVICE_AGENT_PROVIDER
-from components.names import LSYNCD_CONF, LSYNCD_UNIT, SYNC_KEY, SYNC_KNOWN_HOSTS, bmc_password_file, fence_id
+from components.names import (
+    LSYNCD_CONF,
+    LSYNCD_UNIT,
+    SYNC_KEY,
+    SYNC_KNOWN_HOSTS,
+    SYNC_RSYNCD_CONF,
+    bmc_password_file,
+    fence_id,
+)
 from components.render.shell import render
 from components.services import LSYNCD
 from components.settings import Node, Settings
@@ -46,7 +54,8 @@ def sync_key_delete(s: Settings, node: Node) -> str:
 def sync_trust_delete(s: Settings, node: Node) -> str:
     peer = s.peer_of(node)
     return _remove_unless_used("sync-trust", f"{node.name}: stop trusting {peer.name}'s lsyncd key",
-                               _lsyncd_in_use(), [SYNC_KNOWN_HOSTS], f"bluemind-ha-sync@{peer.name}")
+                               _lsyncd_in_use(), [SYNC_KNOWN_HOSTS, SYNC_RSYNCD_CONF],
+                               f"bluemind-ha-sync@{peer.name}")
 
 
 def sync_config_delete(s: Settings, node: Node) -> str:

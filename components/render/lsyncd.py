@@ -7,17 +7,21 @@ a test runs the real lsyncd and rsync between two local directory trees, without
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from components.names import LSYNCD_CONF as CONFIG_PATH
 from components.names import LSYNCD_LOG_DIR as LOG_DIR
-from components.names import SYNC_KEY, SYNC_KNOWN_HOSTS
+from components.names import SYNC_KEY, SYNC_KNOWN_HOSTS, SYNC_RSYNCD_CONF
 from components.settings import Node, Settings
-from components.sync_paths import sync_roots
+from components.sync_paths import SyncRoot, sync_roots
 
 # What the peer's sync key may run on this node: the forced command of its authorized_keys entry
-# (sync_scripts.sync_trust). rrsync, rsync's restricted server, refuses anything but an rsync server.
-# -no-lock: lsyncd runs one rsync per watched root at the same time, and rrsync's single-run lock (on its
-# directory, the same "/" for all of them) refuses each one that starts while another runs.
-RRSYNC_COMMAND = "/usr/bin/rrsync -no-lock /"
+# (sync_scripts.sync_trust): an rsync daemon for this one connection, on a configuration of ours
+# (render_rsyncd_conf) whose modules are the synced roots, write-only, chrooted, and filtered by the same
+# allow-list the sender applies. A peer's key can thus neither read a file here nor write outside the
+# allow-list, and never a device node. (rrsync, rooted at "/", confined nothing: Debian's rrsync turns its
+# confinement on only for a directory other than "/".)
+SYNC_SERVER_COMMAND = f"/usr/bin/rsync --server --daemon --config={SYNC_RSYNCD_CONF} ."
 # Seconds lsyncd gathers events before it runs rsync: short, yet one rsync for a burst such as a postmap.
 DELAY_S = 2
 
@@ -32,11 +36,11 @@ def ssh_command(key: str = SYNC_KEY, known_hosts: str = SYNC_KNOWN_HOSTS) -> str
             f"-o UserKnownHostsFile={known_hosts} -o ConnectTimeout=10")
 
 
-def lsyncd_conf(s: Settings, title: str, source_prefix: str, target_prefix: str, rsh: str | None,
+def lsyncd_conf(s: Settings, title: str, source_prefix: str, target: Callable[[SyncRoot], str], rsh: str | None,
                 log_dir: str = LOG_DIR) -> str:
     """The lsyncd Lua configuration that replicates `sync_roots(s)`: each root `R` is read from
-    `source_prefix + R` and written to `target_prefix + R` (`root@peer:` in production, a local directory
-    in a test), with `rsh` as rsync's remote shell (None: local copy)."""
+    `source_prefix + R` and written to `target(R)` (the peer's rsync module `root@peer::M/` in production, a
+    local directory in a test), with `rsh` as rsync's remote shell (None: local copy)."""
     lines = [
         f"-- bluemind-ha: {title}",
         "-- What is synced, and what never is: components/sync_paths.py (README, Configuration sync).",
@@ -54,7 +58,7 @@ def lsyncd_conf(s: Settings, title: str, source_prefix: str, target_prefix: str,
             "sync {",
             "    default.rsync,",
             f"    source = {_lua(source_prefix + root.directory + '/')},",
-            f"    target = {_lua(target_prefix + root.directory + '/')},",
+            f"    target = {_lua(target(root))},",
             f"    delay = {DELAY_S},",
             # Deleting on the peer what was deleted here keeps the copy exact; files the filter excludes are
             # never deleted on the peer (no --delete-excluded), so its node-specific files stay.
@@ -63,14 +67,17 @@ def lsyncd_conf(s: Settings, title: str, source_prefix: str, target_prefix: str,
             *[f"        {_lua(rule)}," for rule in root.filter_rules],
             "    },",
             "    rsync = {",
-            # archive: recursive, owner, group, permissions, times, symlinks, devices.
-            "        archive = true,",
+            # archive without devices and specials (-D), which the receiving daemon refuses: symlinks,
+            # permissions, times, owner and group (lsyncd always adds recursion).
+            "        archive = false,",
+            "        links = true,",
+            "        perms = true,",
+            "        times = true,",
+            "        owner = true,",
+            "        group = true,",
             "        hard_links = true,",
             "        acls = true,",
             "        xattrs = true,",
-            # lsyncd sends -s (--protect-args) by default and rrsync refuses it; rsync escapes the remote
-            # arguments (the target directory) by itself since 3.2.4.
-            "        protect_args = false,",
             *([f"        rsh = {_lua(rsh)},"] if rsh else []),
             "    },",
             "}",
@@ -83,7 +90,34 @@ def render_lsyncd_conf(s: Settings, node: Node) -> str:
     over SSH with the dedicated key SYNC_KEY (the peer authorizes it for rsync only, see the README)."""
     peer = s.peer_of(node)
     return lsyncd_conf(s, f"{node.name} pushes BlueMind's configuration to {peer.name} while it is active",
-                       source_prefix="", target_prefix=f"root@{peer.ip}:", rsh=ssh_command())
+                       source_prefix="", target=lambda root: f"root@{peer.ip}::{root.module}/", rsh=ssh_command())
+
+
+def render_rsyncd_conf(s: Settings) -> str:
+    """What the peer's lsyncd may write on a node (SYNC_RSYNCD_CONF, read by SYNC_SERVER_COMMAND): one module
+    per synced root, write-only (nothing here can be read through it), chrooted to its root, no device or
+    special file, and the sender's own allow-list as the daemon's filter, which the client cannot override:
+    a path outside it is refused, never written and never deleted. Ownership is kept (uid/gid root)."""
+    lines = [
+        "# bluemind-ha: what the peer's lsyncd may write here (rsync daemon over SSH, one module per synced root).",
+        "# Nothing can be read through it, nothing written outside the allow-list (components/sync_paths.py).",
+        "use chroot = yes",
+        "read only = no",
+        "write only = yes",
+        "list = no",
+        "uid = root",
+        "gid = root",
+        "numeric ids = yes",
+        "munge symlinks = no",
+        # D: devices and specials (-a implies it: the sender sends what -a means without -D).
+        "refuse options = D devices specials copy-devices write-devices delete-excluded",
+        "transfer logging = no",
+    ]
+    for root in sync_roots(s):
+        # A daemon filter is split at spaces: each rule in its "+_pattern" form.
+        rules = " ".join(rule.replace(" ", "_", 1) for rule in root.filter_rules)
+        lines += ["", f"[{root.module}]", f"    path = {root.directory}", f"    filter = {rules}"]
+    return "\n".join(lines) + "\n"
 
 
 def render_lsyncd_unit() -> str:

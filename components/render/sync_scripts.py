@@ -2,8 +2,8 @@
 key; the lsyncd configuration itself is components/render/lsyncd.py). Pure: Settings in, bash out."""
 from __future__ import annotations
 
-from components.names import LSYNCD_CONF, LSYNCD_UNIT, SYNC_KEY, SYNC_KNOWN_HOSTS
-from components.render.lsyncd import RRSYNC_COMMAND, render_lsyncd_unit
+from components.names import LSYNCD_CONF, LSYNCD_UNIT, SYNC_KEY, SYNC_KNOWN_HOSTS, SYNC_RSYNCD_CONF
+from components.render.lsyncd import SYNC_SERVER_COMMAND, render_lsyncd_unit, render_rsyncd_conf
 from components.render.shell import Text, render
 from components.settings import Node, Settings
 
@@ -16,10 +16,12 @@ def sync_key(s: Settings, node: Node) -> str:
 
 def sync_trust(s: Settings, node: Node) -> str:
     """stdin: the peer's sync public key, then its SSH host key (the peer's sync-key output). The peer may
-    log in from its own address only, and only to run rsync (rrsync); its host key is pinned."""
+    log in from its own address only, and only to push into the synced roots (an rsync daemon on
+    render_rsyncd_conf); its host key is pinned."""
     peer = s.peer_of(node)
     return render("sync-trust.sh", f"{node.name}: trust {peer.name}'s lsyncd key", {
-        "node": node.name, "peer": peer.name, "peer_ip": peer.ip, "rrsync_command": RRSYNC_COMMAND,
+        "node": node.name, "peer": peer.name, "peer_ip": peer.ip, "sync_server_command": SYNC_SERVER_COMMAND,
+        "rsyncd_conf_path": SYNC_RSYNCD_CONF, "rsyncd_conf": Text(render_rsyncd_conf(s), "RSYNCD"),
         "known_hosts": SYNC_KNOWN_HOSTS})
 
 

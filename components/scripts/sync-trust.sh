@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Trust the peer's lsyncd key. stdin: the peer's sync public key, then its SSH host key (the peer's sync-key
-# output). The peer may log in from its own address only, and only to run rsync (rrsync); its host key is
-# pinned for the day this node is active and pushes to it. Anything but two ed25519 public keys fails the
+# output). The peer may log in from its own address only, and only to push into the synced roots (an rsync
+# daemon on rsyncd_conf: write-only, chrooted, the allow-list as its filter); its host key is pinned for the
+# day this node is active and pushes to it. Anything but two ed25519 public keys fails the
 # step, naming the peer, before a file is touched.
 # shellcheck source=lib.sh
 source "${BASH_SOURCE[0]%/*}/lib.sh"
-: "${node:?}" "${peer:?}" "${peer_ip:?}" "${rrsync_command:?}" "${known_hosts:?}"
+: "${node:?}" "${peer:?}" "${peer_ip:?}" "${sync_server_command:?}" "${known_hosts:?}"
+: "${rsyncd_conf_path:?}" "${rsyncd_conf:?}"
 
 # The last line may come without its newline: `read` still fills the variable, and the checks below
 # refuse what is missing or empty.
@@ -25,9 +27,11 @@ fi
 if ! is_public_key "$host_key"; then
   refuse 2 "its SSH host key (ssh-ed25519)" "$host_key"
 fi
+install -d -m 0755 "${rsyncd_conf_path%/*}"
+printf '%s' "$rsyncd_conf" | install_stdin "$rsyncd_conf_path" 0644 >/dev/null
 install -d -m 0700 /root/.ssh
 [ -f /root/.ssh/authorized_keys ] || : >/root/.ssh/authorized_keys
-entry="restrict,from=\"$peer_ip\",command=\"$rrsync_command\" $sync_key"
+entry="restrict,from=\"$peer_ip\",command=\"$sync_server_command\" $sync_key"
 { grep -vF "bluemind-ha-sync@$peer" /root/.ssh/authorized_keys || true; echo "$entry"; } \
   | install_stdin /root/.ssh/authorized_keys 0600
 echo "$peer_ip $host_key" | install_stdin "$known_hosts" 0600

@@ -15,13 +15,23 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from components.render.lsyncd import LOG_DIR, SYNC_KEY, lsyncd_conf, render_lsyncd_conf, ssh_command
+from components.names import SYNC_RSYNCD_CONF
+from components.render.lsyncd import (
+    LOG_DIR,
+    SYNC_KEY,
+    SYNC_SERVER_COMMAND,
+    lsyncd_conf,
+    render_lsyncd_conf,
+    render_rsyncd_conf,
+    ssh_command,
+)
 from components.render.sync_scripts import sync_key, sync_trust
 from components.settings import Node, Settings, Sync
 from components.sync_paths import SYNCED, sync_roots
@@ -98,7 +108,8 @@ def trees(tmp_path, daemons):
             (src / root.directory.lstrip("/")).mkdir(parents=True, exist_ok=True)
             (dst / root.directory.lstrip("/")).mkdir(parents=True, exist_ok=True)
         config = tmp_path / "lsyncd.conf.lua"
-        config.write_text(lsyncd_conf(settings, "test", str(src), str(dst), rsh=None, log_dir=str(tmp_path)))
+        config.write_text(lsyncd_conf(settings, "test", str(src), lambda root: f"{dst}{root.directory}/", rsh=None,
+                                      log_dir=str(tmp_path)))
         daemons(["lsyncd", "-nodaemon", str(config)], tmp_path / "lsyncd.out")
 
     return src, dst, start
@@ -148,28 +159,32 @@ ACTIVE_IP, PASSIVE_IP = "127.0.0.1", "127.0.0.2"  # 127.0.0.1: the kernel's sour
 
 @dataclasses.dataclass(frozen=True)
 class NodeFiles:
-    """What one node's scripts see as /root and /etc/ssh (with the node's SSH host key): directories of the
-    test, bind-mounted over the real ones in a private mount namespace."""
+    """What one node's scripts see as /root (a directory of the test, bind-mounted) and /etc (the machine's,
+    under an overlay whose writable layer is the test's: the node's SSH host key in it, and whatever the
+    scripts write), in a private mount namespace."""
 
     home: Path
-    etc_ssh: Path
+    etc: Path
 
     @classmethod
     def create(cls, directory: Path) -> NodeFiles:
-        home, etc_ssh = directory / "root", directory / "etc-ssh"
+        home, etc = directory / "root", directory / "etc"
         home.mkdir(parents=True)
-        etc_ssh.mkdir()
-        _keygen(etc_ssh / "ssh_host_ed25519_key", f"root@{directory.name}")
-        return cls(home, etc_ssh)
+        (etc / "ssh").mkdir(parents=True)
+        _keygen(etc / "ssh" / "ssh_host_ed25519_key", f"root@{directory.name}")
+        return cls(home, etc)
 
     @property
     def ssh_dir(self) -> Path:
         return self.home / ".ssh"
 
     @property
+    def etc_ssh(self) -> Path:
+        return self.etc / "ssh"
+
+    @property
     def sandbox(self) -> Sandbox:
-        """Where /root and /etc/ssh are this node's."""
-        return Sandbox(binds={"/root": self.home, "/etc/ssh": self.etc_ssh})
+        return Sandbox(binds={"/root": self.home}, overlays={"/etc": self.etc})
 
     def command(self, *argv: str) -> list[str]:
         return self.sandbox.command(*argv)
@@ -218,7 +233,8 @@ def test_sync_key_creates_the_key_once_and_prints_it_and_the_host_key(tmp_path):
     assert (_mode(files.ssh_dir), _mode(files.ssh_dir / "bluemind-ha-sync")) == (0o700, 0o600)
 
 
-def test_sync_trust_lets_the_peer_run_rrsync_only_from_its_address_and_pins_its_host_key(tmp_path):
+def test_sync_trust_lets_the_peer_push_into_the_synced_roots_only_from_its_address_and_pins_its_host_key(
+        tmp_path):
     require_root()
     require_tool("unshare", "ssh-keygen")
     s = load_settings("prod")
@@ -233,7 +249,9 @@ def test_sync_trust_lets_the_peer_run_rrsync_only_from_its_address_and_pins_its_
 
     files.run(sync_trust(s, node), stdin=peer_output)
     assert (files.ssh_dir / "authorized_keys").read_text() == (
-        f'{admin_key}\nrestrict,from="{peer.ip}",command="/usr/bin/rrsync -no-lock /" {peer_sync_key}\n')
+        f'{admin_key}\nrestrict,from="{peer.ip}",command="{SYNC_SERVER_COMMAND}" {peer_sync_key}\n')
+    rsyncd = files.etc / SYNC_RSYNCD_CONF.removeprefix("/etc/")
+    assert rsyncd.read_text() == render_rsyncd_conf(s) and _mode(rsyncd) == 0o644
     assert (files.ssh_dir / "bluemind-ha-sync.known_hosts").read_text() == f"{peer.ip} {peer_host_key}\n"
     assert {name: state[-1] for name, state in _state(files.ssh_dir).items()} == {
         ".ssh": 0o700, "authorized_keys": 0o600, "bluemind-ha-sync.known_hosts": 0o600}
@@ -258,6 +276,7 @@ def test_sync_trust_refuses_anything_but_two_public_keys_naming_the_peer(tmp_pat
     result = files.run(sync_trust(s, node), stdin=lines.format(sync=sync_public, host=host_public), check=False)
     assert result.returncode != 0 and f"{peer.name}'s sync-key" in result.stderr, result.stderr
     assert not files.ssh_dir.exists(), "nothing is written from a bad input"
+    assert not (files.etc / "bluemind-ha").exists()
 
 
 # --- the whole chain: sync-trust's entry, a real sshd, rrsync, the rendered lsyncd configuration --------
@@ -316,23 +335,58 @@ def _substituted(text: str, replacements: dict[str, str]) -> str:
     return text
 
 
-def test_lsyncd_pushes_over_ssh_into_the_peers_rrsync_entry_and_nothing_else_gets_in(tmp_path, daemons):
+@dataclasses.dataclass
+class Pushing:
+    """Two nodes on loopback: the passive one's real sshd runs the rendered forced command on a copy of the
+    rendered rsync daemon configuration whose module paths are the test's passive tree."""
+
+    s: Settings
+    active: NodeFiles
+    passive_ip: str
+    src: Path
+    dst: Path
+
+    def ssh(self, *argv: str, key: str = SYNC_KEY) -> list[str]:
+        return self.active.command(*ssh_command(key=key).split(), *argv)
+
+    def rsync(self, *argv: str) -> subprocess.CompletedProcess:
+        """The real rsync client, pushing or pulling through the sync key, as lsyncd's rsync does."""
+        return subprocess.run(self.active.command("rsync", "-e", ssh_command(), *argv), capture_output=True,
+                              text=True, timeout=30, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def pushing(tmp_path, daemons) -> Pushing:
     require_root()
-    require_tool("unshare", "sshd", "ssh", "ssh-keygen", "rrsync", "lsyncd", "rsync")
+    require_tool("unshare", "sshd", "ssh", "ssh-keygen", "lsyncd", "rsync")
     s = _loopback_settings()
     active, passive = s.nodes
     a, b = NodeFiles.create(tmp_path / active.name), NodeFiles.create(tmp_path / passive.name)
     a_output, b_output = a.sync_key_output(s, active), b.sync_key_output(s, passive)
     b.run(sync_trust(s, passive), stdin=a_output)
     a.run(sync_trust(s, active), stdin=b_output)
+    src, dst = tmp_path / "active-tree", tmp_path / "passive-tree"
+    for root in sync_roots(s):
+        (src / root.directory.lstrip("/")).mkdir(parents=True)
+        (dst / root.directory.lstrip("/")).mkdir(parents=True)
+    # What sync-trust installed on the passive node, pointed at the test's tree (the sshd runs outside the
+    # node's mount namespace, so it reads the configuration where the test put it).
+    rsyncd = tmp_path / "rsyncd-sync.conf"
+    rendered = (b.etc / SYNC_RSYNCD_CONF.removeprefix("/etc/")).read_text()
+    rsyncd.write_text(_substituted(rendered, {f"    path = {r.directory}\n": f"    path = {dst}{r.directory}\n"
+                                              for r in sync_roots(s)}))
+    keys = b.ssh_dir / "authorized_keys"
+    keys.write_text(_substituted(keys.read_text(), {f"--config={SYNC_RSYNCD_CONF}": f"--config={rsyncd}"}))
     port = _free_port(PASSIVE_IP)
     _start_sshd(daemons, b, port, tmp_path / "sshd.log")
     # The passive node's sshd listens on `port`, not 22; the pin stays the rendered "<peer ip> <host key>".
     (a.ssh_dir / "config").write_text(f"Host {passive.ip}\n    Port {port}\n    HostKeyAlias {passive.ip}\n")
+    return Pushing(s, a, passive.ip, src, dst)
 
-    src, dst = tmp_path / "active-tree", tmp_path / "passive-tree"
-    for root in sync_roots(s):
-        (dst / root.directory.lstrip("/")).mkdir(parents=True)
+
+def test_lsyncd_pushes_over_ssh_into_the_peers_modules(pushing, tmp_path, daemons):
+    s, src, dst = pushing.s, pushing.src, pushing.dst
+    active = s.nodes[0]
     # One file in each watched root: each is its own rsync over its own ssh login, run at the same time.
     startup = [_write(src, path, f"{path} before start\n") for path in
                ("/etc/postfix/main.cf", "/var/lib/bm-ca/ca-cert.pem",
@@ -342,21 +396,9 @@ def test_lsyncd_pushes_over_ssh_into_the_peers_rrsync_entry_and_nothing_else_get
     stale = _write(dst, "/etc/bm/removed-on-active.ini", "deleted on the active node\n")
     config = tmp_path / "lsyncd.conf.lua"
     config.write_text(_substituted(render_lsyncd_conf(s, active), {
-        'source = "/': f'source = "{src}/',
-        f'target = "root@{passive.ip}:/': f'target = "root@{passive.ip}:{dst}/',
-        f'"{LOG_DIR}/': f'"{tmp_path}/',
-    }))
+        'source = "/': f'source = "{src}/', f'"{LOG_DIR}/': f'"{tmp_path}/'}))
     logs = (tmp_path / "lsyncd.out", tmp_path / "sshd.log")
-    # lsyncd runs one transfer per watched root at the same time: while one is under way (here another
-    # rsync server behind the same entry, waiting for its client), the others must get through too.
-    under_way = f"{dst}/transfer-under-way/"
-    daemons(a.command(*ssh_command().split(), f"root@{passive.ip}", f"rsync --server -r . {under_way}"),
-            tmp_path / "transfer-under-way.log")
-    # rrsync hands rsync the path relative to its directory, "/".
-    _wait_for(lambda: _running_with(b"\0--server\0", under_way.lstrip("/").encode()),
-              "the rsync server of the transfer under way",
-              (tmp_path / "transfer-under-way.log", *logs))
-    daemons(a.command("lsyncd", "-nodaemon", str(config)), tmp_path / "lsyncd.out")
+    daemons(pushing.active.command("lsyncd", "-nodaemon", str(config)), tmp_path / "lsyncd.out")
 
     for copied in startup:
         arrived = dst / copied.relative_to(src)
@@ -365,17 +407,49 @@ def test_lsyncd_pushes_over_ssh_into_the_peers_rrsync_entry_and_nothing_else_get
     _wait_for(lambda: not stale.exists(), "deletion on the passive node of a file the active node lacks", logs)
     _write(src, "/etc/hostname", f"{active.name}, changed\n")
     changed = _write(src, "/etc/bm/bm.ini", "[global]\nexternal-url = mail.example.com\n")
+    os.chmod(changed, 0o640)
     copy = dst / "etc/bm/bm.ini"
     _wait_for(lambda: copy.exists() and copy.read_text() == changed.read_text(), "a change to /etc/bm/bm.ini", logs)
+    assert _mode(copy) == 0o640 and copy.stat().st_uid == changed.stat().st_uid
     assert not (dst / "etc/hostname").exists(), "node-specific: never synced"
 
-    def ssh(*argv: str, key: str = SYNC_KEY) -> subprocess.CompletedProcess:
-        return subprocess.run(a.command(*ssh_command(key=key).split(), *argv, f"root@{passive.ip}", "id"),
-                              capture_output=True, text=True, timeout=30)
 
-    peer = ssh()
-    assert (peer.returncode, "does not run rsync" in peer.stderr) == (1, True), peer.stderr  # rrsync, never `id`
+def test_the_sync_key_runs_nothing_but_the_sync_server_and_only_from_the_peer(pushing, tmp_path):
+    def run(argv: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+
+    peer = run(pushing.ssh(f"root@{pushing.passive_ip}", "id"))
+    assert peer.returncode != 0 and "uid=" not in peer.stdout, peer.stdout  # the rsync daemon, never `id`
     foreign_key = tmp_path / "foreign"
-    _keygen(foreign_key, f"bluemind-ha-sync@{active.name}")
-    for refused in (ssh(key=str(foreign_key)), ssh("-o", "BindAddress=127.0.0.3")):
+    _keygen(foreign_key, f"bluemind-ha-sync@{pushing.s.nodes[0].name}")
+    for refused in (run(pushing.ssh(f"root@{pushing.passive_ip}", "id", key=str(foreign_key))),
+                    run(pushing.ssh("-o", "BindAddress=127.0.0.3", f"root@{pushing.passive_ip}", "id"))):
         assert (refused.returncode, "Permission denied" in refused.stderr) == (255, True), refused.stderr
+
+
+def test_through_the_sync_key_nothing_is_read_nor_written_outside_the_allow_list(pushing, tmp_path):
+    """The peer's key is all an attacker on the active node needs: it must not read /etc/shadow here, nor
+    write root's authorized_keys, a cron job or a device node."""
+    peer, dst = pushing.passive_ip, pushing.dst
+    secret = _write(dst, "/etc/bm/bm-core.tok", "the admin token\n")
+    pulled = pushing.rsync(f"root@{peer}::etc/bm/bm-core.tok", str(tmp_path / "stolen"))
+    assert pulled.returncode != 0 and not (tmp_path / "stolen").exists(), pulled.stderr
+    assert secret.read_text() == "the admin token\n"
+
+    evil = _write(tmp_path, "evil", "* * * * * root sh -c 'id > /tmp/owned'\n")
+    for target in ("etc/cron.d/evil", "etc/../../root/.ssh/authorized_keys", "etc/shadow"):
+        pushing.rsync(str(evil), f"root@{peer}::{target}")
+    assert not (dst / "etc/cron.d/evil").exists() and not (dst / "etc/shadow").exists()
+    assert not [p for p in tmp_path.rglob("authorized_keys") if "evil" in p.read_text() or "owned" in p.read_text()]
+    no_module = pushing.rsync(str(evil), f"root@{peer}::root/evil")
+    assert no_module.returncode != 0 and not list(tmp_path.rglob("root/evil"))
+
+    device = tmp_path / "devices" / "bm" / "null"
+    device.parent.mkdir(parents=True)
+    os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    pushed = pushing.rsync("-D", str(device), f"root@{peer}::etc/bm/null")
+    assert pushed.returncode != 0 and not (dst / "etc/bm/null").exists(), pushed.stderr
+
+    _write(dst, "/etc/postfix/main.cf", "old\n")
+    allowed = pushing.rsync(str(_write(tmp_path, "main.cf", "relayhost =\n")), f"root@{peer}::etc/postfix/main.cf")
+    assert allowed.returncode == 0 and (dst / "etc/postfix/main.cf").read_text() == "relayhost =\n", allowed.stderr
