@@ -311,3 +311,10 @@ def test_no_secret_reaches_a_plain_input_not_even_the_subscription_url(stack):
                 assert not [k for k, v in values.items() if v in json.dumps(value)], (d.name, name)
     apt = [d for d in declared.values() if d.name.endswith("-bluemind-apt-source")]
     assert len(apt) == 2 and all("stdin" in d.secret_inputs and d.raw_inputs["stdin"].startswith("deb ") for d in apt)
+
+
+def test_the_prod_example_names_its_initiators_under_its_own_authority_not_the_sans():
+    settings = load_settings("prod")
+    target_authority = settings.storage.target_iqn.split(":")[0]
+    assert all(not n.iqn.startswith(target_authority) for n in settings.nodes)
+    assert "equallogic" not in settings.storage.target_iqn  # a generic SAN, not one vendor's
