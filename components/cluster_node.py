@@ -23,7 +23,9 @@ class ClusterNode(pulumi.ComponentResource):
     def __init__(self, name: str, s: Settings, node: Node, host: Host, secrets: Secrets,
                  storage_ready: list[pulumi.Resource], opts: pulumi.ResourceOptions | None = None):
         super().__init__("bluemind-ha:cluster:Node", name, None, opts)
-        packages = step(host, "cluster-packages", node_scripts.cluster_packages(s, node), parent=self)
+        preflight = step(host, "preflight", node_scripts.preflight(s, node), parent=self)
+        packages = step(host, "cluster-packages", node_scripts.cluster_packages(s, node), parent=self,
+                        depends_on=[preflight])
         # The first install's version only: a version change is the update chain's job, in maintenance mode.
         apt_source = step(host, "bluemind-apt-source", node_scripts.bluemind_apt_source(s, node), parent=self,
                           secret=True, stdin=secrets.subscription_url.apply(apt_source_line), depends_on=[packages])

@@ -29,6 +29,19 @@ CLUSTER_PACKAGES = ("corosync", "pacemaker", "pacemaker-cli-utils", "fence-agent
 CIB_MERGE_SOURCE = (Path(__file__).parent / "cib_merge.py").read_text()
 
 
+PREFLIGHT_TIMEOUT_S = 5
+
+
+def preflight(s: Settings, node: Node) -> str:
+    """Checked before anything changes on `node`: Debian 12, a synchronized clock, the peer reachable on each
+    corosync link's address (lsyncd's SSH), the iSCSI portal reachable. Lists every problem, then fails."""
+    peer = s.peer_of(node)
+    return render("preflight.sh", f"{node.name}: pre-flight", {
+        "node": node.name, "os_release": "/etc/os-release", "portal_ip": s.storage.portal_ip,
+        "portal_port": s.storage.portal_port, "ssh_port": 22, "timeout_s": PREFLIGHT_TIMEOUT_S,
+        "peer_addresses": [a for a in (peer.ip, peer.link1_ip) if a]})
+
+
 def cluster_packages(s: Settings, node: Node) -> str:
     """Install the cluster stack; corosync and pacemaker never start at boot (components/scripts/)."""
     return render("cluster-packages.sh", f"{node.name}: cluster packages",

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Before anything changes on this node: what the deployment needs from it and its network. Every problem
+# is listed, then the step fails: a node that cannot run the cluster is never half-configured.
+# (Its BMC is checked by fence-preflight, once ipmitool is installed; corosync's own ports once corosync runs.)
+# shellcheck source=lib.sh
+source "${BASH_SOURCE[0]%/*}/lib.sh"
+: "${node:?}" "${os_release:?}" "${portal_ip:?}" "${portal_port:?}" "${ssh_port:?}" "${timeout_s:?}"
+: "${peer_addresses[@]:?}"
+
+problems=()
+# shellcheck source=/dev/null
+os=$(. "$os_release" 2>/dev/null && echo "${ID:-}-${VERSION_ID:-}")
+[ "$os" = debian-12 ] || problems+=("the OS is '${os:-unknown}', not Debian 12 (bookworm)")
+if ! command -v timedatectl >/dev/null; then
+  problems+=("no timedatectl: install and enable a time sync (systemd-timesyncd or chrony)")
+elif [ "$(timedatectl show -p NTPSynchronized --value 2>/dev/null)" != yes ]; then
+  problems+=("the clock is not synchronized (timedatectl: NTPSynchronized=no): enable systemd-timesyncd or chrony")
+fi
+# shellcheck disable=SC2016 # $1 and $2 are the inner bash's arguments
+answers() { timeout "$timeout_s" bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null; }
+for address in "${peer_addresses[@]}"; do
+  answers "$address" "$ssh_port" || problems+=("the peer does not answer on $address:$ssh_port (lsyncd's SSH; a route or firewall?)")
+done
+answers "$portal_ip" "$portal_port" || problems+=("the iSCSI portal $portal_ip:$portal_port does not answer (a route or firewall?)")
+
+if ((${#problems[@]})); then
+  echo "pre-flight FAILED on $node; nothing was changed on it:" >&2
+  printf '  - %s\n' "${problems[@]}" >&2
+  echo "Fix these (README, Deploy to production, step 1), then run pulumi up again." >&2
+  exit 1
+fi
+echo "pre-flight OK on $node: Debian 12, clock synchronized, peer and portal reachable"
