@@ -127,6 +127,9 @@ def fence_parameters(s: Settings, node: Node) -> list[tuple[str, str]]:
         # reads it from a root-only file that `pulumi up` writes from a Pulumi secret.
         ("password_script", f"cat {bmc_password_file(node)}"),
         ("lanplus", "1"),
+        # Least privilege: power status, off and on need only an IPMI operator, so the stored credential need
+        # not be a BMC administrator (README, prerequisites: how to create that user).
+        ("privlvl", "operator"),
         # Pinned cipher suite: see README "IPMI cipher suite". Without it ipmitool first asks the BMC for its
         # cipher suites, which some BMCs (and ipmi_sim) do not answer, stalling every fence call.
         ("cipher", str(s.cluster.ipmi_cipher)),
