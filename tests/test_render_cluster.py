@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -47,6 +48,13 @@ def test_second_link_gives_every_node_two_rings():
     conf = render_corosync(load_settings("prod"))
     assert conf.count("ring0_addr") == 2 and conf.count("ring1_addr") == 2 and "link_mode: passive" in conf
     assert "ring1_addr" not in render_corosync(load_settings("dev"))
+
+
+def test_the_dedicated_second_link_is_preferred_over_the_client_network():
+    """link_mode passive uses the up link with the highest knet_link_priority: link 1 (dedicated) wins."""
+    conf = render_corosync(load_settings("prod"))
+    priorities = dict(re.findall(r"linknumber: (\d+)\n\s+knet_link_priority: (\d+)", conf))
+    assert set(priorities) == {"0", "1"} and int(priorities["1"]) > int(priorities["0"]), conf
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
