@@ -74,6 +74,8 @@ class Model:
     monitor_ms: Mapping[str, int]  # member -> its recurring monitor's interval
     migration_threshold: Mapping[str, int]  # member -> failures before it is banned (0: never)
     static_fence_delay_s: Mapping[str, tuple[float, float]]  # fenced node -> the device's own (min, max) delay
+    fence_devices: Mapping[str, str]  # fenced node -> the stonith primitive that fences it
+    fence_monitor_ms: Mapping[str, int]  # stonith primitive -> its recurring monitor's interval
     nodes: tuple[str, str]
     quorum: Votequorum
 
@@ -92,17 +94,22 @@ def model(settings: Settings, cib_xml: str) -> Model:
         meta = {**defaults, **group_meta, **_nvpairs(primitive, "meta_attributes")}
         threshold = meta.get("migration-threshold", "INFINITY")
         thresholds[rsc] = 0 if threshold.upper() in ("INFINITY", "+INFINITY") else int(threshold)
-    delays = {}
+    delays, devices, device_monitors = {}, {}, {}
     for device in root.iterfind(".//resources/primitive[@class='stonith']"):
         params = _nvpairs(device, "instance_attributes")
+        monitor = device.find("operations/op[@name='monitor']")
+        if monitor is not None:
+            device_monitors[device.get("id")] = int(_seconds(monitor.get("interval")) * 1000)
         base = _seconds(params.get("pcmk_delay_base", "0"))
         # pcmk_delay_max bounds base + a random part (pacemaker-fenced metadata)
         high = max(base, _seconds(params.get("pcmk_delay_max", "0")))
         for target in re.split(r"[\s,;]+", params.get("pcmk_host_list", "").strip()):
             if target:
                 delays[target] = (base, high)
+                devices[target] = device.get("id")
     return Model(members=tuple(members), monitor_ms=monitors, migration_threshold=thresholds,
-                 static_fence_delay_s=delays, nodes=(settings.nodes[0].name, settings.nodes[1].name),
+                 static_fence_delay_s=delays, fence_devices=devices, fence_monitor_ms=device_monitors,
+                 nodes=(settings.nodes[0].name, settings.nodes[1].name),
                  quorum=votequorum(render_corosync(settings)))
 
 
@@ -243,6 +250,12 @@ def _described(m: Model, o: Outcome, lost: frozenset[str]) -> Outcome:
     return Outcome(**{**o.__dict__, "does": does[0].upper() + does[1:]})
 
 
+def _prefixed(m: Model, o: Outcome, first: str, unsafe: Iterable[str], lost: Iterable[str] = ()) -> Outcome:
+    """`o` with what happened before its steps said first, and more breaches of the safety rules."""
+    o = _described(m, Outcome(**{**o.__dict__, "unsafe": o.unsafe + tuple(unsafe)}), frozenset(lost))
+    return Outcome(**{**o.__dict__, "does": f"{first} {o.does[0].lower()}{o.does[1:]}"})
+
+
 # ---------------------------------------------------------------------------------------------------
 # The scenarios
 # ---------------------------------------------------------------------------------------------------
@@ -303,6 +316,28 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
                     *_fence_fails(m, active, passive, steps[0]),
                     _outcome(m, "failback", f"{active} comes back after that", back)]
 
+        def flaky_fence_device() -> list[Outcome]:
+            """The BMC of the active node answers the passive node's device monitor badly for a while (as many
+            failures as move the group), then the active node crashes: it must still be fenced. The fencer
+            only uses a device whose score on its own node is not negative, and the device fencing the active
+            node may only run on the passive one: banned there, it is banned everywhere."""
+            device = m.fence_devices.get(active)
+            if device is None or device not in m.fence_monitor_ms:
+                return []
+            times = max(m.migration_threshold.values(), default=0) or FAILURES_WITHOUT_THRESHOLD
+            flaky = crmsim.run_until_idle(settled.cib, quorum=True, inject=[
+                f"{device}_monitor_{m.fence_monitor_ms[device]}@{passive}=1"] * times)
+            steps = crmsim.run_until_idle(flaky[-1].cib, quorum=q.survivor_quorate, fail=[active])
+            usable = passive in flaky[-1].after.get(device, ())
+            first = (f"Restarts {device} in place on {passive}" if usable
+                     else f"Stops {device}: it is banned from {passive}, the only node it may run on")
+            unsafe = () if usable else (f"{passive}'s fencer ignores {device} (banned from its node): {active} "
+                                        "cannot be fenced",)
+            when = (f"the monitor of {device} (the device fencing {active}, on {passive}) fails {_times(times)} "
+                    f"(a flaky BMC), then {active} crashes")
+            return [_prefixed(m, _outcome(m, "fence-device-flaky", when, steps, lost=[active]), first + "; then it",
+                              unsafe, lost=[active])]
+
         def passive_crash() -> list[Outcome]:
             return [_outcome(m, "passive-crash", f"{passive}, the passive node, crashes", crash(passive), lost=[passive])]
 
@@ -338,11 +373,13 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
             return run
 
         # The longest chain first, so both workers stay busy until the end.
-        jobs = [active_crash_and_return, passive_crash, maintenance] + [monitor_fails(r) for r in failing]
+        jobs = ([active_crash_and_return, passive_crash, flaky_fence_device, maintenance]
+                + [monitor_fails(r) for r in failing])
         results = [o for future in [pool.submit(job) for job in jobs] + [cold_start] for o in future.result()]
     by_key = {o.key: o for o in results}
     by_key["fence-race"] = _fence_race(m, active, passive, by_key["active-crash"], by_key["passive-crash"])
-    order = ["active-crash", "passive-crash", "fence-race", "fence-fails", "failback", "boot-alone", "maintenance"]
+    order = ["active-crash", "passive-crash", "fence-race", "fence-fails", "fence-device-flaky", "failback",
+             "boot-alone", "maintenance"]
     outcomes = [by_key[key] for key in order if key in by_key] + [o for o in results if o.key not in order]
     return Matrix(stack=settings.stack, active=active, passive=passive, members=m.members, quorum=q,
                   outcomes=tuple(outcomes))

@@ -142,7 +142,12 @@ def fence_parameters(s: Settings, node: Node) -> list[tuple[str, str]]:
 
 def _fence_device(resources: ET.Element, s: Settings, node: Node, ids: _Ids) -> None:
     rsc = fence_id(node)
-    _, ops = _primitive(resources, rsc, "stonith", "fence_ipmilan", None, fence_parameters(s, node), ids)
+    prim, ops = _primitive(resources, rsc, "stonith", "fence_ipmilan", None, fence_parameters(s, node), ids)
+    # The group's migration-threshold (rsc_defaults) must never apply here: the device is already banned from
+    # the node it fences, so a few failed monitors (a flaky BMC) on the peer would ban it everywhere, and the
+    # fencer ignores a device whose score on its own node is negative: the node could no longer be fenced.
+    # 0 disables the threshold: a failing monitor restarts the device in place and raises an alert, forever.
+    _nvset(prim, "meta_attributes", f"{rsc}-meta_attributes", [("migration-threshold", "0")], ids)
     _op(ops, rsc, "monitor", "60s", "20s", ids)
 
 

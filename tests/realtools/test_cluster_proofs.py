@@ -307,6 +307,19 @@ def test_nothing_starts_while_the_fence_cannot_complete(matrix):
     assert len(mx.outcome("active-crash").started) == len(mx.members)
 
 
+def test_a_flaky_bmc_never_disables_the_fence_device(matrix):
+    """Issue 14 item 1: as many failed monitors of the device fencing the active node as move the group
+    restart it in place on the passive node, and a crash of the active node after that is still fenced."""
+    s, mx = matrix
+    if not s.fenced:
+        assert "fence-device-flaky" not in {o.key for o in mx.outcomes}
+        return
+    o = mx.outcome("fence-device-flaky")
+    assert o.unsafe == () and o.does.startswith(f"Restarts fence-{mx.active} in place on {mx.passive}"), o.does
+    assert [node for node, *_ in o.fenced] == [mx.active]
+    assert (o.group_after, o.running_after) == ((mx.passive,), mx.members)
+
+
 def test_no_failback_when_the_lost_node_returns(matrix):
     s, mx = matrix
     o = mx.outcome("failback")
@@ -381,6 +394,19 @@ def test_safety_rules_flag_a_fence_race_without_priority_fencing_delay():
     s = settings_of("dev")
     mx = failover.run_matrix(s, _without(render_cib(s), "priority-fencing-delay"), failing_members=())
     assert mx.outcome("fence-race").unsafe == ("the fence race is not decided",)
+
+
+def test_safety_rules_flag_a_fence_device_that_the_group_threshold_bans():
+    """Without its own migration-threshold=0, the device inherits the group's threshold from rsc_defaults."""
+    require_tool("crm_simulate")
+    s = settings_of("dev")
+    root = ET.fromstring(render_cib(s))
+    for device in root.iterfind(".//primitive[@class='stonith']"):
+        device.remove(device.find("meta_attributes"))
+    mx = failover.run_matrix(s, ET.tostring(root, encoding="unicode"), failing_members=())
+    o = mx.outcome("fence-device-flaky")
+    assert o.unsafe == (f"{mx.passive}'s fencer ignores fence-{mx.active} (banned from its node): {mx.active} "
+                        "cannot be fenced",), o.does
 
 
 def test_safety_rules_flag_takeover_without_fencing():
