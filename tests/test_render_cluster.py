@@ -67,6 +67,15 @@ def test_cib_holds_one_ipmi_fence_device_per_node_never_run_by_its_own_target(st
         p = params(device)
         assert p["pcmk_host_list"] == node.name and p["ip"] == node.bmc.address
         assert p["lanplus"] == "1" and p["method"] == "onoff" and "password" not in p
+        assert p["privlvl"] == "operator"
+        # The group's threshold never reaches a fence device (rsc_defaults): a flaky BMC must not ban it.
+        assert device.find("meta_attributes/nvpair[@name='migration-threshold']").get("value") == "0"
+        # Only the primary's device waits: the primary wins a split while the group runs nowhere, and the
+        # wait is shorter than priority-fencing-delay, so the node running the group wins otherwise.
+        if node == s.nodes[0]:
+            assert 0 < int(p["pcmk_delay_base"].removesuffix("s")) < s.cluster.priority_fencing_delay_s
+        else:
+            assert "pcmk_delay_base" not in p and "pcmk_delay_max" not in p
         avoid = cib.find(f".//rsc_location[@rsc='{device.get('id')}']")
         assert avoid.get("node") == node.name and avoid.get("score") == "-INFINITY"
     assert props(cib)["stonith-enabled"] == "true"

@@ -180,6 +180,11 @@ def test_stonith_timeout_must_cover_the_fencing_delay():
     config, secrets = stack("dev")
     config["cluster"] = {"priority_fencing_delay_s": 60, "stonith_timeout_s": 30}
     assert refused(config, secrets).key == "bluemind-ha:cluster.stonith_timeout_s"
+    # ... and the primary's static delay (half the priority delay) on top of it.
+    config["cluster"] = {"priority_fencing_delay_s": 60, "stonith_timeout_s": 90}
+    assert "90 s" in refused(config, secrets).problem
+    config["cluster"] = {"priority_fencing_delay_s": 60, "stonith_timeout_s": 91}
+    assert parse_settings("dev", config, secrets).cluster.fence_delay_base_s == 30
 
 
 @pytest.mark.parametrize("cipher", [0, 1, 2])

@@ -277,6 +277,17 @@ def _with_maintenance_mode(cib: str) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
+def _with_group_stopped(cib: str) -> str:
+    """The group stopped by the admin (target-role=Stopped), as during the first install or a storage grow."""
+    root = ET.fromstring(cib)
+    group = root.find(f".//resources/group[@id='{GROUP_ID}']")
+    meta = group.find("meta_attributes")
+    if meta is None:
+        meta = ET.SubElement(group, "meta_attributes", id=f"{GROUP_ID}-meta_attributes")
+    ET.SubElement(meta, "nvpair", id=f"{GROUP_ID}-meta_attributes-target-role", name="target-role", value="Stopped")
+    return ET.tostring(root, encoding="unicode")
+
+
 def _ordinal(n: int) -> str:
     return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
 
@@ -309,12 +320,31 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
         def crash(node: str) -> list[crmsim.Step]:
             return crmsim.run_until_idle(settled.cib, quorum=q.survivor_quorate, fail=[node])
 
+        def split(cib: str, running: str, other: str, key: str, when: str) -> Outcome:
+            """Both nodes of the cluster in `cib` lose each other; `running` runs the group, if anything does."""
+            def lost(node: str) -> Outcome:
+                steps = crmsim.run_until_idle(cib, quorum=q.survivor_quorate, fail=[node])
+                return _outcome(m, f"{key}-{node}", "", steps, lost=[node])
+            return _fence_race(m, running, other, lost(running), lost(other), key=key, when=when)
+
         def active_crash_and_return() -> list[Outcome]:
             steps = crash(active)
             back = crmsim.run_until_idle(_rebooted(steps[-1].cib, active), quorum=True, up=[active])
-            return [_outcome(m, "active-crash", f"{active}, the active node, crashes or loses power", steps, lost=[active]),
-                    *_fence_fails(m, active, passive, steps[0]),
-                    _outcome(m, "failback", f"{active} comes back after that", back)]
+            outcomes = [_outcome(m, "active-crash", f"{active}, the active node, crashes or loses power", steps,
+                                 lost=[active]),
+                        *_fence_fails(m, active, passive, steps[0]),
+                        _outcome(m, "failback", f"{active} comes back after that", back)]
+            if _group_nodes(m, back[-1].after) == (passive,):
+                # The group now runs on the secondary: the node running it must still win a split.
+                outcomes.append(split(back[-1].cib, passive, active, "fence-race-after-failover",
+                                      f"after that, with the group on {passive}, {passive} and {active} lose each other"))
+            return outcomes
+
+        def race_with_group_stopped() -> list[Outcome]:
+            stopped = crmsim.run_until_idle(_with_group_stopped(settled.cib), quorum=True)[-1].cib
+            return [split(stopped, active, passive, "fence-race-stopped",
+                          f"{active} and {passive} lose each other while the group runs nowhere (first install, "
+                          "storage grow, a failed start)")]
 
         def flaky_fence_device() -> list[Outcome]:
             """The BMC of the active node answers the passive node's device monitor badly for a while (as many
@@ -373,13 +403,13 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
             return run
 
         # The longest chain first, so both workers stay busy until the end.
-        jobs = ([active_crash_and_return, passive_crash, flaky_fence_device, maintenance]
+        jobs = ([active_crash_and_return, passive_crash, race_with_group_stopped, flaky_fence_device, maintenance]
                 + [monitor_fails(r) for r in failing])
         results = [o for future in [pool.submit(job) for job in jobs] + [cold_start] for o in future.result()]
     by_key = {o.key: o for o in results}
     by_key["fence-race"] = _fence_race(m, active, passive, by_key["active-crash"], by_key["passive-crash"])
-    order = ["active-crash", "passive-crash", "fence-race", "fence-fails", "fence-device-flaky", "failback",
-             "boot-alone", "maintenance"]
+    order = ["active-crash", "passive-crash", "fence-race", "fence-race-stopped", "fence-fails", "fence-device-flaky",
+             "failback", "fence-race-after-failover", "boot-alone", "maintenance"]
     outcomes = [by_key[key] for key in order if key in by_key] + [o for o in results if o.key not in order]
     return Matrix(stack=settings.stack, active=active, passive=passive, members=m.members, quorum=q,
                   outcomes=tuple(outcomes))
@@ -412,11 +442,13 @@ def _fence_fails(m: Model, lost: str, survivor: str, step: crmsim.Step) -> list[
                     running_after=(), unsafe=unsafe)]
 
 
-def _fence_race(m: Model, active: str, passive: str, active_lost: Outcome, passive_lost: Outcome) -> Outcome:
+def _fence_race(m: Model, active: str, passive: str, active_lost: Outcome, passive_lost: Outcome,
+                key: str = "fence-race", when: str = "") -> Outcome:
     """Both nodes see the other fail at once. Each acts on its own view: `passive` sees the active node lost
     (the active-crash scenario), `active` sees the passive node lost. With fencing, whoever shoots first wins
-    and its view is what happens; the other node is powered off before its own fence fires."""
-    when = f"{active} and {passive} lose each other (network split): both see the other fail"
+    and its view is what happens; the other node is powered off before its own fence fires. `active` is the
+    node running the group, if any runs."""
+    when = when or f"{active} and {passive} lose each other (network split): both see the other fail"
     shots = {passive: active_lost.fenced, active: passive_lost.fenced}  # shooter -> the fences it carries out
     if not shots[active] and not shots[passive]:
         # No fencing: both partitions act at once, each only on itself.
@@ -425,8 +457,8 @@ def _fence_race(m: Model, active: str, passive: str, active_lost: Outcome, passi
                                                                      else "BOTH nodes run the group")
         unsafe = ("the group runs on both nodes",) if len(ends) > 1 else ()
         does = f"Nobody is fenced (no STONITH); {keeps}, the other starts nothing"
-        return Outcome(key="fence-race", when=when, does=does + (". UNSAFE: " + unsafe[0] if unsafe else ""),
-                       fenced=(), started=(), stopped=(), group_before=(active,), group_after=tuple(ends),
+        return Outcome(key=key, when=when, does=does + (". UNSAFE: " + unsafe[0] if unsafe else ""),
+                       fenced=(), started=(), stopped=(), group_before=active_lost.group_before, group_after=tuple(ends),
                        running_after=(), unsafe=unsafe)
     earliest = {shooter: min((e for _, e, _ in fences), default=float("inf")) for shooter, fences in shots.items()}
     latest = {shooter: max((l for _, _, l in fences), default=float("inf")) for shooter, fences in shots.items()}
@@ -434,15 +466,20 @@ def _fence_race(m: Model, active: str, passive: str, active_lost: Outcome, passi
     if winner is None:
         does = (f"Both may fence each other: {active} fences after {_seconds_range(earliest[active], latest[active])}, "
                 f"{passive} after {_seconds_range(earliest[passive], latest[passive])}. UNSAFE: the fence race is not decided")
-        return Outcome(key="fence-race", when=when, does=does, fenced=(), started=(), stopped=(),
-                       group_before=(active,), group_after=(), running_after=(), unsafe=("the fence race is not decided",))
+        return Outcome(key=key, when=when, does=does, fenced=(), started=(), stopped=(),
+                       group_before=active_lost.group_before, group_after=(), running_after=(),
+                       unsafe=("the fence race is not decided",))
     loser = passive if winner == active else active
     view = passive_lost if winner == active else active_lost
-    why = " (priority-fencing-delay protects the node running the group)" if winner == active else ""
+    static = m.static_fence_delay_s.get(winner, (0.0, 0.0))[0]
+    reasons = ([f"the device fencing {winner} waits pcmk_delay_base={static:g}s"] if static else [])
+    if earliest[loser] > static:
+        reasons.insert(0, "priority-fencing-delay protects the node running the group")
+    why = f" ({'; '.join(reasons)})" if reasons else ""
     does = (f"{winner} wins the race: it fences {loser} after {_seconds_range(earliest[winner], latest[winner])}, "
             f"while {loser} would fence {winner} only after {_seconds_range(earliest[loser], latest[loser])}{why}; "
             f"the group ends on {', '.join(view.group_after) or 'no node'}")
-    return Outcome(key="fence-race", when=when, does=does, fenced=shots[winner], started=view.started,
+    return Outcome(key=key, when=when, does=does, fenced=shots[winner], started=view.started,
                    stopped=view.stopped, group_before=view.group_before, group_after=view.group_after,
                    running_after=view.running_after, unsafe=view.unsafe)
 

@@ -140,9 +140,19 @@ def fence_parameters(s: Settings, node: Node) -> list[tuple[str, str]]:
     ]
 
 
+def _static_delay(s: Settings, node: Node) -> list[tuple[str, str]]:
+    """While the group runs nowhere (first install, storage grow, a failed start) priority-fencing-delay
+    protects nobody and a split makes both nodes shoot at once. The device that fences the primary waits a
+    little, so the primary always wins that race; shorter than the priority delay, so the node running the
+    group still wins when it is the secondary."""
+    delay = s.cluster.fence_delay_base_s
+    return [("pcmk_delay_base", f"{delay}s")] if node == s.nodes[0] and delay else []
+
+
 def _fence_device(resources: ET.Element, s: Settings, node: Node, ids: _Ids) -> None:
     rsc = fence_id(node)
-    prim, ops = _primitive(resources, rsc, "stonith", "fence_ipmilan", None, fence_parameters(s, node), ids)
+    prim, ops = _primitive(resources, rsc, "stonith", "fence_ipmilan", None,
+                           fence_parameters(s, node) + _static_delay(s, node), ids)
     # The group's migration-threshold (rsc_defaults) must never apply here: the device is already banned from
     # the node it fences, so a few failed monitors (a flaky BMC) on the peer would ban it everywhere, and the
     # fencer ignores a device whose score on its own node is negative: the node could no longer be fenced.

@@ -189,6 +189,14 @@ class ClusterOptions:
     alert_recipient: str | None  # the first of alert_recipients
     alert_recipients: tuple[str, ...] = ()
 
+    @property
+    def fence_delay_base_s(self) -> int:
+        """The static delay of the device that fences the primary node (pcmk_delay_base). While the group runs
+        nowhere both nodes have the same priority and would shoot at once: this delay makes the primary win.
+        Half the priority delay, so that a node running the group still wins against the primary (15 s
+        against 7 s by default), with the same margin both ways."""
+        return self.priority_fencing_delay_s // 2
+
 
 @dataclass(frozen=True)
 class Sync:

@@ -121,9 +121,10 @@ def cluster(config: Mapping[str, Any], p: Problems, mode: FailoverMode | None) -
         o.fail("cluster.ipmi_cipher", f"cipher suite {options.ipmi_cipher} is refused",
                "use 3 (AES-128, HMAC-SHA1; nearly every IPMI 2.0 BMC) or 17 (SHA-256) if your BMCs "
                "support it: 0 skips authentication, 1 and 2 do not encrypt")
-    if options.stonith_timeout_s <= options.priority_fencing_delay_s:
-        o.fail("cluster.stonith_timeout_s", "must exceed cluster.priority_fencing_delay_s",
-               "the fence operation's timeout includes the delay; raise stonith_timeout_s")
+    if options.stonith_timeout_s <= options.priority_fencing_delay_s + options.fence_delay_base_s:
+        o.fail("cluster.stonith_timeout_s", "must exceed cluster.priority_fencing_delay_s plus the primary's static "
+               f"fence delay (half of it): {options.priority_fencing_delay_s + options.fence_delay_base_s} s",
+               "the fence operation's timeout includes the delays; raise stonith_timeout_s")
     return options
 
 

@@ -292,9 +292,36 @@ def test_fence_race_leaves_the_active_node_running_the_group(matrix):
     if s.fenced:
         (target, earliest, latest), = o.fenced
         assert target == mx.passive
-        # The survivor of the race shoots first: the fence of the active node waits priority-fencing-delay.
+        # The survivor of the race shoots first: the fence of the active node waits priority-fencing-delay
+        # (and, the active node being the primary, its device's pcmk_delay_base).
         (_, active_earliest, _), = mx.outcome("active-crash").fenced
-        assert latest < active_earliest == s.cluster.priority_fencing_delay_s
+        static = s.cluster.fence_delay_base_s if mx.active == s.nodes[0].name else 0
+        assert latest < active_earliest == s.cluster.priority_fencing_delay_s + static
+
+
+def test_a_split_while_the_group_runs_nowhere_fences_exactly_one_node(matrix):
+    """Issue 14 item 2: with the group stopped the priorities are equal; the static delay on the device
+    fencing the primary decides the race, so the primary fences the secondary and nobody fences the primary."""
+    s, mx = matrix
+    o = mx.outcome("fence-race-stopped")
+    assert (o.unsafe, o.group_before, o.group_after) == ((), (), ())
+    if s.fenced:
+        primary, secondary = (n.name for n in s.nodes)
+        assert [node for node, *_ in o.fenced] == [secondary], o.does
+        assert o.does.startswith(f"{primary} wins the race"), o.does
+    else:
+        assert o.fenced == ()
+
+
+def test_the_node_running_the_group_wins_a_split_after_a_failover(matrix):
+    """The static delay is shorter than priority-fencing-delay: once the group runs on the secondary, the
+    secondary still wins a split against the primary."""
+    s, mx = matrix
+    if not s.fenced:
+        return
+    o = mx.outcome("fence-race-after-failover")
+    assert [node for node, *_ in o.fenced] == [mx.active] and o.group_after == (mx.passive,), o.does
+    assert o.does.startswith(f"{mx.passive} wins the race") and o.unsafe == (), o.does
 
 
 def test_nothing_starts_while_the_fence_cannot_complete(matrix):
@@ -389,11 +416,28 @@ def _without(cib: str, property_name: str, replacement: str | None = None) -> st
     return ET.tostring(root, encoding="unicode")
 
 
+def _without_static_delay(cib: str) -> str:
+    root = ET.fromstring(cib)
+    for params in root.iterfind(".//primitive[@class='stonith']/instance_attributes"):
+        for nvpair in params.findall("nvpair[@name='pcmk_delay_base']"):
+            params.remove(nvpair)
+    return ET.tostring(root, encoding="unicode")
+
+
 def test_safety_rules_flag_a_fence_race_without_priority_fencing_delay():
     require_tool("crm_simulate")
     s = settings_of("dev")
-    mx = failover.run_matrix(s, _without(render_cib(s), "priority-fencing-delay"), failing_members=())
+    cib = _without_static_delay(_without(render_cib(s), "priority-fencing-delay"))
+    mx = failover.run_matrix(s, cib, failing_members=())
     assert mx.outcome("fence-race").unsafe == ("the fence race is not decided",)
+
+
+def test_safety_rules_flag_a_fence_race_with_the_group_stopped_without_a_static_delay():
+    require_tool("crm_simulate")
+    s = settings_of("dev")
+    mx = failover.run_matrix(s, _without_static_delay(render_cib(s)), failing_members=())
+    assert mx.outcome("fence-race-stopped").unsafe == ("the fence race is not decided",)
+    assert mx.outcome("fence-race").unsafe == ()  # priority-fencing-delay alone decides it while the group runs
 
 
 def test_safety_rules_flag_a_fence_device_that_the_group_threshold_bans():
