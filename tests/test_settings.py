@@ -187,6 +187,19 @@ def test_stonith_timeout_must_cover_the_fencing_delay():
     assert parse_settings("dev", config, secrets).cluster.fence_delay_base_s == 30
 
 
+def test_ping_targets_default_to_the_gateway_and_never_name_a_node_or_the_vip():
+    config, secrets = stack("prod")
+    s = parse_settings("prod", config, secrets)
+    assert s.ping_targets == (s.network.gateway,)
+    config["cluster"]["ping_targets"] = ["10.20.0.1", "10.20.0.2"]
+    assert parse_settings("prod", config, secrets).ping_targets == ("10.20.0.1", "10.20.0.2")
+    for bad, says in (([], "empty list"), (["10.20.0.1", "10.20.0.1"], "twice"), (["10.20.0.50"], "the VIP"),
+                      (["10.20.0.11"], "bm-prod-a's own address")):
+        config["cluster"]["ping_targets"] = bad
+        error = refused(config, secrets, "prod")
+        assert error.key.startswith("bluemind-ha:cluster.ping_targets") and says in error.problem, error
+
+
 @pytest.mark.parametrize("cipher", [0, 1, 2])
 def test_weak_ipmi_cipher_suites_are_refused(cipher):
     config, secrets = stack("dev")

@@ -76,6 +76,7 @@ class Model:
     static_fence_delay_s: Mapping[str, tuple[float, float]]  # fenced node -> the device's own (min, max) delay
     fence_devices: Mapping[str, str]  # fenced node -> the stonith primitive that fences it
     fence_monitor_ms: Mapping[str, int]  # stonith primitive -> its recurring monitor's interval
+    ping: tuple[str, int, tuple[str, ...]] | None  # the uplink watch: (node attribute, its value per target, targets)
     nodes: tuple[str, str]
     quorum: Votequorum
 
@@ -107,8 +108,13 @@ def model(settings: Settings, cib_xml: str) -> Model:
             if target:
                 delays[target] = (base, high)
                 devices[target] = device.get("id")
+    ping = None
+    for primitive in root.iterfind(".//resources/clone/primitive[@class='ocf'][@provider='pacemaker'][@type='ping']"):
+        params = _nvpairs(primitive, "instance_attributes")
+        # ocf:pacemaker:ping's defaults: attribute pingd, multiplier 1
+        ping = (params.get("name", "pingd"), int(params.get("multiplier", "1")), tuple(params["host_list"].split()))
     return Model(members=tuple(members), monitor_ms=monitors, migration_threshold=thresholds,
-                 static_fence_delay_s=delays, fence_devices=devices, fence_monitor_ms=device_monitors,
+                 static_fence_delay_s=delays, fence_devices=devices, fence_monitor_ms=device_monitors, ping=ping,
                  nodes=(settings.nodes[0].name, settings.nodes[1].name),
                  quorum=votequorum(render_corosync(settings)))
 
@@ -368,6 +374,21 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
             return [_prefixed(m, _outcome(m, "fence-device-flaky", when, steps, lost=[active]), first + "; then it",
                               unsafe, lost=[active])]
 
+        def uplink_lost() -> list[Outcome]:
+            """The ping clone's results: each node reaches every target, except those said to reach none."""
+            if m.ping is None:
+                return []
+            attribute, multiplier, targets = m.ping
+
+            def reaching(*deaf: str) -> list[crmsim.Step]:
+                values = {n: {attribute: str(0 if n in deaf else multiplier * len(targets))} for n in m.nodes}
+                return crmsim.run_until_idle(crmsim.with_node_attributes(settled.cib, values), quorum=True)
+            said = " or ".join(targets)
+            return [_outcome(m, "uplink-lost", f"{active} loses its uplink: it reaches no ping target ({said}), "
+                             f"{passive} does", reaching(active)),
+                    _outcome(m, "uplink-lost-both", f"neither node reaches a ping target ({said}): the gateway "
+                             "is down", reaching(active, passive))]
+
         def passive_crash() -> list[Outcome]:
             return [_outcome(m, "passive-crash", f"{passive}, the passive node, crashes", crash(passive), lost=[passive])]
 
@@ -403,13 +424,14 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
             return run
 
         # The longest chain first, so both workers stay busy until the end.
-        jobs = ([active_crash_and_return, passive_crash, race_with_group_stopped, flaky_fence_device, maintenance]
+        jobs = ([active_crash_and_return, passive_crash, race_with_group_stopped, flaky_fence_device, uplink_lost,
+                 maintenance]
                 + [monitor_fails(r) for r in failing])
         results = [o for future in [pool.submit(job) for job in jobs] + [cold_start] for o in future.result()]
     by_key = {o.key: o for o in results}
     by_key["fence-race"] = _fence_race(m, active, passive, by_key["active-crash"], by_key["passive-crash"])
     order = ["active-crash", "passive-crash", "fence-race", "fence-race-stopped", "fence-fails", "fence-device-flaky",
-             "failback", "fence-race-after-failover", "boot-alone", "maintenance"]
+             "failback", "fence-race-after-failover", "uplink-lost", "uplink-lost-both", "boot-alone", "maintenance"]
     outcomes = [by_key[key] for key in order if key in by_key] + [o for o in results if o.key not in order]
     return Matrix(stack=settings.stack, active=active, passive=passive, members=m.members, quorum=q,
                   outcomes=tuple(outcomes))

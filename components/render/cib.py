@@ -19,6 +19,17 @@ GROUP_ID = "bluemind"
 VIP_ID = "vip"
 PROPERTY_SET_ID = "cib-bootstrap-options"
 GROUP_PRIORITY = 10
+# The uplink watch: ocf:pacemaker:ping on both nodes sets this node attribute to PING_MULTIPLIER x the number
+# of ping targets the node reaches.
+PING_ID = "ping"
+PING_CLONE_ID = "ping-clone"
+PING_ATTRIBUTE = "pingd"
+PING_MULTIPLIER = 1000
+PING_MONITOR = "10s"
+# attrd writes a change only once it has held this long: a lost round of pings, or the ping resource's own
+# restart (its stop deletes the attribute, its start sets it again), never moves the group.
+PING_DAMPEN = "20s"
+INFINITY = 1_000_000
 FENCE_PASSWORD_DIR = "/etc/bluemind-ha/bmc"
 
 
@@ -201,6 +212,33 @@ def _service(group: ET.Element, svc: Service, ids: _Ids) -> ET.Element:
     return prim
 
 
+def _uplink_watch(resources: ET.Element, constraints: ET.Element, s: Settings, ids: _Ids) -> None:
+    """IPaddr2's monitor only checks that the address exists: a dead uplink on the active node would go
+    unnoticed. A ping clone watches the targets from both nodes, and a node that reaches at least one of them
+    gets a preference just above what the group's stickiness is worth: the group moves away from a node that
+    reaches none to a node that reaches one, and stays where it is when both reach none (a gateway reboot
+    must not stop BlueMind: a -INFINITY ban on both nodes would) or before the first ping result (cold
+    start). Fenced stacks only: moving the group is an automatic changeover."""
+    clone = ET.SubElement(resources, "clone", id=ids(PING_CLONE_ID))
+    params = [("host_list", " ".join(s.ping_targets)), ("multiplier", str(PING_MULTIPLIER)),
+              ("dampen", PING_DAMPEN), ("name", PING_ATTRIBUTE)]
+    _, ops = _primitive(clone, PING_ID, "ocf", "ping", "pacemaker", params, ids)
+    _op(ops, PING_ID, "start", "0s", "60s", ids)
+    _op(ops, PING_ID, "stop", "0s", "20s", ids)
+    _op(ops, PING_ID, "monitor", PING_MONITOR, "60s", ids)
+    location = ET.SubElement(constraints, "rsc_location", id=ids(GROUP_ID, "prefers-uplink"), rsc=GROUP_ID)
+    rule = ET.SubElement(location, "rule", id=ids(GROUP_ID, "prefers-uplink", "rule"), score=str(uplink_preference(s)))
+    ET.SubElement(rule, "expression", id=ids(GROUP_ID, "prefers-uplink", "reached"), attribute=PING_ATTRIBUTE,
+                  operation="gt", value="0", type="integer")
+
+
+def uplink_preference(s: Settings) -> int:
+    """More than the whole group's stickiness (it adds up over the group's active members), so the preference
+    moves the group; finite, so it cancels out when both nodes have it (pacemaker's scores saturate at
+    INFINITY, so an absurd stickiness is capped here)."""
+    return min(s.cluster.stickiness * len(group_member_ids(s)) + 1, INFINITY - 1)
+
+
 def _alerts(config: ET.Element, recipients: tuple[str, ...], ids: _Ids) -> None:
     """Mail node, fencing and resource events to the recipient (Debian's alert_smtp sample, through the
     node's sendmail). Attribute changes are left out: every fail-count and probe update would mail."""
@@ -244,6 +282,7 @@ def render_cib(s: Settings) -> str:
             # A node never runs the device that shoots it: a hung node cannot then block its own fencing.
             ET.SubElement(constraints, "rsc_location", id=ids(fence_id(node), "avoids", node.name),
                           rsc=fence_id(node), node=node.name, score="-INFINITY")
+        _uplink_watch(resources, constraints, s, ids)
 
     rsc_defaults = ET.SubElement(config, "rsc_defaults")
     _nvset(rsc_defaults, "meta_attributes", "bluemind-ha-rsc-defaults", [

@@ -188,6 +188,7 @@ class ClusterOptions:
     ipmi_cipher: int
     alert_recipient: str | None  # the first of alert_recipients
     alert_recipients: tuple[str, ...] = ()
+    ping_targets: tuple[str, ...] = ()  # as set; Settings.ping_targets applies the default
 
     @property
     def fence_delay_base_s(self) -> int:
@@ -231,6 +232,11 @@ class Settings:
     def primary(self) -> Node:
         """The first node: it creates the filesystems and pushes the CIB."""
         return self.nodes[0]
+
+    @property
+    def ping_targets(self) -> tuple[str, ...]:
+        """What ocf:pacemaker:ping pings on each node: the setting, or the gateway."""
+        return self.cluster.ping_targets or (self.network.gateway,)
 
     @property
     def second_link(self) -> bool:

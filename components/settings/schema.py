@@ -192,6 +192,9 @@ KEYS: tuple[Key, ...] = (
     Key("cluster.stonith_timeout_s", INT, "Fence timeout; must exceed the delays (1.5 x `priority_fencing_delay_s`).", default=90, low=10, high=3600),
     Key("cluster.ipmi_cipher", INT, "IPMI 2.0 cipher suite of the fence devices (see \"IPMI cipher suite\"); "
         "0 to 2 are refused.", default=3, low=0, high=17, choices=("3", "17")),
+    Key("cluster.ping_targets", IPV4S, "Addresses each node pings to watch its uplink (ocf:pacemaker:ping, fenced "
+        "stacks): the group leaves a node that reaches none of them for a node that reaches one.", default=None,
+        default_doc="`[network.gateway]`"),
     Key("cluster.alert_recipient", EMAILS, "Mail address(es) for pacemaker alerts.", default=None),
     # sync
     Key("sync", OBJECT, "Configuration sync (lsyncd).", default=None, default_doc="`{}`"),
@@ -262,6 +265,7 @@ CHECKS: tuple[Check, ...] = (
     Check("cluster.migration_threshold", "any value with `failover: manual`"),
     Check("cluster.stonith_timeout_s", "not above `priority_fencing_delay_s` plus the primary's static fence delay "
           "(half of `priority_fencing_delay_s`)"),
+    Check("cluster.ping_targets", "an empty list, an address listed twice, the VIP or a node's own address"),
     Check("sync.extra_paths", "a system directory (`/`, `/etc`, ...)"),
     Check("(secrets)", "a required secret missing, or stored in plain text (with the `pulumi config set --secret` "
           "command)"),

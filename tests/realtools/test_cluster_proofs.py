@@ -347,6 +347,23 @@ def test_a_flaky_bmc_never_disables_the_fence_device(matrix):
     assert (o.group_after, o.running_after) == ((mx.passive,), mx.members)
 
 
+def test_a_node_that_loses_its_uplink_hands_the_group_over(matrix):
+    """Issue 14 item 7: the ping attribute 0 on the active node (the peer reaching its targets) moves the
+    group; 0 on both nodes (the gateway is down) moves nothing. Manual stacks never move the group."""
+    s, mx = matrix
+    keys = {o.key for o in mx.outcomes}
+    if not s.fenced:
+        assert not keys & {"uplink-lost", "uplink-lost-both"}
+        assert ET.fromstring(render_cib(s)).find(".//primitive[@type='ping']") is None
+        return
+    lost = mx.outcome("uplink-lost")
+    assert lost.when.startswith(f"{mx.active} loses its uplink") and " or ".join(s.ping_targets) in lost.when
+    assert (lost.unsafe, lost.fenced, lost.group_after, lost.running_after) == ((), (), (mx.passive,), mx.members)
+    assert lost.started == tuple((r, mx.passive) for r in mx.members)
+    both = mx.outcome("uplink-lost-both")
+    assert (both.unsafe, both.fenced, both.stopped, both.started, both.group_after) == ((), (), (), (), (mx.active,))
+
+
 def test_no_failback_when_the_lost_node_returns(matrix):
     s, mx = matrix
     o = mx.outcome("failback")
@@ -451,6 +468,16 @@ def test_safety_rules_flag_a_fence_device_that_the_group_threshold_bans():
     o = mx.outcome("fence-device-flaky")
     assert o.unsafe == (f"{mx.passive}'s fencer ignores fence-{mx.active} (banned from its node): {mx.active} "
                         "cannot be fenced",), o.does
+
+
+def test_uplink_scenario_bites_without_the_location_rule():
+    require_tool("crm_simulate")
+    s = settings_of("dev")
+    root = ET.fromstring(render_cib(s))
+    constraints = root.find(".//constraints")
+    constraints.remove(constraints.find("rsc_location[@rsc='bluemind'][rule]"))
+    mx = failover.run_matrix(s, ET.tostring(root, encoding="unicode"), failing_members=())
+    assert mx.outcome("uplink-lost").group_after == (mx.active,)
 
 
 def test_safety_rules_flag_takeover_without_fencing():
