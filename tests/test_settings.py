@@ -200,6 +200,21 @@ def test_ping_targets_default_to_the_gateway_and_never_name_a_node_or_the_vip():
         assert error.key.startswith("bluemind-ha:cluster.ping_targets") and says in error.problem, error
 
 
+def test_alerts_need_a_relay_that_is_not_the_nodes_postfix():
+    config, secrets = stack("prod")
+    assert parse_settings("prod", config, secrets).cluster.alert_relay == "smtp.example.com:25"
+    del config["cluster"]["alert_relay"]
+    error = refused(config, secrets, "prod")
+    assert error.key == "bluemind-ha:cluster.alert_recipient" and "alert_relay" in error.problem
+    for good in ("smtp.example.com", "10.20.0.25:587", "relay:25", "smtp.example.com:65535"):
+        config["cluster"]["alert_relay"] = good
+        assert parse_settings("prod", config, secrets).cluster.alert_relay == good
+    for bad in ("smtp.example.com:0", "smtp.example.com:65536", "smtp://smtp.example.com", "a b", "host:25:25",
+                "-relay", "smtp.example.com:"):
+        config["cluster"]["alert_relay"] = bad
+        assert refused(config, secrets, "prod").key == "bluemind-ha:cluster.alert_relay", bad
+
+
 @pytest.mark.parametrize("cipher", [0, 1, 2])
 def test_weak_ipmi_cipher_suites_are_refused(cipher):
     config, secrets = stack("dev")

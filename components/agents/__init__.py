@@ -4,6 +4,7 @@ The node components install them from the stdin of a remote.Command (components/
 """
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 # ocf:bluemind-ha:service: pacemaker finds OCF agents under resource.d/<provider>/<type>.
@@ -12,11 +13,13 @@ SERVICE_AGENT_TYPE = "service"
 SERVICE_AGENT_PATH = f"/usr/lib/ocf/resource.d/{SERVICE_AGENT_PROVIDER}/{SERVICE_AGENT_TYPE}"
 SERVICE_AGENT_SOURCE = Path(__file__).parent / "service"
 
-# The mail alert agent is Debian's own sample (pacemaker package), installed executable under /usr/local:
-# /usr/share belongs to dpkg, /var/lib/pacemaker to the cluster's state; the alert runs as hacluster,
-# which may read and execute it there.
-ALERT_AGENT_SAMPLE = "/usr/share/pacemaker/alerts/alert_smtp.sh.sample"
-ALERT_AGENT_PATH = "/usr/local/lib/bluemind-ha/alert_smtp.sh"
+# The mail alert agent (components/agents/alert_smtp) speaks SMTP to the configured relay itself: Debian's
+# sample goes through the node's sendmail, the clustered postfix, which is down exactly during a failover.
+# Installed executable under /usr/local: /usr/share belongs to dpkg, /var/lib/pacemaker to the cluster's
+# state; the alert runs as hacluster, which may read and execute it there.
+ALERT_AGENT_PATH = "/usr/local/lib/bluemind-ha/alert_smtp"
+ALERT_AGENT_SOURCE = Path(__file__).parent / "alert_smtp"
+_HEREDOC_END = "BLUEMIND_HA_ALERT_AGENT_END"
 
 
 def service_agent_source() -> str:
@@ -24,6 +27,16 @@ def service_agent_source() -> str:
     return SERVICE_AGENT_SOURCE.read_text()
 
 
+def alert_agent_source() -> str:
+    """The text of the SMTP alert agent, to install at ALERT_AGENT_PATH (0755)."""
+    return ALERT_AGENT_SOURCE.read_text()
+
+
 def install_alert_agent_command() -> str:
-    """Install the mail alert agent from the distribution's sample; idempotent."""
-    return f"install -D -m 0755 {ALERT_AGENT_SAMPLE} {ALERT_AGENT_PATH}"
+    """Install the SMTP alert agent, its text carried in the script itself (a quoted here-document: the
+    step's stdin is the service agent); idempotent through install_stdin."""
+    text = alert_agent_source()
+    assert _HEREDOC_END not in text and text.endswith("\n")
+    directory = shlex.quote(str(Path(ALERT_AGENT_PATH).parent))
+    return (f"install -d -m 0755 {directory}\n"
+            f"install_stdin {shlex.quote(ALERT_AGENT_PATH)} 0755 <<'{_HEREDOC_END}'\n{text}{_HEREDOC_END}")

@@ -239,14 +239,22 @@ def uplink_preference(s: Settings) -> int:
     return min(s.cluster.stickiness * len(group_member_ids(s)) + 1, INFINITY - 1)
 
 
-def _alerts(config: ET.Element, recipients: tuple[str, ...], ids: _Ids) -> None:
-    """Mail node, fencing and resource events to the recipient (Debian's alert_smtp sample, through the
-    node's sendmail). Attribute changes are left out: every fail-count and probe update would mail."""
+ALERT_TIMEOUT = "60s"  # the agent's three attempts to reach the relay (components/agents/alert_smtp)
+
+
+def _alerts(config: ET.Element, s: Settings, ids: _Ids) -> None:
+    """Mail node, fencing and resource events to the recipients through the SMTP relay (the agent
+    components/agents/alert_smtp, never the node's sendmail: the clustered postfix is down during a
+    failover). Resource events include every failed monitor, the fence devices' too (a flaky BMC). Attribute
+    changes are left out: every fail-count, probe and ping update would mail."""
     alert = ET.SubElement(ET.SubElement(config, "alerts"), "alert", id=ids("alert-mail"), path=ALERT_AGENT_PATH)
+    _nvset(alert, "meta_attributes", "alert-mail-meta_attributes", [("timeout", ALERT_TIMEOUT)], ids)
+    _nvset(alert, "instance_attributes", "alert-mail-instance_attributes",
+           [("relay", s.cluster.alert_relay), ("sender", f"bluemind-ha@{s.bluemind.url}")], ids)
     select = ET.SubElement(alert, "select")
     for kind in ("select_nodes", "select_fencing", "select_resources"):
         ET.SubElement(select, kind)
-    for i, recipient in enumerate(recipients):
+    for i, recipient in enumerate(s.cluster.alert_recipients):
         rid = ids("alert-mail-recipient") if i == 0 else ids("alert-mail-recipient", str(i + 1))
         ET.SubElement(alert, "recipient", id=rid, value=recipient)
 
@@ -294,7 +302,7 @@ def render_cib(s: Settings) -> str:
     op_defaults = ET.SubElement(config, "op_defaults")
     _nvset(op_defaults, "meta_attributes", "bluemind-ha-op-defaults", [("timeout", "60s")], ids)
     if s.cluster.alert_recipients:
-        _alerts(config, s.cluster.alert_recipients, ids)
+        _alerts(config, s, ids)
     ET.SubElement(cib, "status")
     ET.indent(cib, space="  ")
     return ET.tostring(cib, encoding="unicode") + "\n"

@@ -189,6 +189,7 @@ class ClusterOptions:
     alert_recipient: str | None  # the first of alert_recipients
     alert_recipients: tuple[str, ...] = ()
     ping_targets: tuple[str, ...] = ()  # as set; Settings.ping_targets applies the default
+    alert_relay: str | None = None  # host[:port]
 
     @property
     def fence_delay_base_s(self) -> int:
