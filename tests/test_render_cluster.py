@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -49,6 +50,13 @@ def test_second_link_gives_every_node_two_rings():
     assert "ring1_addr" not in render_corosync(load_settings("dev"))
 
 
+def test_the_dedicated_second_link_is_preferred_over_the_client_network():
+    """link_mode passive uses the up link with the highest knet_link_priority: link 1 (dedicated) wins."""
+    conf = render_corosync(load_settings("prod"))
+    priorities = dict(re.findall(r"linknumber: (\d+)\n\s+knet_link_priority: (\d+)", conf))
+    assert set(priorities) == {"0", "1"} and int(priorities["1"]) > int(priorities["0"]), conf
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_cib_holds_one_ipmi_fence_device_per_node_never_run_by_its_own_target(stack):
     s = load_settings(stack)
@@ -59,6 +67,15 @@ def test_cib_holds_one_ipmi_fence_device_per_node_never_run_by_its_own_target(st
         p = params(device)
         assert p["pcmk_host_list"] == node.name and p["ip"] == node.bmc.address
         assert p["lanplus"] == "1" and p["method"] == "onoff" and "password" not in p
+        assert p["privlvl"] == "operator"
+        # The group's threshold never reaches a fence device (rsc_defaults): a flaky BMC must not ban it.
+        assert device.find("meta_attributes/nvpair[@name='migration-threshold']").get("value") == "0"
+        # Only the primary's device waits: the primary wins a split while the group runs nowhere, and the
+        # wait is shorter than priority-fencing-delay, so the node running the group wins otherwise.
+        if node == s.nodes[0]:
+            assert 0 < int(p["pcmk_delay_base"].removesuffix("s")) < s.cluster.priority_fencing_delay_s
+        else:
+            assert "pcmk_delay_base" not in p and "pcmk_delay_max" not in p
         avoid = cib.find(f".//rsc_location[@rsc='{device.get('id')}']")
         assert avoid.get("node") == node.name and avoid.get("score") == "-INFINITY"
     assert props(cib)["stonith-enabled"] == "true"

@@ -180,6 +180,39 @@ def test_stonith_timeout_must_cover_the_fencing_delay():
     config, secrets = stack("dev")
     config["cluster"] = {"priority_fencing_delay_s": 60, "stonith_timeout_s": 30}
     assert refused(config, secrets).key == "bluemind-ha:cluster.stonith_timeout_s"
+    # ... and the primary's static delay (half the priority delay) on top of it.
+    config["cluster"] = {"priority_fencing_delay_s": 60, "stonith_timeout_s": 90}
+    assert "90 s" in refused(config, secrets).problem
+    config["cluster"] = {"priority_fencing_delay_s": 60, "stonith_timeout_s": 91}
+    assert parse_settings("dev", config, secrets).cluster.fence_delay_base_s == 30
+
+
+def test_ping_targets_default_to_the_gateway_and_never_name_a_node_or_the_vip():
+    config, secrets = stack("prod")
+    s = parse_settings("prod", config, secrets)
+    assert s.ping_targets == (s.network.gateway,)
+    config["cluster"]["ping_targets"] = ["10.20.0.1", "10.20.0.2"]
+    assert parse_settings("prod", config, secrets).ping_targets == ("10.20.0.1", "10.20.0.2")
+    for bad, says in (([], "empty list"), (["10.20.0.1", "10.20.0.1"], "twice"), (["10.20.0.50"], "the VIP"),
+                      (["10.20.0.11"], "bm-prod-a's own address")):
+        config["cluster"]["ping_targets"] = bad
+        error = refused(config, secrets, "prod")
+        assert error.key.startswith("bluemind-ha:cluster.ping_targets") and says in error.problem, error
+
+
+def test_alerts_need_a_relay_that_is_not_the_nodes_postfix():
+    config, secrets = stack("prod")
+    assert parse_settings("prod", config, secrets).cluster.alert_relay == "smtp.example.com:25"
+    del config["cluster"]["alert_relay"]
+    error = refused(config, secrets, "prod")
+    assert error.key == "bluemind-ha:cluster.alert_recipient" and "alert_relay" in error.problem
+    for good in ("smtp.example.com", "10.20.0.25:587", "relay:25", "smtp.example.com:65535"):
+        config["cluster"]["alert_relay"] = good
+        assert parse_settings("prod", config, secrets).cluster.alert_relay == good
+    for bad in ("smtp.example.com:0", "smtp.example.com:65536", "smtp://smtp.example.com", "a b", "host:25:25",
+                "-relay", "smtp.example.com:"):
+        config["cluster"]["alert_relay"] = bad
+        assert refused(config, secrets, "prod").key == "bluemind-ha:cluster.alert_relay", bad
 
 
 @pytest.mark.parametrize("cipher", [0, 1, 2])

@@ -164,6 +164,29 @@ def _stamp_feature_set(cib: str) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
+def with_node_attributes(cib: str, attributes: Mapping[str, Mapping[str, str]]) -> str:
+    """`cib` with transient node attributes set in its status section, as attrd writes them (crm_simulate
+    cannot inject an attribute: a ping result, for example, is written here before the next step)."""
+    root = ET.fromstring(cib)
+    for node, pairs in attributes.items():
+        state = root.find(f"status/node_state[@uname='{node}']")
+        if state is None:
+            raise CrmSimulateError(f"{node} has no node_state: bring it up first")
+        node_id = state.get("id")
+        transient = state.find("transient_attributes")
+        if transient is None:
+            transient = ET.SubElement(state, "transient_attributes", id=node_id)
+        nvset = transient.find("instance_attributes")
+        if nvset is None:
+            nvset = ET.SubElement(transient, "instance_attributes", id=f"status-{node_id}")
+        for name, value in pairs.items():
+            pair = nvset.find(f"nvpair[@name='{name}']")
+            if pair is None:
+                pair = ET.SubElement(nvset, "nvpair", id=f"status-{node_id}-{name}", name=name)
+            pair.set("value", value)
+    return ET.tostring(root, encoding="unicode")
+
+
 def simulate(cib: str, *, quorum: bool, up: Iterable[str] = (), fail: Iterable[str] = (),
              inject: Iterable[str] = (), execute: bool = True) -> Step:
     """One crm_simulate run: bring nodes `up`, `fail` nodes, `inject` operation results (OPSPEC strings),

@@ -75,6 +75,9 @@ class Model:
     monitor_ms: Mapping[str, int]  # member -> its recurring monitor's interval
     migration_threshold: Mapping[str, int]  # member -> failures before it is banned (0: never)
     static_fence_delay_s: Mapping[str, tuple[float, float]]  # fenced node -> the device's own (min, max) delay
+    fence_devices: Mapping[str, str]  # fenced node -> the stonith primitive that fences it
+    fence_monitor_ms: Mapping[str, int]  # stonith primitive -> its recurring monitor's interval
+    ping: tuple[str, int, tuple[str, ...]] | None  # the uplink watch: (node attribute, its value per target, targets)
     nodes: tuple[str, str]
     quorum: Votequorum
 
@@ -93,17 +96,27 @@ def model(settings: Settings, cib_xml: str) -> Model:
         meta = {**defaults, **group_meta, **_nvpairs(primitive, "meta_attributes")}
         threshold = meta.get("migration-threshold", "INFINITY")
         thresholds[rsc] = 0 if threshold.upper() in ("INFINITY", "+INFINITY") else int(threshold)
-    delays = {}
+    delays, devices, device_monitors = {}, {}, {}
     for device in root.iterfind(".//resources/primitive[@class='stonith']"):
         params = _nvpairs(device, "instance_attributes")
+        monitor = device.find("operations/op[@name='monitor']")
+        if monitor is not None:
+            device_monitors[device.get("id")] = int(_seconds(monitor.get("interval")) * 1000)
         base = _seconds(params.get("pcmk_delay_base", "0"))
         # pcmk_delay_max bounds base + a random part (pacemaker-fenced metadata)
         high = max(base, _seconds(params.get("pcmk_delay_max", "0")))
         for target in re.split(r"[\s,;]+", params.get("pcmk_host_list", "").strip()):
             if target:
                 delays[target] = (base, high)
+                devices[target] = device.get("id")
+    ping = None
+    for primitive in root.iterfind(".//resources/clone/primitive[@class='ocf'][@provider='pacemaker'][@type='ping']"):
+        params = _nvpairs(primitive, "instance_attributes")
+        # ocf:pacemaker:ping's defaults: attribute pingd, multiplier 1
+        ping = (params.get("name", "pingd"), int(params.get("multiplier", "1")), tuple(params["host_list"].split()))
     return Model(members=tuple(members), monitor_ms=monitors, migration_threshold=thresholds,
-                 static_fence_delay_s=delays, nodes=(settings.nodes[0].name, settings.nodes[1].name),
+                 static_fence_delay_s=delays, fence_devices=devices, fence_monitor_ms=device_monitors, ping=ping,
+                 nodes=(settings.nodes[0].name, settings.nodes[1].name),
                  quorum=votequorum(render_corosync(settings)))
 
 
@@ -244,6 +257,12 @@ def _described(m: Model, o: Outcome, lost: frozenset[str]) -> Outcome:
     return Outcome(**{**o.__dict__, "does": does[0].upper() + does[1:]})
 
 
+def _prefixed(m: Model, o: Outcome, first: str, unsafe: Iterable[str], lost: Iterable[str] = ()) -> Outcome:
+    """`o` with what happened before its steps said first, and more breaches of the safety rules."""
+    o = _described(m, Outcome(**{**o.__dict__, "unsafe": o.unsafe + tuple(unsafe)}), frozenset(lost))
+    return Outcome(**{**o.__dict__, "does": f"{first} {o.does[0].lower()}{o.does[1:]}"})
+
+
 # ---------------------------------------------------------------------------------------------------
 # The scenarios
 # ---------------------------------------------------------------------------------------------------
@@ -262,6 +281,17 @@ def _with_maintenance_mode(cib: str) -> str:
     root = ET.fromstring(cib)
     props = root.find(".//crm_config/cluster_property_set")
     ET.SubElement(props, "nvpair", id=f"{props.get('id')}-maintenance-mode", name="maintenance-mode", value="true")
+    return ET.tostring(root, encoding="unicode")
+
+
+def _with_group_stopped(cib: str) -> str:
+    """The group stopped by the admin (target-role=Stopped), as during the first install or a storage grow."""
+    root = ET.fromstring(cib)
+    group = root.find(f".//resources/group[@id='{GROUP_ID}']")
+    meta = group.find("meta_attributes")
+    if meta is None:
+        meta = ET.SubElement(group, "meta_attributes", id=f"{GROUP_ID}-meta_attributes")
+    ET.SubElement(meta, "nvpair", id=f"{GROUP_ID}-meta_attributes-target-role", name="target-role", value="Stopped")
     return ET.tostring(root, encoding="unicode")
 
 
@@ -297,12 +327,68 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
         def crash(node: str) -> list[crmsim.Step]:
             return crmsim.run_until_idle(settled.cib, quorum=q.survivor_quorate, fail=[node])
 
+        def split(cib: str, running: str, other: str, key: str, when: str) -> Outcome:
+            """Both nodes of the cluster in `cib` lose each other; `running` runs the group, if anything does."""
+            def lost(node: str) -> Outcome:
+                steps = crmsim.run_until_idle(cib, quorum=q.survivor_quorate, fail=[node])
+                return _outcome(m, f"{key}-{node}", "", steps, lost=[node])
+            return _fence_race(m, running, other, lost(running), lost(other), key=key, when=when)
+
         def active_crash_and_return() -> list[Outcome]:
             steps = crash(active)
             back = crmsim.run_until_idle(_rebooted(steps[-1].cib, active), quorum=True, up=[active])
-            return [_outcome(m, "active-crash", f"{active}, the active node, crashes or loses power", steps, lost=[active]),
-                    *_fence_fails(m, active, passive, steps[0]),
-                    _outcome(m, "failback", f"{active} comes back after that", back)]
+            outcomes = [_outcome(m, "active-crash", f"{active}, the active node, crashes or loses power", steps,
+                                 lost=[active]),
+                        *_fence_fails(m, active, passive, steps[0]),
+                        _outcome(m, "failback", f"{active} comes back after that", back)]
+            if _group_nodes(m, back[-1].after) == (passive,):
+                # The group now runs on the secondary: the node running it must still win a split.
+                outcomes.append(split(back[-1].cib, passive, active, "fence-race-after-failover",
+                                      f"after that, with the group on {passive}, {passive} and {active} lose each other"))
+            return outcomes
+
+        def race_with_group_stopped() -> list[Outcome]:
+            stopped = crmsim.run_until_idle(_with_group_stopped(settled.cib), quorum=True)[-1].cib
+            return [split(stopped, active, passive, "fence-race-stopped",
+                          f"{active} and {passive} lose each other while the group runs nowhere (first install, "
+                          "storage grow, a failed start)")]
+
+        def flaky_fence_device() -> list[Outcome]:
+            """The BMC of the active node answers the passive node's device monitor badly for a while (as many
+            failures as move the group), then the active node crashes: it must still be fenced. The fencer
+            only uses a device whose score on its own node is not negative, and the device fencing the active
+            node may only run on the passive one: banned there, it is banned everywhere."""
+            device = m.fence_devices.get(active)
+            if device is None or device not in m.fence_monitor_ms:
+                return []
+            times = max(m.migration_threshold.values(), default=0) or FAILURES_WITHOUT_THRESHOLD
+            flaky = crmsim.run_until_idle(settled.cib, quorum=True, inject=[
+                f"{device}_monitor_{m.fence_monitor_ms[device]}@{passive}=1"] * times)
+            steps = crmsim.run_until_idle(flaky[-1].cib, quorum=q.survivor_quorate, fail=[active])
+            usable = passive in flaky[-1].after.get(device, ())
+            first = (f"Restarts {device} in place on {passive}" if usable
+                     else f"Stops {device}: it is banned from {passive}, the only node it may run on")
+            unsafe = () if usable else (f"{passive}'s fencer ignores {device} (banned from its node): {active} "
+                                        "cannot be fenced",)
+            when = (f"the monitor of {device} (the device fencing {active}, on {passive}) fails {_times(times)} "
+                    f"(a flaky BMC), then {active} crashes")
+            return [_prefixed(m, _outcome(m, "fence-device-flaky", when, steps, lost=[active]), first + "; then it",
+                              unsafe, lost=[active])]
+
+        def uplink_lost() -> list[Outcome]:
+            """The ping clone's results: each node reaches every target, except those said to reach none."""
+            if m.ping is None:
+                return []
+            attribute, multiplier, targets = m.ping
+
+            def reaching(*deaf: str) -> list[crmsim.Step]:
+                values = {n: {attribute: str(0 if n in deaf else multiplier * len(targets))} for n in m.nodes}
+                return crmsim.run_until_idle(crmsim.with_node_attributes(settled.cib, values), quorum=True)
+            said = " or ".join(targets)
+            return [_outcome(m, "uplink-lost", f"{active} loses its uplink: it reaches no ping target ({said}), "
+                             f"{passive} does", reaching(active)),
+                    _outcome(m, "uplink-lost-both", f"neither node reaches a ping target ({said}): the gateway "
+                             "is down", reaching(active, passive))]
 
         def passive_crash() -> list[Outcome]:
             return [_outcome(m, "passive-crash", f"{passive}, the passive node, crashes", crash(passive), lost=[passive])]
@@ -339,11 +425,14 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
             return run
 
         # The longest chain first, so both workers stay busy until the end.
-        jobs = [active_crash_and_return, passive_crash, maintenance] + [monitor_fails(r) for r in failing]
+        jobs = ([active_crash_and_return, passive_crash, race_with_group_stopped, flaky_fence_device, uplink_lost,
+                 maintenance]
+                + [monitor_fails(r) for r in failing])
         results = [o for future in [pool.submit(job) for job in jobs] + [cold_start] for o in future.result()]
     by_key = {o.key: o for o in results}
     by_key["fence-race"] = _fence_race(m, active, passive, by_key["active-crash"], by_key["passive-crash"])
-    order = ["active-crash", "passive-crash", "fence-race", "fence-fails", "failback", "boot-alone", "maintenance"]
+    order = ["active-crash", "passive-crash", "fence-race", "fence-race-stopped", "fence-fails", "fence-device-flaky",
+             "failback", "fence-race-after-failover", "uplink-lost", "uplink-lost-both", "boot-alone", "maintenance"]
     outcomes = [by_key[key] for key in order if key in by_key] + [o for o in results if o.key not in order]
     return Matrix(stack=settings.stack, active=active, passive=passive, members=m.members, quorum=q,
                   outcomes=tuple(outcomes))
@@ -376,11 +465,13 @@ def _fence_fails(m: Model, lost: str, survivor: str, step: crmsim.Step) -> list[
                     running_after=(), unsafe=unsafe)]
 
 
-def _fence_race(m: Model, active: str, passive: str, active_lost: Outcome, passive_lost: Outcome) -> Outcome:
+def _fence_race(m: Model, active: str, passive: str, active_lost: Outcome, passive_lost: Outcome,
+                key: str = "fence-race", when: str = "") -> Outcome:
     """Both nodes see the other fail at once. Each acts on its own view: `passive` sees the active node lost
     (the active-crash scenario), `active` sees the passive node lost. With fencing, whoever shoots first wins
-    and its view is what happens; the other node is powered off before its own fence fires."""
-    when = f"{active} and {passive} lose each other (network split): both see the other fail"
+    and its view is what happens; the other node is powered off before its own fence fires. `active` is the
+    node running the group, if any runs."""
+    when = when or f"{active} and {passive} lose each other (network split): both see the other fail"
     shots = {passive: active_lost.fenced, active: passive_lost.fenced}  # shooter -> the fences it carries out
     if not shots[active] and not shots[passive]:
         # No fencing: both partitions act at once, each only on itself.
@@ -389,8 +480,8 @@ def _fence_race(m: Model, active: str, passive: str, active_lost: Outcome, passi
                                                                      else "BOTH nodes run the group")
         unsafe = ("the group runs on both nodes",) if len(ends) > 1 else ()
         does = f"Nobody is fenced (no STONITH); {keeps}, the other starts nothing"
-        return Outcome(key="fence-race", when=when, does=does + (". UNSAFE: " + unsafe[0] if unsafe else ""),
-                       fenced=(), started=(), stopped=(), group_before=(active,), group_after=tuple(ends),
+        return Outcome(key=key, when=when, does=does + (". UNSAFE: " + unsafe[0] if unsafe else ""),
+                       fenced=(), started=(), stopped=(), group_before=active_lost.group_before, group_after=tuple(ends),
                        running_after=(), unsafe=unsafe)
     earliest = {shooter: min((e for _, e, _ in fences), default=float("inf")) for shooter, fences in shots.items()}
     latest = {shooter: max((last for _, _, last in fences), default=float("inf")) for shooter, fences in shots.items()}
@@ -398,15 +489,20 @@ def _fence_race(m: Model, active: str, passive: str, active_lost: Outcome, passi
     if winner is None:
         does = (f"Both may fence each other: {active} fences after {_seconds_range(earliest[active], latest[active])}, "
                 f"{passive} after {_seconds_range(earliest[passive], latest[passive])}. UNSAFE: the fence race is not decided")
-        return Outcome(key="fence-race", when=when, does=does, fenced=(), started=(), stopped=(),
-                       group_before=(active,), group_after=(), running_after=(), unsafe=("the fence race is not decided",))
+        return Outcome(key=key, when=when, does=does, fenced=(), started=(), stopped=(),
+                       group_before=active_lost.group_before, group_after=(), running_after=(),
+                       unsafe=("the fence race is not decided",))
     loser = passive if winner == active else active
     view = passive_lost if winner == active else active_lost
-    why = " (priority-fencing-delay protects the node running the group)" if winner == active else ""
+    static = m.static_fence_delay_s.get(winner, (0.0, 0.0))[0]
+    reasons = ([f"the device fencing {winner} waits pcmk_delay_base={static:g}s"] if static else [])
+    if earliest[loser] > static:
+        reasons.insert(0, "priority-fencing-delay protects the node running the group")
+    why = f" ({'; '.join(reasons)})" if reasons else ""
     does = (f"{winner} wins the race: it fences {loser} after {_seconds_range(earliest[winner], latest[winner])}, "
             f"while {loser} would fence {winner} only after {_seconds_range(earliest[loser], latest[loser])}{why}; "
             f"the group ends on {', '.join(view.group_after) or 'no node'}")
-    return Outcome(key="fence-race", when=when, does=does, fenced=shots[winner], started=view.started,
+    return Outcome(key=key, when=when, does=does, fenced=shots[winner], started=view.started,
                    stopped=view.stopped, group_before=view.group_before, group_after=view.group_after,
                    running_after=view.running_after, unsafe=view.unsafe)
 

@@ -118,7 +118,7 @@ class Bmc:
             "  guid a123456789abcdefa123456789abcdef",
             "endlan",
             f"chassis_control {_conf_quote(f'{self.chassis_script} {BMC_MC_ADDRESS}')}",
-            f"user 2 true {_conf_quote(self.username)} {_conf_quote(self.password)} admin 10 none md2 md5 straight",
+            f"user 2 true {_conf_quote(self.username)} {_conf_quote(self.password)} operator 10 none md2 md5 straight",
             "",
         ])
 

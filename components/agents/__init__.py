@@ -12,14 +12,20 @@ SERVICE_AGENT_TYPE = "service"
 SERVICE_AGENT_PATH = f"/usr/lib/ocf/resource.d/{SERVICE_AGENT_PROVIDER}/{SERVICE_AGENT_TYPE}"
 SERVICE_AGENT_SOURCE = Path(__file__).parent / "service"
 
-# The mail alert agent is Debian's own sample (pacemaker package), installed executable under /usr/local:
-# /usr/share belongs to dpkg, /var/lib/pacemaker to the cluster's state; the alert runs as hacluster,
-# which may read and execute it there.
-ALERT_AGENT_SAMPLE = "/usr/share/pacemaker/alerts/alert_smtp.sh.sample"
-ALERT_AGENT_PATH = "/usr/local/lib/bluemind-ha/alert_smtp.sh"
+# The mail alert agent (components/agents/alert_smtp) speaks SMTP to the configured relay itself: Debian's
+# sample goes through the node's sendmail, the clustered postfix, which is down exactly during a failover.
+# Installed executable under /usr/local: /usr/share belongs to dpkg, /var/lib/pacemaker to the cluster's
+# state; the alert runs as hacluster, which may read and execute it there.
+ALERT_AGENT_PATH = "/usr/local/lib/bluemind-ha/alert_smtp"
+ALERT_AGENT_SOURCE = Path(__file__).parent / "alert_smtp"
 
 
 def service_agent_source() -> str:
     """The text of ocf:bluemind-ha:service, to install at SERVICE_AGENT_PATH (0755)."""
     return SERVICE_AGENT_SOURCE.read_text()
 
+
+
+def alert_agent_source() -> str:
+    """The text of the SMTP alert agent, to install at ALERT_AGENT_PATH (0755)."""
+    return ALERT_AGENT_SOURCE.read_text()

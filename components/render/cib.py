@@ -19,6 +19,17 @@ GROUP_ID = "bluemind"
 VIP_ID = "vip"
 PROPERTY_SET_ID = "cib-bootstrap-options"
 GROUP_PRIORITY = 10
+# The uplink watch: ocf:pacemaker:ping on both nodes sets this node attribute to PING_MULTIPLIER x the number
+# of ping targets the node reaches.
+PING_ID = "ping"
+PING_CLONE_ID = "ping-clone"
+PING_ATTRIBUTE = "pingd"
+PING_MULTIPLIER = 1000
+PING_MONITOR = "10s"
+# attrd writes a change only once it has held this long: a lost round of pings, or the ping resource's own
+# restart (its stop deletes the attribute, its start sets it again), never moves the group.
+PING_DAMPEN = "20s"
+INFINITY = 1_000_000
 FENCE_PASSWORD_DIR = "/etc/bluemind-ha/bmc"
 
 
@@ -127,6 +138,9 @@ def fence_parameters(s: Settings, node: Node) -> list[tuple[str, str]]:
         # reads it from a root-only file that `pulumi up` writes from a Pulumi secret.
         ("password_script", f"cat {bmc_password_file(node)}"),
         ("lanplus", "1"),
+        # Least privilege: power status, off and on need only an IPMI operator, so the stored credential need
+        # not be a BMC administrator (README, prerequisites: how to create that user).
+        ("privlvl", "operator"),
         # Pinned cipher suite: see README "IPMI cipher suite". Without it ipmitool first asks the BMC for its
         # cipher suites, which some BMCs (and ipmi_sim) do not answer, stalling every fence call.
         ("cipher", str(s.cluster.ipmi_cipher)),
@@ -137,9 +151,24 @@ def fence_parameters(s: Settings, node: Node) -> list[tuple[str, str]]:
     ]
 
 
+def _static_delay(s: Settings, node: Node) -> list[tuple[str, str]]:
+    """While the group runs nowhere (first install, storage grow, a failed start) priority-fencing-delay
+    protects nobody and a split makes both nodes shoot at once. The device that fences the primary waits a
+    little, so the primary always wins that race; shorter than the priority delay, so the node running the
+    group still wins when it is the secondary."""
+    delay = s.cluster.fence_delay_base_s
+    return [("pcmk_delay_base", f"{delay}s")] if node == s.nodes[0] and delay else []
+
+
 def _fence_device(resources: ET.Element, s: Settings, node: Node, ids: _Ids) -> None:
     rsc = fence_id(node)
-    _, ops = _primitive(resources, rsc, "stonith", "fence_ipmilan", None, fence_parameters(s, node), ids)
+    prim, ops = _primitive(resources, rsc, "stonith", "fence_ipmilan", None,
+                           fence_parameters(s, node) + _static_delay(s, node), ids)
+    # The group's migration-threshold (rsc_defaults) must never apply here: the device is already banned from
+    # the node it fences, so a few failed monitors (a flaky BMC) on the peer would ban it everywhere, and the
+    # fencer ignores a device whose score on its own node is negative: the node could no longer be fenced.
+    # 0 disables the threshold: a failing monitor restarts the device in place and raises an alert, forever.
+    _nvset(prim, "meta_attributes", f"{rsc}-meta_attributes", [("migration-threshold", "0")], ids)
     _op(ops, rsc, "monitor", "60s", "20s", ids)
 
 
@@ -186,14 +215,49 @@ def _service(group: ET.Element, svc: Service, ids: _Ids) -> ET.Element:
     return prim
 
 
-def _alerts(config: ET.Element, recipients: tuple[str, ...], ids: _Ids) -> None:
-    """Mail node, fencing and resource events to the recipient (Debian's alert_smtp sample, through the
-    node's sendmail). Attribute changes are left out: every fail-count and probe update would mail."""
+def _uplink_watch(resources: ET.Element, constraints: ET.Element, s: Settings, ids: _Ids) -> None:
+    """IPaddr2's monitor only checks that the address exists: a dead uplink on the active node would go
+    unnoticed. A ping clone watches the targets from both nodes, and a node that reaches at least one of them
+    gets a preference just above what the group's stickiness is worth: the group moves away from a node that
+    reaches none to a node that reaches one, and stays where it is when both reach none (a gateway reboot
+    must not stop BlueMind: a -INFINITY ban on both nodes would) or before the first ping result (cold
+    start). Fenced stacks only: moving the group is an automatic changeover."""
+    clone = ET.SubElement(resources, "clone", id=ids(PING_CLONE_ID))
+    params = [("host_list", " ".join(s.ping_targets)), ("multiplier", str(PING_MULTIPLIER)),
+              ("dampen", PING_DAMPEN), ("name", PING_ATTRIBUTE)]
+    _, ops = _primitive(clone, PING_ID, "ocf", "ping", "pacemaker", params, ids)
+    _op(ops, PING_ID, "start", "0s", "60s", ids)
+    _op(ops, PING_ID, "stop", "0s", "20s", ids)
+    _op(ops, PING_ID, "monitor", PING_MONITOR, "60s", ids)
+    location = ET.SubElement(constraints, "rsc_location", id=ids(GROUP_ID, "prefers-uplink"), rsc=GROUP_ID)
+    rule = ET.SubElement(location, "rule", id=ids(GROUP_ID, "prefers-uplink", "rule"), score=str(uplink_preference(s)))
+    ET.SubElement(rule, "expression", id=ids(GROUP_ID, "prefers-uplink", "reached"), attribute=PING_ATTRIBUTE,
+                  operation="gt", value="0", type="integer")
+
+
+def uplink_preference(s: Settings) -> int:
+    """More than the whole group's stickiness (it adds up over the group's active members), so the preference
+    moves the group; finite, so it cancels out when both nodes have it (pacemaker's scores saturate at
+    INFINITY, so an absurd stickiness is capped here)."""
+    return min(s.cluster.stickiness * len(group_member_ids(s)) + 1, INFINITY - 1)
+
+
+ALERT_TIMEOUT = "60s"  # the agent's three attempts to reach the relay (components/agents/alert_smtp)
+
+
+def _alerts(config: ET.Element, s: Settings, ids: _Ids) -> None:
+    """Mail node, fencing and resource events to the recipients through the SMTP relay (the agent
+    components/agents/alert_smtp, never the node's sendmail: the clustered postfix is down during a
+    failover). Resource events include every failed monitor, the fence devices' too (a flaky BMC). Attribute
+    changes are left out: every fail-count, probe and ping update would mail."""
     alert = ET.SubElement(ET.SubElement(config, "alerts"), "alert", id=ids("alert-mail"), path=ALERT_AGENT_PATH)
+    _nvset(alert, "meta_attributes", "alert-mail-meta_attributes", [("timeout", ALERT_TIMEOUT)], ids)
+    _nvset(alert, "instance_attributes", "alert-mail-instance_attributes",
+           [("relay", s.cluster.alert_relay), ("sender", f"bluemind-ha@{s.bluemind.url}")], ids)
     select = ET.SubElement(alert, "select")
     for kind in ("select_nodes", "select_fencing", "select_resources"):
         ET.SubElement(select, kind)
-    for i, recipient in enumerate(recipients):
+    for i, recipient in enumerate(s.cluster.alert_recipients):
         rid = ids("alert-mail-recipient") if i == 0 else ids("alert-mail-recipient", str(i + 1))
         ET.SubElement(alert, "recipient", id=rid, value=recipient)
 
@@ -229,6 +293,7 @@ def render_cib(s: Settings) -> str:
             # A node never runs the device that shoots it: a hung node cannot then block its own fencing.
             ET.SubElement(constraints, "rsc_location", id=ids(fence_id(node), "avoids", node.name),
                           rsc=fence_id(node), node=node.name, score="-INFINITY")
+        _uplink_watch(resources, constraints, s, ids)
 
     rsc_defaults = ET.SubElement(config, "rsc_defaults")
     _nvset(rsc_defaults, "meta_attributes", "bluemind-ha-rsc-defaults", [
@@ -240,7 +305,7 @@ def render_cib(s: Settings) -> str:
     op_defaults = ET.SubElement(config, "op_defaults")
     _nvset(op_defaults, "meta_attributes", "bluemind-ha-op-defaults", [("timeout", "60s")], ids)
     if s.cluster.alert_recipients:
-        _alerts(config, s.cluster.alert_recipients, ids)
+        _alerts(config, s, ids)
     ET.SubElement(cib, "status")
     ET.indent(cib, space="  ")
     return ET.tostring(cib, encoding="unicode") + "\n"

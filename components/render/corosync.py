@@ -25,7 +25,10 @@ def render_corosync(s: Settings) -> str:
     ]
     if two_links:
         lines += ["    link_mode: passive"]
-        for link, priority in ((0, 2), (1, 1)):
+        # passive: knet sends over the one link with the highest priority that is up. The dedicated link 1
+        # (back-to-back, nothing else on it) comes first; the shared client network (link 0) is the fallback,
+        # so a busy or flapping client LAN does not cost a token loss, and a fence, while link 1 is healthy.
+        for link, priority in ((0, 1), (1, 2)):
             lines += ["    interface {", f"        linknumber: {link}", f"        knet_link_priority: {priority}", "    }"]
     lines += ["}", "", "nodelist {"]
     for node in s.nodes:

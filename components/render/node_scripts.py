@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.agents import ALERT_AGENT_PATH, ALERT_AGENT_SAMPLE, SERVICE_AGENT_PATH
+from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PATH, alert_agent_source
 from components.names import (
     APT_PIN_PATH,
     APT_SOURCE_PATH,
@@ -25,6 +25,7 @@ from components.settings import Node, Settings
 
 CLUSTER_PACKAGES = ("corosync", "pacemaker", "pacemaker-cli-utils", "fence-agents", "resource-agents",
                     "open-iscsi", "xfsprogs", "e2fsprogs", "lsyncd", "rsync", "ipmitool", "python3",
+                    "iputils-ping",  # the uplink watch (ocf:pacemaker:ping)
                     "curl")  # the service agent's HTTP probes
 CIB_MERGE_SOURCE = (Path(__file__).parent / "cib_merge.py").read_text()
 
@@ -68,8 +69,8 @@ def cluster_agents(s: Settings, node: Node) -> str:
     the mail alert agent when the stack sends alerts."""
     alert = bool(s.cluster.alert_recipient)
     return render("cluster-agents.sh", f"{node.name}: bluemind-ha's pacemaker agents",
-                  {"service_agent": SERVICE_AGENT_PATH, "alert_agent_sample": ALERT_AGENT_SAMPLE if alert else "",
-                   "alert_agent": ALERT_AGENT_PATH if alert else ""})
+                  {"service_agent": SERVICE_AGENT_PATH, "alert_agent": ALERT_AGENT_PATH if alert else "",
+                   "alert_agent_text": Text(alert_agent_source() if alert else "\n", "ALERT_AGENT")})
 
 
 def filesystems(s: Settings, node: Node) -> str:

@@ -83,6 +83,8 @@ def parse_settings(stack: str, config: Mapping[str, Any], secret_keys: set[str] 
             p.run(checks.names, p, host_kind, nodes, storage)
         if network is not None:
             p.run(checks.addresses, p, network, nodes, storage, libvirt)
+            if cluster is not None:
+                p.run(checks.ping_targets, p, cluster.ping_targets, network, nodes)
         if storage is not None:
             for i, node in enumerate(nodes):
                 if node.iqn == storage.target_iqn:

@@ -25,6 +25,15 @@ def fencing(p: Problems, mode: FailoverMode, nodes: tuple[Node, Node]) -> None:
                   f"or set {NAMESPACE}:failover to manual")
 
 
+def ping_targets(p: Problems, targets: tuple[str, ...], network: Network, nodes: tuple[Node, Node]) -> None:
+    """A node always reaches itself and the VIP it holds: pinging either proves nothing about the uplink."""
+    own = {network.vip: "the VIP (network.vip)", **{n.ip: f"{n.name}'s own address" for n in nodes}}
+    for i, target in enumerate(targets):
+        if target in own:
+            p.add(f"cluster.ping_targets[{i}]", f"{target} is {own[target]}: reaching it says nothing about the "
+                  "uplink", "list the gateway or another address beyond the node's own network card")
+
+
 def names(p: Problems, host_kind: HostKind, nodes: tuple[Node, Node], storage: Storage | None) -> None:
     """Host names become resource names (`<host>-<step>`, the lab's Domains and volumes): a clash would declare two
     resources with one URN, which the engine refuses after half a deployment."""

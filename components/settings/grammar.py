@@ -38,6 +38,11 @@ SSH_USER = Grammar(r"[a-z_][a-z0-9_-]{0,31}", "a Debian user name: a-z, 0-9, '_'
 BMC_USER = Grammar(r"[!-~]{1,16}", "1 to 16 printable ASCII characters without spaces (IPMI's limit)")
 CLUSTER_NAME = Grammar(r"[A-Za-z][A-Za-z0-9_-]{0,31}", "1 to 32 of A-Z a-z 0-9 _ -, starting with a letter")
 EMAIL = Grammar(rf"[A-Za-z0-9._%+-]{{1,64}}@{_LABEL}(?:\.{_LABEL})+", "an e-mail address (oncall@example.com)")
+_IPV4 = r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+SMTP_RELAY = Grammar(rf"(?:{_IPV4}|(?=[^:]{{1,253}}(?::|\Z)){_LABEL}(?:\.{_LABEL})*)"
+                     r"(?::(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3}))?",
+                     "host[:port]: a DNS name in lower case or an IPv4 address, optionally a port from 1 to 65535 "
+                     "(smtp.example.com:25)")
 CHAP_USER = Grammar(r"[A-Za-z0-9._@:-]{1,64}", "one token of 1 to 64 of A-Z a-z 0-9 . _ @ : -")
 VOLUME_GROUP = Grammar(r"(?!\.{1,2}\Z)[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,63}",
                        "an LVM volume group name: A-Z a-z 0-9 + _ . -, not starting with '-'")

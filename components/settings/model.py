@@ -182,6 +182,16 @@ class ClusterOptions:
     ipmi_cipher: int
     alert_recipient: str | None  # the first of alert_recipients
     alert_recipients: tuple[str, ...] = ()
+    ping_targets: tuple[str, ...] = ()  # as set; Settings.ping_targets applies the default
+    alert_relay: str | None = None  # host[:port]
+
+    @property
+    def fence_delay_base_s(self) -> int:
+        """The static delay of the device that fences the primary node (pcmk_delay_base). While the group runs
+        nowhere both nodes have the same priority and would shoot at once: this delay makes the primary win.
+        Half the priority delay, so that a node running the group still wins against the primary (15 s
+        against 7 s by default), with the same margin both ways."""
+        return self.priority_fencing_delay_s // 2
 
 
 @dataclass(frozen=True)
@@ -217,6 +227,11 @@ class Settings:
     def primary(self) -> Node:
         """The first node: it creates the filesystems and pushes the CIB."""
         return self.nodes[0]
+
+    @property
+    def ping_targets(self) -> tuple[str, ...]:
+        """What ocf:pacemaker:ping pings on each node: the setting, or the gateway."""
+        return self.cluster.ping_targets or (self.network.gateway,)
 
     @property
     def second_link(self) -> bool:

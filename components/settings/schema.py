@@ -189,10 +189,17 @@ KEYS: tuple[Key, ...] = (
     Key("cluster.failure_timeout_s", INT, "When a failure is forgotten.", default=600, low=0, high=86400),
     Key("cluster.priority_fencing_delay_s", INT, "Fence-race protection for the node running the group.",
         default=15, low=0, high=600),
-    Key("cluster.stonith_timeout_s", INT, "Fence timeout; must exceed the delay.", default=90, low=10, high=3600),
+    Key("cluster.stonith_timeout_s", INT, "Fence timeout; must exceed the delays (1.5 x `priority_fencing_delay_s`).", default=90, low=10, high=3600),
     Key("cluster.ipmi_cipher", INT, "IPMI 2.0 cipher suite of the fence devices (see \"IPMI cipher suite\"); "
         "0 to 2 are refused.", default=3, low=0, high=17, choices=("3", "17")),
-    Key("cluster.alert_recipient", EMAILS, "Mail address(es) for pacemaker alerts.", default=None),
+    Key("cluster.ping_targets", IPV4S, "Addresses each node pings to watch its uplink (ocf:pacemaker:ping, fenced "
+        "stacks): the group leaves a node that reaches none of them for a node that reaches one.", default=None,
+        default_doc="`[network.gateway]`"),
+    Key("cluster.alert_recipient", EMAILS, "Mail address(es) for pacemaker alerts (node, fencing and resource "
+        "events).", default=None),
+    Key("cluster.alert_relay", TEXT, "The SMTP relay the alerts are submitted to, host[:port] (port 25 by "
+        "default, 465 for implicit TLS): never the nodes' own postfix, which a failover stops. It must accept "
+        "mail from both nodes' addresses without authentication.", default=None, grammar=g.SMTP_RELAY),
     # sync
     Key("sync", OBJECT, "Configuration sync (lsyncd).", default=None, default_doc="`{}`"),
     Key("sync.extra_paths", PATHS, "More paths to replicate from the active to the passive node; no system "
@@ -260,7 +267,10 @@ CHECKS: tuple[Check, ...] = (
     Check("storage.extra_directories", "a system directory, one inside another shared directory, a duplicate, or one "
           "whose resource names clash with another's"),
     Check("cluster.migration_threshold", "any value with `failover: manual`"),
-    Check("cluster.stonith_timeout_s", "not above `priority_fencing_delay_s`"),
+    Check("cluster.stonith_timeout_s", "not above `priority_fencing_delay_s` plus the primary's static fence delay "
+          "(half of `priority_fencing_delay_s`)"),
+    Check("cluster.alert_recipient", "without `alert_relay`"),
+    Check("cluster.ping_targets", "an empty list, an address listed twice, the VIP or a node's own address"),
     Check("sync.extra_paths", "a system directory (`/`, `/etc`, ...)"),
     Check("(secrets)", "a required secret missing, or stored in plain text (with the `pulumi config set --secret` "
           "command)"),

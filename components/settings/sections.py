@@ -115,15 +115,27 @@ def cluster(config: Mapping[str, Any], p: Problems, mode: FailoverMode | None) -
         migration_threshold=o.read("migration_threshold"), failure_timeout_s=o.read("failure_timeout_s"),
         priority_fencing_delay_s=o.read("priority_fencing_delay_s"), stonith_timeout_s=o.read("stonith_timeout_s"),
         ipmi_cipher=o.read("ipmi_cipher"), alert_recipient=recipients[0] if recipients else None,
-        alert_recipients=recipients or ())
+        alert_recipients=recipients or (), ping_targets=o.read("ping_targets") or (),
+        alert_relay=o.read("alert_relay"))
     o.done()
+    if options.alert_recipients and not options.alert_relay:
+        o.fail("cluster.alert_recipient", "is set without cluster.alert_relay: the alerts would go through the "
+               "node's own postfix, which is stopped (or its spool hidden under the LUN mount) during exactly the "
+               "failovers and fences they report", "set cluster.alert_relay to an SMTP relay that accepts mail "
+               "from both nodes (smtp.example.com:25)")
+    if o.has("ping_targets") and not options.ping_targets:
+        o.fail("cluster.ping_targets", "is an empty list: nothing would watch the uplink",
+               "list the gateway (and other always-on addresses), or leave the key out for network.gateway")
+    if len(set(options.ping_targets)) != len(options.ping_targets):
+        o.fail("cluster.ping_targets", "lists an address twice", "list each address once")
     if options.ipmi_cipher not in (3, 17):
         o.fail("cluster.ipmi_cipher", f"cipher suite {options.ipmi_cipher} is refused",
                "use 3 (AES-128, HMAC-SHA1; nearly every IPMI 2.0 BMC) or 17 (SHA-256) if your BMCs "
                "support it: 0 skips authentication, 1 and 2 do not encrypt")
-    if options.stonith_timeout_s <= options.priority_fencing_delay_s:
-        o.fail("cluster.stonith_timeout_s", "must exceed cluster.priority_fencing_delay_s",
-               "the fence operation's timeout includes the delay; raise stonith_timeout_s")
+    if options.stonith_timeout_s <= options.priority_fencing_delay_s + options.fence_delay_base_s:
+        o.fail("cluster.stonith_timeout_s", "must exceed cluster.priority_fencing_delay_s plus the primary's static "
+               f"fence delay (half of it): {options.priority_fencing_delay_s + options.fence_delay_base_s} s",
+               "the fence operation's timeout includes the delays; raise stonith_timeout_s")
     return options
 
 

@@ -241,9 +241,36 @@ def test_fence_race_leaves_the_active_node_running_the_group(matrix):
     if s.fenced:
         (target, earliest, latest), = o.fenced
         assert target == mx.passive
-        # The survivor of the race shoots first: the fence of the active node waits priority-fencing-delay.
+        # The survivor of the race shoots first: the fence of the active node waits priority-fencing-delay
+        # (and, the active node being the primary, its device's pcmk_delay_base).
         (_, active_earliest, _), = mx.outcome("active-crash").fenced
-        assert latest < active_earliest == s.cluster.priority_fencing_delay_s
+        static = s.cluster.fence_delay_base_s if mx.active == s.nodes[0].name else 0
+        assert latest < active_earliest == s.cluster.priority_fencing_delay_s + static
+
+
+def test_a_split_while_the_group_runs_nowhere_fences_exactly_one_node(matrix):
+    """Issue 14 item 2: with the group stopped the priorities are equal; the static delay on the device
+    fencing the primary decides the race, so the primary fences the secondary and nobody fences the primary."""
+    s, mx = matrix
+    o = mx.outcome("fence-race-stopped")
+    assert (o.unsafe, o.group_before, o.group_after) == ((), (), ())
+    if s.fenced:
+        primary, secondary = (n.name for n in s.nodes)
+        assert [node for node, *_ in o.fenced] == [secondary], o.does
+        assert o.does.startswith(f"{primary} wins the race"), o.does
+    else:
+        assert o.fenced == ()
+
+
+def test_the_node_running_the_group_wins_a_split_after_a_failover(matrix):
+    """The static delay is shorter than priority-fencing-delay: once the group runs on the secondary, the
+    secondary still wins a split against the primary."""
+    s, mx = matrix
+    if not s.fenced:
+        return
+    o = mx.outcome("fence-race-after-failover")
+    assert [node for node, *_ in o.fenced] == [mx.active] and o.group_after == (mx.passive,), o.does
+    assert o.does.startswith(f"{mx.passive} wins the race") and o.unsafe == (), o.does
 
 
 def test_nothing_starts_while_the_fence_cannot_complete(matrix):
@@ -254,6 +281,36 @@ def test_nothing_starts_while_the_fence_cannot_complete(matrix):
     assert mx.outcome("fence-fails").started == ()
     # Not vacuous: the same transition graph starts the whole group once the fence has completed.
     assert len(mx.outcome("active-crash").started) == len(mx.members)
+
+
+def test_a_flaky_bmc_never_disables_the_fence_device(matrix):
+    """Issue 14 item 1: as many failed monitors of the device fencing the active node as move the group
+    restart it in place on the passive node, and a crash of the active node after that is still fenced."""
+    s, mx = matrix
+    if not s.fenced:
+        assert "fence-device-flaky" not in {o.key for o in mx.outcomes}
+        return
+    o = mx.outcome("fence-device-flaky")
+    assert o.unsafe == () and o.does.startswith(f"Restarts fence-{mx.active} in place on {mx.passive}"), o.does
+    assert [node for node, *_ in o.fenced] == [mx.active]
+    assert (o.group_after, o.running_after) == ((mx.passive,), mx.members)
+
+
+def test_a_node_that_loses_its_uplink_hands_the_group_over(matrix):
+    """Issue 14 item 7: the ping attribute 0 on the active node (the peer reaching its targets) moves the
+    group; 0 on both nodes (the gateway is down) moves nothing. Manual stacks never move the group."""
+    s, mx = matrix
+    keys = {o.key for o in mx.outcomes}
+    if not s.fenced:
+        assert not keys & {"uplink-lost", "uplink-lost-both"}
+        assert ET.fromstring(render_cib(s)).find(".//primitive[@type='ping']") is None
+        return
+    lost = mx.outcome("uplink-lost")
+    assert lost.when.startswith(f"{mx.active} loses its uplink") and " or ".join(s.ping_targets) in lost.when
+    assert (lost.unsafe, lost.fenced, lost.group_after, lost.running_after) == ((), (), (mx.passive,), mx.members)
+    assert lost.started == tuple((r, mx.passive) for r in mx.members)
+    both = mx.outcome("uplink-lost-both")
+    assert (both.unsafe, both.fenced, both.stopped, both.started, both.group_after) == ((), (), (), (), (mx.active,))
 
 
 def test_no_failback_when_the_lost_node_returns(matrix):
@@ -325,11 +382,51 @@ def _without(cib: str, property_name: str, replacement: str | None = None) -> st
     return ET.tostring(root, encoding="unicode")
 
 
+def _without_static_delay(cib: str) -> str:
+    root = ET.fromstring(cib)
+    for params in root.iterfind(".//primitive[@class='stonith']/instance_attributes"):
+        for nvpair in params.findall("nvpair[@name='pcmk_delay_base']"):
+            params.remove(nvpair)
+    return ET.tostring(root, encoding="unicode")
+
+
 def test_safety_rules_flag_a_fence_race_without_priority_fencing_delay():
     require_tool("crm_simulate")
     s = settings_of("dev")
-    mx = failover.run_matrix(s, _without(render_cib(s), "priority-fencing-delay"), failing_members=())
+    cib = _without_static_delay(_without(render_cib(s), "priority-fencing-delay"))
+    mx = failover.run_matrix(s, cib, failing_members=())
     assert mx.outcome("fence-race").unsafe == ("the fence race is not decided",)
+
+
+def test_safety_rules_flag_a_fence_race_with_the_group_stopped_without_a_static_delay():
+    require_tool("crm_simulate")
+    s = settings_of("dev")
+    mx = failover.run_matrix(s, _without_static_delay(render_cib(s)), failing_members=())
+    assert mx.outcome("fence-race-stopped").unsafe == ("the fence race is not decided",)
+    assert mx.outcome("fence-race").unsafe == ()  # priority-fencing-delay alone decides it while the group runs
+
+
+def test_safety_rules_flag_a_fence_device_that_the_group_threshold_bans():
+    """Without its own migration-threshold=0, the device inherits the group's threshold from rsc_defaults."""
+    require_tool("crm_simulate")
+    s = settings_of("dev")
+    root = ET.fromstring(render_cib(s))
+    for device in root.iterfind(".//primitive[@class='stonith']"):
+        device.remove(device.find("meta_attributes"))
+    mx = failover.run_matrix(s, ET.tostring(root, encoding="unicode"), failing_members=())
+    o = mx.outcome("fence-device-flaky")
+    assert o.unsafe == (f"{mx.passive}'s fencer ignores fence-{mx.active} (banned from its node): {mx.active} "
+                        "cannot be fenced",), o.does
+
+
+def test_uplink_scenario_bites_without_the_location_rule():
+    require_tool("crm_simulate")
+    s = settings_of("dev")
+    root = ET.fromstring(render_cib(s))
+    constraints = root.find(".//constraints")
+    constraints.remove(constraints.find("rsc_location[@rsc='bluemind'][rule]"))
+    mx = failover.run_matrix(s, ET.tostring(root, encoding="unicode"), failing_members=())
+    assert mx.outcome("uplink-lost").group_after == (mx.active,)
 
 
 def test_safety_rules_flag_takeover_without_fencing():

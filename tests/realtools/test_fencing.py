@@ -177,6 +177,21 @@ def test_rendered_cipher_is_pinned_and_makes_the_password_matter(nodes, stack, t
     assert fence_ipmilan(no_auth, "status").returncode == 0
 
 
+@pytest.mark.parametrize("stack", FENCED_STACKS)
+def test_rendered_device_asks_its_bmc_for_an_operator_session_only(nodes, stack):
+    """Least privilege (issue 18): the stored BMC credential need not be an administrator's. The simulated
+    user is an IPMI operator; every ipmitool call the agent makes asks for an operator session, and status
+    works with it (off and on: test_rendered_fence_device_drives_the_nodes_power). ipmi_sim itself does not
+    refuse a session above the user's level, so the requested level is read from the agent's own log."""
+    s = load_settings(stack)
+    node = nodes[(stack, s.nodes[0].name)]
+    assert dict(node.rendered)["privlvl"] == "operator"
+    result = fence_ipmilan(node.params + [("verbose", "1")], "status")
+    calls = [line for line in (result.stdout + result.stderr).splitlines() if "Executing:" in line and "ipmitool" in line]
+    assert result.returncode == 0 and calls, result.stdout + result.stderr
+    assert all(" -L OPERATOR " in call for call in calls), calls
+
+
 def _preflight_against(node: SimulatedNode, peer: SimulatedNode, address: str, port: int, password_file: Path) -> str:
     """`node`'s rendered pre-flight with only the peer BMC's ip, ipport and password file path changed."""
     bmc = peer.node.bmc
