@@ -165,19 +165,24 @@ ExecStop=/usr/sbin/nft delete table inet {TABLE}
 WantedBy=sysinit.target
 """
 
-# The address the SSH session running this script comes from (the machine running pulumi), found through the
-# process tree: SSH_CONNECTION does not survive sudo. Empty when the script does not run over SSH.
+# The address the SSH session running this script comes from (the machine running pulumi): SSH_CONNECTION,
+# which sudo drops, else the peer of the SSH connection an ancestor process holds. Empty when not run over SSH.
 SSH_CLIENT_FUNCTION = r'''
 ssh_client() {
-  local pid=$$ conns line
-  conns=$(ss -Htnp state established '( sport = :22 )' 2>/dev/null) || return 0
+  local pid=$$ conns line address=${SSH_CONNECTION:-}
+  if [ -n "$address" ]; then
+    address=${address%% *}
+    echo "${address#::ffff:}"
+    return 0
+  fi
+  conns=$(ss -Htnp state established '( sport = :22 )') || return 0
   while [ "${pid:-1}" -gt 1 ]; do
     line=$(grep -F "pid=$pid," <<<"$conns" | head -n 1) || true
     if [ -n "$line" ]; then
       awk '{print $4}' <<<"$line" | sed -e 's/:[0-9]*$//' -e 's/^\[//' -e 's/\]$//' -e 's/^::ffff://'
       return 0
     fi
-    pid=$(ps -o ppid= -p "$pid" | tr -d ' ') || return 0
+    pid=$(ps -o ppid= -p "$pid" | tr -d ' ')
   done
 }
 '''

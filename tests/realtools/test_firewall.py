@@ -11,9 +11,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -284,3 +287,83 @@ def test_disabled_the_step_removes_our_table_file_and_unit_only(tmp_path):
     assert not (etc / "bluemind-ha" / "nftables.conf").exists()
     assert not (etc / "systemd" / "system" / "bluemind-ha-firewall.service").exists()
     assert "systemctl disable --quiet bluemind-ha-firewall.service" in (etc / "bluemind-ha" / "systemctl.log").read_text()
+
+
+# --- the SSH session pulumi uses ------------------------------------------------------------------------------
+def test_the_step_never_locks_out_the_machine_running_pulumi(tmp_path):
+    """The step run over a real SSH session, as pulumi runs it, from three addresses: an admin network's
+    (kept), a stranger's (refused: the previous rules are put back and the step fails naming the setting), the
+    peer's (kept). One network namespace, every address on its loopback, where the clients reach sshd on port 22."""
+    require_root()
+    require_tool("nft", "unshare", "sshd", "ssh", "ssh-keygen", "ip", "timeout")
+    s = load_settings("prod")
+    node = s.nodes[0]
+    ns = f"bmfw{os.getpid() % 100000}-ssh"
+    (tmp_path / "step.sh").write_text(firewall_script(s, node))
+    (tmp_path / "rules").write_text(render_ruleset(s, node))
+    for name in ("host", "client"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / name)], check=True)
+    (tmp_path / "authorized_keys").write_text((tmp_path / "client.pub").read_text())
+    stub = tmp_path / "systemctl"
+    stub.write_text(SYSTEMCTL_STUB)
+    stub.chmod(0o755)
+    upper, work = tmp_path / "etc", tmp_path / "etc.work"
+    upper.mkdir()
+    work.mkdir()
+    sshd = None
+    try:
+        subprocess.run(["ip", "netns", "add", ns], check=True)
+        ip = lambda *argv: subprocess.run(["ip", "-n", ns, *argv], check=True)
+        ip("link", "set", "lo", "up")
+        for address in ("10.20.0.11/24", "10.20.0.12/24", "10.20.0.99/24", "192.0.2.7/24"):
+            ip("addr", "add", address, "dev", "lo")
+        # sshd as on the node: /etc writes land in the test's directory, systemctl is the stub.
+        setup = (f"mount -t proc proc /proc && mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -m 0755 /run/sshd && "
+                 f"mount -t overlay overlay -o lowerdir=/etc,upperdir={upper},workdir={work} /etc && "
+                 f"mkdir -p /etc/bluemind-ha && mount --bind {stub} /usr/bin/systemctl && exec \"$@\"")
+        sshd = subprocess.Popen(
+            ["timeout", "120", "ip", "netns", "exec", ns, "unshare", "--mount", "--propagation", "private", "--pid",
+             "--fork", "sh", "-c", setup, "sshd", shutil.which("sshd"), "-D", "-e", "-f", "/dev/null",
+             "-h", str(tmp_path / "host"), "-o", "ListenAddress=10.20.0.11:22",
+             "-o", f"AuthorizedKeysFile={tmp_path / 'authorized_keys'}", "-o", "StrictModes=no",
+             "-o", "PidFile=none", "-o", "PasswordAuthentication=no", "-o", "PermitRootLogin=prohibit-password"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+
+        def over_ssh(source: str, command: str, stdin: str = "") -> subprocess.CompletedProcess:
+            return subprocess.run(
+                ["ip", "netns", "exec", ns, "ssh", "-b", source, "-i", str(tmp_path / "client"), "-o", "BatchMode=yes",
+                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5",
+                 "-o", "LogLevel=ERROR", "root@10.20.0.11", command], input=stdin, capture_output=True, text=True,
+                timeout=60)
+
+        for _ in range(50):
+            if over_ssh("10.20.0.99", "true").returncode == 0:
+                break
+            time.sleep(0.2)
+        rules = (tmp_path / "rules").read_text()
+        # sudo drops SSH_CONNECTION: then the step finds the client through its ancestors' SSH connection.
+        step = f"env -u SSH_CONNECTION /bin/bash {tmp_path / 'step.sh'}"
+        admin = over_ssh("10.20.0.99", step, rules)
+        assert admin.returncode == 0, admin.stderr
+        assert "table inet bluemind_ha loaded" in admin.stdout
+        stranger = over_ssh("192.0.2.7", step, rules)
+        assert stranger.returncode == 1
+        assert "192.0.2.7" in stranger.stderr and "firewall.admin_networks" in stranger.stderr
+        # The previous rules are back (the persisted file), not none and not the refused ones.
+        assert "set admin_networks" in over_ssh("10.20.0.99", "nft list table inet bluemind_ha").stdout
+        peer = over_ssh("10.20.0.12", step, rules)
+        assert peer.returncode == 0, peer.stderr
+        # With no previous rules, a refused load leaves no table at all.
+        assert over_ssh("10.20.0.99", "rm /etc/bluemind-ha/nftables.conf && nft delete table inet bluemind_ha"
+                        ).returncode == 0
+        assert over_ssh("192.0.2.7", step, rules).returncode == 1
+        assert "bluemind_ha" not in over_ssh("10.20.0.99", "nft list tables").stdout
+        # As root, SSH_CONNECTION names the client directly.
+        direct = f"/bin/bash {tmp_path / 'step.sh'}"
+        assert over_ssh("192.0.2.7", direct, rules).returncode == 1
+        assert over_ssh("10.20.0.99", direct, rules).returncode == 0
+    finally:
+        if sshd is not None:
+            os.killpg(sshd.pid, signal.SIGTERM)
+            sshd.wait(timeout=10)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
