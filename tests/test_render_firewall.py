@@ -263,3 +263,14 @@ def test_disabled_the_step_removes_and_gets_no_stdin():
     declared = {d.name: d for d in run_program("prod", config, secrets).declared}
     step = declared["bm-prod-a-firewall"]
     assert "stdin" not in step.inputs and "nft delete table inet bluemind_ha" in step.inputs["create"]
+
+
+def test_the_lab_runs_the_rendered_ruleset_plus_its_clients_postgresql_only():
+    from lab.transform import lab_ruleset
+
+    s = load_settings("lab")
+    for node in s.nodes:
+        rendered, lab = render_ruleset(s, node), lab_ruleset(s, node)
+        assert lab.startswith(rendered)
+        assert lab[len(rendered):] == ("insert rule inet bluemind_ha input ip saddr 10.99.0.1 ip daddr 10.99.0.100 "
+                                       'tcp dport 5432 accept comment "the lab client: PostgreSQL on the VIP"\n')
