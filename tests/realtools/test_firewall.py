@@ -367,3 +367,42 @@ def test_the_step_never_locks_out_the_machine_running_pulumi(tmp_path):
             os.killpg(sshd.pid, signal.SIGTERM)
             sshd.wait(timeout=10)
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+# --- corosync's own ports -------------------------------------------------------------------------------------
+def test_corosync_listens_exactly_where_the_firewall_opens(tmp_path):
+    """The real corosync, with prod's rendered corosync.conf (two knet links), as bm-prod-a in a network namespace
+    of its own: the UDP address:port pairs it binds are exactly those the input chain opens to the peer."""
+    require_root()
+    require_tool("corosync", "corosync-keygen", "unshare", "nsenter", "ss")
+    from components.render.corosync import render_corosync
+    from tests.test_render_firewall import inbound
+
+    s = load_settings("prod")
+    node = s.nodes[0]
+    etc, lib, logs = tmp_path / "etc", tmp_path / "lib", tmp_path / "log"
+    for directory in (etc, lib, logs):
+        directory.mkdir()
+    (etc / "corosync.conf").write_text(render_corosync(s))
+    subprocess.run(["corosync-keygen", "-k", str(etc / "authkey")], check=True, capture_output=True, timeout=30)
+    setup = (f"ip link set lo up && ip addr add {node.ip}/24 dev lo && ip addr add {node.link1_ip}/30 dev lo && "
+             f"mount --bind {etc} /etc/corosync && mount --bind {lib} /var/lib/corosync && "
+             f"mount --bind {logs} /var/log/corosync && mount -t tmpfs tmpfs /run && exec corosync -f")
+    corosync = subprocess.Popen(["unshare", "--net", "--mount", "--propagation", "private", "sh", "-c", setup],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        bound: set[tuple[str, int]] = set()
+        for _ in range(50):
+            listing = subprocess.run(["nsenter", "-t", str(corosync.pid), "--net", "ss", "-Hulnp"],
+                                     capture_output=True, text=True, timeout=10).stdout
+            bound = {(local.rsplit(":", 1)[0], int(local.rsplit(":", 1)[1]))
+                     for line in listing.splitlines() if "corosync" in line for local in [line.split()[3]]}
+            if len(bound) >= 2:
+                break
+            time.sleep(0.2)
+    finally:
+        corosync.terminate()
+        corosync.wait(timeout=30)
+    opened = {(dest, port) for proto, port, source, dest in inbound(render_ruleset(s, node))
+              if proto == "udp" and source in (s.nodes[1].ip, s.nodes[1].link1_ip)}
+    assert bound == opened == {(node.ip, 5405), (node.link1_ip, 5406)}
