@@ -55,6 +55,7 @@ class Opening:
     source: str | None
     dest: str | None
     why: str
+    reply: bool = False  # `ports` are the source ports: the replies of a local server
 
     def rule(self) -> str:
         ports = str(self.ports[0]) if len(self.ports) == 1 else "{ " + ", ".join(map(str, self.ports)) + " }"
@@ -64,7 +65,7 @@ class Opening:
         if self.dest:
             match.append(f"ip daddr {self.dest}")
         if self.proto in ("tcp", "udp"):
-            match.append(f"{self.proto} dport {ports}")
+            match.append(f"{self.proto} {'sport' if self.reply else 'dport'} {ports}")
         else:  # both: DNS
             match.append(f"meta l4proto {{ tcp, udp }} th dport {ports}")
         return " ".join(match) + f' accept comment "{self.why}"'
@@ -98,6 +99,12 @@ def outbound(s: Settings, node: Node) -> list[Opening]:
     rules = [Opening("udp", (COROSYNC_PORT + n,), None, theirs, f"corosync link {n} to {peer.name}")
              for n, _, theirs in _links(s, node)]
     rules.append(Opening("tcp", (SSH_PORT,), None, peer.ip, f"SSH to {peer.name} (lsyncd)"))
+    # The SSH sessions open when the table is first loaded (pulumi's own): conntrack picks them up mid-stream,
+    # and if the node's next packet comes first it is "new" here, not a reply; without these the session
+    # stalls until the client sends something.
+    rules.append(Opening("tcp", (SSH_PORT,), None, "@admin_networks", "SSH replies to admins and pulumi",
+                         reply=True))
+    rules.append(Opening("tcp", (SSH_PORT,), None, peer.ip, f"SSH replies to {peer.name}", reply=True))
     rules.append(Opening("tcp", (s.storage.portal_port,), None, s.storage.portal_ip, "iSCSI to the portal"))
     if peer.bmc is not None:
         rules.append(Opening("udp", (peer.bmc.port,), None, peer.bmc.address, f"IPMI to {peer.name}'s BMC (fencing)"))

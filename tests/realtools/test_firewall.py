@@ -406,3 +406,62 @@ def test_corosync_listens_exactly_where_the_firewall_opens(tmp_path):
     opened = {(dest, port) for proto, port, source, dest in inbound(render_ruleset(s, node))
               if proto == "udp" and source in (s.nodes[1].ip, s.nodes[1].link1_ip)}
     assert bound == opened == {(node.ip, 5405), (node.link1_ip, 5406)}
+
+
+# A server on port 22 that sends a byte every 0.1 s on each connection, like a step printing its progress.
+TALKER = textwrap.dedent("""
+    import socket, threading, time
+    def talk(connection):
+        while True:
+            connection.sendall(b"x"); time.sleep(0.1)
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 22)); s.listen()
+    print("ready", flush=True)
+    while True:
+        threading.Thread(target=talk, args=(s.accept()[0],), daemon=True).start()
+""")
+# Connects from SOURCE, then, once told on stdin, waits silently (no byte of its own) for the server's next byte.
+LISTENING_CLIENT = textwrap.dedent("""
+    import socket, sys
+    s = socket.socket(); s.bind((sys.argv[1], 0)); s.connect((sys.argv[2], 22)); s.recv(100)
+    print("connected", flush=True)
+    sys.stdin.readline()
+    s.setblocking(False)
+    try:
+        while s.recv(4096):
+            pass
+    except BlockingIOError:
+        pass
+    s.settimeout(3.0)
+    try:
+        s.recv(100); print("flowing")
+    except (socket.timeout, TimeoutError):
+        print("stalled")
+""")
+
+
+def test_an_ssh_session_open_before_the_load_keeps_flowing(wired):
+    """pulumi's session exists before the first load: conntrack then picks it up mid-stream, and the first packet
+    it sees may be the node's own (the step printing): the output chain lets SSH replies to the admins and the
+    peer out, so the session does not stall until the client happens to send something."""
+    node, outside, listen, _ = wired
+    subprocess.run(["ip", "netns", "exec", node, "nft", "delete", "table", "inet", "bluemind_ha"], check=True)
+    talker = subprocess.Popen(["ip", "netns", "exec", node, sys.executable, "-c", TALKER], stdout=subprocess.PIPE,
+                              text=True)
+    client = None
+    try:
+        assert talker.stdout.readline().strip() == "ready"
+        client = subprocess.Popen(["ip", "netns", "exec", outside, sys.executable, "-c", LISTENING_CLIENT,
+                                   _at("admin"), "10.20.0.11"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True)
+        assert client.stdout.readline().strip() == "connected"
+        s = load_settings("prod")
+        subprocess.run(["ip", "netns", "exec", node, "nft", "-f", "-"], input=render_ruleset(s, s.nodes[0]),
+                       check=True, capture_output=True, text=True, timeout=30)
+        client.stdin.write("loaded\n")
+        client.stdin.flush()
+        assert client.stdout.readline().strip() == "flowing"
+    finally:
+        for process in (client, talker):
+            if process is not None:
+                process.kill()
+                process.wait()
