@@ -87,8 +87,9 @@ def expected_in(self_ip, peer_ip, vip, ports, links=()) -> set[tuple]:
     return rules | {("tcp", p, None, vip) for p in ports}
 
 
-def expected_out(peer_ip, portal, bmc, links=()) -> set[tuple]:
-    rules = {("udp", 5405, None, peer_ip), ("tcp", 22, None, peer_ip), ("tcp", portal[1], None, portal[0]),
+def expected_out(peer_ip, portal, bmc, links=(), vip=None) -> set[tuple]:
+    rules = {("tcp", f"from {p}", vip, None) for p in MAIL_WEB}  # BlueMind's sessions picked up mid-stream
+    rules |= {("udp", 5405, None, peer_ip), ("tcp", 22, None, peer_ip), ("tcp", portal[1], None, portal[0]),
              # SSH sessions conntrack picks up mid-stream (pulumi's, when the table is first loaded)
              ("tcp", "from 22", None, "@admin_networks"), ("tcp", "from 22", None, peer_ip)}
     rules |= {("udp", 5405 + n, None, theirs) for n, _, theirs in links}
@@ -101,21 +102,23 @@ def expected_out(peer_ip, portal, bmc, links=()) -> set[tuple]:
 EXPECTED = {
     "prod": {
         "bm-prod-a": (expected_in("10.20.0.11", "10.20.0.12", "10.20.0.50", MAIL_WEB, [(1, "10.21.0.1", "10.21.0.2")]),
-                      expected_out("10.20.0.12", ("10.20.0.40", 3260), ("10.30.0.12", 623), [(1, None, "10.21.0.2")])),
+                      expected_out("10.20.0.12", ("10.20.0.40", 3260), ("10.30.0.12", 623), [(1, None, "10.21.0.2")],
+                                   vip="10.20.0.50")),
         "bm-prod-b": (expected_in("10.20.0.12", "10.20.0.11", "10.20.0.50", MAIL_WEB, [(1, "10.21.0.2", "10.21.0.1")]),
-                      expected_out("10.20.0.11", ("10.20.0.40", 3260), ("10.30.0.11", 623), [(1, None, "10.21.0.1")])),
+                      expected_out("10.20.0.11", ("10.20.0.40", 3260), ("10.30.0.11", 623), [(1, None, "10.21.0.1")],
+                                   vip="10.20.0.50")),
     },
     "dev": {
         "bm1": (expected_in("192.168.150.11", "192.168.150.12", "192.168.150.100", MAIL_WEB + XMPP),
-                expected_out("192.168.150.12", ("192.168.150.20", 3260), ("192.168.150.1", 6231))),
+                expected_out("192.168.150.12", ("192.168.150.20", 3260), ("192.168.150.1", 6231), vip="192.168.150.100")),
         "bm2": (expected_in("192.168.150.12", "192.168.150.11", "192.168.150.100", MAIL_WEB + XMPP),
-                expected_out("192.168.150.11", ("192.168.150.20", 3260), ("192.168.150.1", 6230))),
+                expected_out("192.168.150.11", ("192.168.150.20", 3260), ("192.168.150.1", 6230), vip="192.168.150.100")),
     },
     "lab": {
         "lab1": (expected_in("10.99.0.11", "10.99.0.12", "10.99.0.100", MAIL_WEB + XMPP),
-                 expected_out("10.99.0.12", ("10.99.0.250", 3260), ("10.99.0.202", 623))),
+                 expected_out("10.99.0.12", ("10.99.0.250", 3260), ("10.99.0.202", 623), vip="10.99.0.100")),
         "lab2": (expected_in("10.99.0.12", "10.99.0.11", "10.99.0.100", MAIL_WEB + XMPP),
-                 expected_out("10.99.0.11", ("10.99.0.250", 3260), ("10.99.0.201", 623))),
+                 expected_out("10.99.0.11", ("10.99.0.250", 3260), ("10.99.0.201", 623), vip="10.99.0.100")),
     },
 }
 ADMIN_NETWORKS = {"prod": "10.20.0.0/24", "dev": "192.168.150.0/24", "lab": "10.99.0.0/24"}

@@ -105,6 +105,10 @@ def outbound(s: Settings, node: Node) -> list[Opening]:
     rules.append(Opening("tcp", (SSH_PORT,), None, "@admin_networks", "SSH replies to admins and pulumi",
                          reply=True))
     rules.append(Opening("tcp", (SSH_PORT,), None, peer.ip, f"SSH replies to {peer.name}", reply=True))
+    # Likewise BlueMind's sessions on the VIP (an IMAP IDLE client may stay silent for half an hour). Only the
+    # privileged ports: no unprivileged process can send from them.
+    rules.append(Opening("tcp", tuple(p for p in public_ports(s) if p < 1024), s.network.vip, None,
+                         "BlueMind's replies from the VIP", reply=True))
     rules.append(Opening("tcp", (s.storage.portal_port,), None, s.storage.portal_ip, "iSCSI to the portal"))
     if peer.bmc is not None:
         rules.append(Opening("udp", (peer.bmc.port,), None, peer.bmc.address, f"IPMI to {peer.name}'s BMC (fencing)"))

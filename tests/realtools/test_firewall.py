@@ -408,21 +408,24 @@ def test_corosync_listens_exactly_where_the_firewall_opens(tmp_path):
     assert bound == opened == {(node.ip, 5405), (node.link1_ip, 5406)}
 
 
-# A server on port 22 that sends a byte every 0.1 s on each connection, like a step printing its progress.
+# A server on port PORT that sends a byte every 0.1 s on each connection: a step printing its progress, an IMAP
+# server telling an idle client of new mail.
 TALKER = textwrap.dedent("""
-    import socket, threading, time
+    import socket, sys, threading, time
     def talk(connection):
         while True:
             connection.sendall(b"x"); time.sleep(0.1)
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 22)); s.listen()
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", int(sys.argv[1])))
+    s.listen()
     print("ready", flush=True)
     while True:
         threading.Thread(target=talk, args=(s.accept()[0],), daemon=True).start()
 """)
-# Connects from SOURCE, then, once told on stdin, waits silently (no byte of its own) for the server's next byte.
+# Connects from SOURCE to DEST:PORT, then, once told on stdin, waits silently (no byte of its own) for the
+# server's next byte.
 LISTENING_CLIENT = textwrap.dedent("""
     import socket, sys
-    s = socket.socket(); s.bind((sys.argv[1], 0)); s.connect((sys.argv[2], 22)); s.recv(100)
+    s = socket.socket(); s.bind((sys.argv[1], 0)); s.connect((sys.argv[2], int(sys.argv[3]))); s.recv(100)
     print("connected", flush=True)
     sys.stdin.readline()
     s.setblocking(False)
@@ -439,19 +442,22 @@ LISTENING_CLIENT = textwrap.dedent("""
 """)
 
 
-def test_an_ssh_session_open_before_the_load_keeps_flowing(wired):
-    """pulumi's session exists before the first load: conntrack then picks it up mid-stream, and the first packet
-    it sees may be the node's own (the step printing): the output chain lets SSH replies to the admins and the
-    peer out, so the session does not stall until the client happens to send something."""
+@pytest.mark.parametrize("who,dest,port", [("admin", "10.20.0.11", 22), ("stranger", "10.20.0.50", 993)],
+                         ids=["pulumis-ssh", "imap-idle-on-the-vip"])
+def test_a_session_open_before_the_first_load_keeps_flowing(wired, who, dest, port):
+    """pulumi's session, and BlueMind's clients on a live cluster, exist before the first load: conntrack then
+    picks them up mid-stream, and the first packet it sees may be the node's own (the step printing, new mail
+    for an idle IMAP client): the output chain lets SSH replies to the admins and the peer, and BlueMind's
+    replies from the VIP, out, so a session does not stall until its client happens to send something."""
     node, outside, listen, _ = wired
     subprocess.run(["ip", "netns", "exec", node, "nft", "delete", "table", "inet", "bluemind_ha"], check=True)
-    talker = subprocess.Popen(["ip", "netns", "exec", node, sys.executable, "-c", TALKER], stdout=subprocess.PIPE,
-                              text=True)
+    talker = subprocess.Popen(["ip", "netns", "exec", node, sys.executable, "-c", TALKER, str(port)],
+                              stdout=subprocess.PIPE, text=True)
     client = None
     try:
         assert talker.stdout.readline().strip() == "ready"
         client = subprocess.Popen(["ip", "netns", "exec", outside, sys.executable, "-c", LISTENING_CLIENT,
-                                   _at("admin"), "10.20.0.11"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   _at(who), dest, str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   text=True)
         assert client.stdout.readline().strip() == "connected"
         s = load_settings("prod")
