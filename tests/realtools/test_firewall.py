@@ -471,3 +471,30 @@ def test_a_session_open_before_the_first_load_keeps_flowing(wired, who, dest, po
             if process is not None:
                 process.kill()
                 process.wait()
+
+
+def test_reloading_the_ruleset_keeps_every_tracked_session(wired):
+    """A re-run of the step on a live cluster (a changed VIP, new admin networks) replaces the table in one
+    transaction; conntrack's state survives it, so a session the rules only admit as established (the node's own
+    lsyncd SSH to its peer: the peer's bytes are replies) keeps flowing."""
+    node, outside, listen, _ = wired
+    talker = subprocess.Popen(["ip", "netns", "exec", outside, sys.executable, "-c", TALKER, "22"],
+                              stdout=subprocess.PIPE, text=True)
+    client = None
+    try:
+        assert talker.stdout.readline().strip() == "ready"
+        client = subprocess.Popen(["ip", "netns", "exec", node, sys.executable, "-c", LISTENING_CLIENT,
+                                   "10.20.0.11", _at("peer"), "22"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True)
+        assert client.stdout.readline().strip() == "connected"
+        s = settings_with("prod", {"admin_networks": ["10.20.0.0/24", "198.51.100.0/24"]})
+        subprocess.run(["ip", "netns", "exec", node, "nft", "-f", "-"], input=render_ruleset(s, s.nodes[0]),
+                       check=True, capture_output=True, text=True, timeout=30)
+        client.stdin.write("reloaded\n")
+        client.stdin.flush()
+        assert client.stdout.readline().strip() == "flowing"
+    finally:
+        for process in (client, talker):
+            if process is not None:
+                process.kill()
+                process.wait()
