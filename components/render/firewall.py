@@ -6,7 +6,10 @@ pushes over SSH), and BlueMind's public ports on the VIP only. Outbound (`firewa
 default) allows what a node needs: corosync and SSH to the peer, iSCSI to the portal, IPMI to the peer's BMC
 (the node never fences itself), and, to any address, DNS, NTP, DHCP, HTTP(S) (apt: Debian and BlueMind's
 repository) and SMTP (postfix delivers mail, pacemaker's mail alerts). So a node cannot reach another BMC,
-another iSCSI target or another host's SSH. `output: open` lets everything out.
+another iSCSI target or another host's SSH. `output: open` lets everything out. Replies from our SSH server (to
+the admins and the peer) and from BlueMind's privileged ports on the VIP may always leave: sessions open when
+the table is first loaded (pulumi's own) are picked up by conntrack mid-stream, so their next packet from this
+node is "new", not a reply.
 
 The file replaces only our table, in one transaction (`table` + `delete table` + the table, loaded by
 `nft -f`): an admin's own tables stay. A packet must pass every table's base chain at its hook, so this
