@@ -9,6 +9,7 @@ from components.agents import service_agent_source
 from components.remote_step import Host, step
 from components.render import deletes, node_scripts
 from components.render.corosync import render_corosync
+from components.render.firewall import firewall_script, render_ruleset
 from components.render.iscsi_initiator import iscsid_conf, login_script
 from components.render.update import apt_source_line, first_install_pin
 from components.secrets import Secrets
@@ -45,7 +46,10 @@ class ClusterNode(pulumi.ComponentResource):
                     stdin=render_corosync(s), depends_on=[authkey])
         hacluster = step(host, "hacluster-password", node_scripts.hacluster_password(s, node), parent=self,
                          secret=True, stdin=_line(secrets.hacluster_password), depends_on=[packages])
-        self.ready = [self.filesystems, conf, hacluster, agents]
+        # Before cluster-start (through self.ready): corosync must pass the firewall from its first packet.
+        firewall = step(host, "firewall", firewall_script(s, node), parent=self,
+                        stdin=render_ruleset(s, node) if s.firewall.enabled else None, depends_on=[packages])
+        self.ready = [self.filesystems, conf, hacluster, agents, firewall]
         peer = s.peer_of(node)
         if s.fenced:
             self.ready.append(step(host, "bmc-password", node_scripts.bmc_password(s, node), parent=self,

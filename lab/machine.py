@@ -6,7 +6,8 @@ processes: power off and crash spare it. It
 - pins the node's mount and UTS namespaces: hostname, the node's disk (bind mounts of its work dir over
   /etc/corosync, /var/lib/pacemaker, /var/lib/corosync, /var/log and /etc/bluemind-ha) and
   /dev/disk/by-path (a tmpfs with the LUNs' persistent names as symlinks to the loop devices);
-- powers on: fresh /run and /dev/shm (tmpfs), the NIC up with the node's address, after BOOT_S (or the
+- powers on: fresh /run and /dev/shm (tmpfs), the host firewall loaded (/etc/bluemind-ha/nftables.conf, as
+  its unit does at boot), the NIC up with the node's address, after BOOT_S (or the
   seconds given: `on 0` for the lab's cold start) `corosync -f`, then `pacemakerd -f` once corosync answers;
 - crashes: SIGKILL every process of the node's network namespace, nothing else (what the LUNs' mounts and
   the VIP do then is what a hung kernel would do: they stay until the BMC powers the node off);
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import time
 
+from components.render.firewall import RULES_PATH, TABLE
 from lab.disks import MAPPING
 from lab.layout import Layout, NodeLayout
 from lab.proc import kill_namespace, namespace_inode, run
@@ -74,6 +76,8 @@ class Machine:
             return
         for path, mode in BOOT_TMPFS.items():
             run(["mount", "-t", "tmpfs", "-o", f"mode={mode},nosuid,nodev", "boot", path])
+        # The host firewall, as its unit loads it at boot, before the network is up.
+        run(["nft", "-f", RULES_PATH])
         run(["ip", "link", "set", self.layout.nic, "up"])
         run(["ip", "addr", "add", self.node.address, "dev", self.layout.nic])
         self.booting_until = time.monotonic() + boot_s
@@ -97,6 +101,7 @@ class Machine:
             run(["umount", path])
         run(["ip", "addr", "flush", "dev", self.layout.nic])
         run(["ip", "link", "set", self.layout.nic, "down"])
+        run(["nft", "delete", "table", "inet", TABLE], check=False)  # the kernel's rules go with the power
         self.power = 0
         self.event(f"off killed={killed}")
 

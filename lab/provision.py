@@ -1,6 +1,7 @@
 """What `pulumi up` would have put on each node's disk, written into the node's work dir instead:
 the rendered corosync.conf (as is), the authkey (corosync-keygen), the lab CIB (lab.transform) as the
-first CIB, and the BMC password files the fence devices' `password_script` reads. Also the empty mount
+first CIB, the firewall's ruleset (lab.transform: the rendered one, plus the lab client's PostgreSQL), and the
+BMC password files the fence devices' `password_script` reads. Also the empty mount
 points the node namespaces need on this machine's root filesystem, recorded so teardown removes them.
 """
 from __future__ import annotations
@@ -14,10 +15,11 @@ from pathlib import Path
 from components.names import AUTHKEY_PATH, bmc_password_file
 from components.render.cib import render_cib
 from components.render.corosync import render_corosync
+from components.render.firewall import RULES_PATH
 from lab.layout import BMC_PASSWORD_LENGTH, WORK, Layout, NodeLayout
 from lab.machine import BY_PATH, NODE_DISK
 from lab.proc import run
-from lab.transform import lab_cib
+from lab.transform import lab_cib, lab_ruleset
 
 CREATED_DIRS = WORK / "created-dirs.json"
 HACLUSTER = ("hacluster", "haclient")
@@ -90,6 +92,8 @@ def node_disk(layout: Layout, node: NodeLayout, passwords: dict[str, str]) -> No
     _write(on_disk(node, AUTHKEY_PATH), layout.authkey.read_bytes(), 0o400)
     # The first CIB a fresh node reads (no .sig yet: pacemaker accepts that and writes one).
     _write(on_disk(node, "/var/lib/pacemaker/cib/cib.xml"), lab_cib(render_cib(layout.settings)), 0o600, HACLUSTER)
+    # The firewall step's file, which its unit loads at boot (lab.machine at power-on).
+    _write(on_disk(node, RULES_PATH), lab_ruleset(layout.settings, node.node), 0o600)
     for other in layout.nodes:  # either node may run either fence device
         _write(on_disk(node, bmc_password_file(other.node)), passwords[other.name] + "\n", 0o600)
 

@@ -11,10 +11,12 @@ lab/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 import time
 
+from components.render.firewall import TABLE
 from lab import report, scenarios, teardown
 from lab.layout import Layout
 from lab.lock import LabBusy, only_lab
@@ -47,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def firewall_drops(handle) -> str:
+    """The packets the node's firewall dropped, from the counters at the end of its chains."""
+    listing = handle.inside(["nft", "list", "table", "inet", TABLE], check=False).stdout
+    found = re.findall(r'counter packets (\d+) bytes \d+ comment "(dropped \w+)"', listing)
+    return ", ".join(f"{what} {packets}" for packets, what in found) or "no table"
+
+
 def run_lab(quick: bool) -> int:
     settings = load_settings(STACK)
     layout = Layout(settings)
@@ -65,6 +74,8 @@ def run_lab(quick: bool) -> int:
                 if not result.rejoined:
                     break  # the next scenario needs both nodes
             committed, samples = len(lab.committed()), lab.watch.samples
+            for handle in lab.handles:  # what the host firewall refused: the cluster must not have needed it
+                print(f"  firewall {handle.name}: {firewall_drops(handle)}", flush=True)
     except LabError as exc:
         print(f"lab: {exc}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ import os
 import subprocess
 import time
 
+from components.render.firewall import TABLE
 from lab import bmcs, cluster, disks, network, provision, teardown
 from lab.layout import HUB, PYTHON, ROOT, WORK, Layout
 from lab.mounts import MountWatch
@@ -60,6 +61,9 @@ class LabSession:
             handle.command("on 0")  # the lab starts with both servers booted
         if cluster.wait_healthy(self.handles, START_TIMEOUT_S) is None:
             raise LabError(f"the cluster did not start its group within {START_TIMEOUT_S} s; logs in {WORK}/nodes")
+        for handle in self.handles:  # every node runs with its host firewall on (lab.machine, at power-on)
+            if handle.inside(["nft", "list", "table", "inet", TABLE], check=False).returncode != 0:
+                raise LabError(f"{handle.name}: its host firewall (table inet {TABLE}) is not loaded")
         self.watch = MountWatch(self.handles)
         self.watch.start()
         self.stack.callback(self.watch.stop)

@@ -1,4 +1,5 @@
-"""The lab's one deviation from the CIB production gets: its services run without systemd.
+"""The lab's deviations from what production gets: its services run without systemd, and its client speaks
+PostgreSQL to the VIP.
 
 `lab_cib` swaps agents of the group's service members and nothing else:
 - PostgreSQL (`ocf:bluemind-ha:service` with unit=postgresql) becomes `ocf:heartbeat:pgsql` on the same data
@@ -7,13 +8,18 @@
   `ocf:pacemaker:Dummy`: the lab has no BlueMind packages, and Dummy keeps the group's length and order.
 Ids, operations (intervals, timeouts), the group order, Filesystem, IPaddr2, fencing, properties and
 constraints stay exactly as rendered.
+
+`lab_ruleset` is each node's rendered firewall (components/render/firewall.py) with one rule inserted: the lab's
+client (on the gateway address) may reach PostgreSQL on the VIP, which production keeps internal.
 """
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
 from components.agents import SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
+from components.render.firewall import TABLE, render_ruleset
 from components.services import POSTGRESQL
+from components.settings import Node, Settings
 from lab.disks import PG_BIN, PG_DATA
 
 PGSQL_PARAMETERS = [
@@ -53,3 +59,10 @@ def lab_cib(rendered: str) -> str:
             _set_agent(primitive, "pacemaker", "Dummy", [])
     ET.indent(cib, space="  ")
     return ET.tostring(cib, encoding="unicode") + "\n"
+
+
+def lab_ruleset(s: Settings, node: Node) -> str:
+    """The node's rendered ruleset, and the lab client's PostgreSQL on the VIP first in the input chain."""
+    return render_ruleset(s, node) + (
+        f"insert rule inet {TABLE} input ip saddr {s.network.gateway} ip daddr {s.network.vip} tcp dport "
+        f'{POSTGRESQL.probe.port} accept comment "the lab client: PostgreSQL on the VIP"\n')

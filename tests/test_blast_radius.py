@@ -21,9 +21,10 @@ def _update_chain(primary: str, secondary: str) -> tuple[set[str], set[str]]:
 
 # (stack, case) -> (resources updated or replaced, of which replaced)
 EXPECTED = {
-    # The VIP lives in the CIB only: the primary's push, nothing else (not the update chain, not cloud-init).
-    ("dev", "vip"): ({"bm1-cib-push"}, set()),
-    ("prod", "vip"): ({"bm-prod-a-cib-push"}, set()),
+    # The VIP lives in the CIB and in each node's firewall (BlueMind's ports are open on the VIP only): the
+    # primary's push and the two firewall steps, nothing else (not the update chain, not cloud-init).
+    ("dev", "vip"): ({"bm1-cib-push", "bm1-firewall", "bm2-firewall"}, set()),
+    ("prod", "vip"): ({"bm-prod-a-cib-push", "bm-prod-a-firewall", "bm-prod-b-firewall"}, set()),
     # libvirt cannot resize a running domain (memory is ForceNew): the two node VMs are replaced, their
     # disks kept. On bare metal RAM is only checked against the sizing tables: nothing to do.
     ("dev", "ram"): ({"bluemind-lab-bm1", "bluemind-lab-bm2"}, {"bluemind-lab-bm1", "bluemind-lab-bm2"}),

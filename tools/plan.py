@@ -302,6 +302,12 @@ def summary(s: Settings, out_dir: Path, placeholders: list[str] | None = None) -
     mode = ("automatic (STONITH on, two_node)" if s.fenced
             else "manual (no STONITH: a lone node freezes; an admin takes over)")
     lines.append(f"  failover: {mode}; corosync links: {2 if s.second_link else 1}, token {s.cluster.token_ms} ms")
+    if s.firewall.enabled:
+        lines.append(f"  firewall: nftables table inet bluemind_ha on both nodes (nodes/<node>/12-firewall.stdin); SSH "
+                     f"from {', '.join(map(str, s.firewall.admin_networks))} (must hold the machine running pulumi) "
+                     f"and the peer; outbound {'strict' if s.firewall.strict_output else 'open'}")
+    else:
+        lines.append("  firewall: off (firewall.enabled: false): the firewall step removes bluemind-ha's table")
     if placeholders:
         lines.append(f"  secrets: PLACEHOLDERS for {', '.join(placeholders)} (the stack file holds none; set each "
                      f"with `pulumi config set --secret {NAMESPACE}:<key>` before `pulumi up`)")

@@ -25,6 +25,7 @@ from components.settings.model import (
     ClusterOptions,
     FailoverMode,
     FailoverPolicy,
+    Firewall,
     HostKind,
     Libvirt,
     Lun,
@@ -43,7 +44,7 @@ from components.settings.sections import SEED_NO_NFS, SEED_NO_STONITH
 from components.settings.storage import storage as _storage
 
 __all__ = ["NAMESPACE", "SEED_NO_NFS", "SEED_NO_STONITH", "Bmc", "BlueMind", "ClusterOptions", "FailoverMode",
-           "FailoverPolicy", "HostKind", "Libvirt", "Lun", "Network", "Node", "ProbeKind", "Settings", "SettingsError",
+           "FailoverPolicy", "Firewall", "HostKind", "Libvirt", "Lun", "Network", "Node", "ProbeKind", "Settings", "SettingsError",
            "Storage", "StorageHost", "StorageKind", "Sync", "parse_settings", "required_secrets"]
 
 required_secrets = checks.required_secrets
@@ -75,6 +76,7 @@ def parse_settings(stack: str, config: Mapping[str, Any], secret_keys: set[str] 
     nodes = p.run(_nodes, config, p, bm, host_kind, storage_iqn)
     cluster = p.run(sections.cluster, config, p, mode)
     sync = p.run(sections.sync, config, p)
+    firewall = p.run(sections.firewall, config, p, network)
     if nodes is not None:
         p.run(pair_checks, nodes, network)
         if mode is not None:
@@ -92,5 +94,5 @@ def parse_settings(stack: str, config: Mapping[str, Any], secret_keys: set[str] 
     p.run(checks.secrets, p, config, set(secret_keys))
     p.raise_if_any()
     return Settings(stack=stack, bluemind=bm, failover=mode, network=network, host_kind=host_kind, libvirt=libvirt,
-                    nodes=nodes, storage=storage, cluster=cluster, sync=sync,
+                    nodes=nodes, storage=storage, cluster=cluster, sync=sync, firewall=firewall,
                     ssh_key_secret="ssh_private_key" if config.get("ssh_private_key") else None)

@@ -201,6 +201,16 @@ class Sync:
 
 
 @dataclass(frozen=True)
+class Firewall:
+    """The nodes' nftables table (components/render/firewall.py). `admin_networks`: who may SSH to the nodes,
+    besides the peer (never empty). `strict_output`: outbound only to what a node needs."""
+
+    enabled: bool
+    admin_networks: tuple[ipaddress.IPv4Network, ...]
+    strict_output: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     stack: str
     bluemind: BlueMind
@@ -212,6 +222,7 @@ class Settings:
     storage: Storage
     cluster: ClusterOptions
     sync: Sync
+    firewall: Firewall
     ssh_key_secret: str | None = None
 
     @property

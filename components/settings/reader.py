@@ -110,10 +110,14 @@ def convert(spec: sc.Key, value: Any, path: str, choices: tuple[str, ...] | None
         if not spec.low <= value <= spec.high:
             raise _refuse(spec, path, f"is out of range: {value!r}")
         return float(value) if t == sc.NUMBER else value
-    if t in (sc.IPV4S, sc.PATHS):
+    if t == sc.BOOL:
+        if not isinstance(value, bool):
+            raise _refuse(spec, path, f"must be true or false, got {type_name(value)}")
+        return value
+    if t in (sc.IPV4S, sc.PATHS, sc.CIDRS):
         if not isinstance(value, list):
             raise _refuse(spec, path, f"expected a list, got {type_name(value)}")
-        item = sc.Key(spec.path, sc.IPV4 if t == sc.IPV4S else sc.PATH, spec.meaning)
+        item = sc.Key(spec.path, {sc.IPV4S: sc.IPV4, sc.PATHS: sc.PATH, sc.CIDRS: sc.CIDR}[t], spec.meaning)
         return tuple(convert(item, v, f"{path}[{i}]") for i, v in enumerate(value))
     if t == sc.EMAILS:
         items = value if isinstance(value, list) else [value]

@@ -23,6 +23,7 @@ REQUIRED: Any = _Required()
 TEXT, INT, NUMBER, CHOICE, IPV4, CIDR, PATH = "text", "int", "number", "choice", "ipv4", "cidr", "path"
 IPV4S, PATHS, EMAILS, SIZES, NUMBERS, OBJECT, NODES, SECRET, SSH_KEY = (
     "ipv4s", "paths", "emails", "sizes", "numbers", "object", "nodes", "secret", "ssh_key")
+BOOL, CIDRS = "bool", "cidrs"
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Key:
                 PATH: g.PATH_SAYS, IPV4S: "a list of IPv4 addresses", PATHS: "a list, each " + g.PATH_SAYS,
                 EMAILS: "an e-mail address or a list of them", SIZES: "a map of shared directory to whole GB",
                 NUMBERS: "a map of shared directory to a LUN number from 0 to 16383", OBJECT: "a map",
+                BOOL: "`true` or `false`", CIDRS: "a non-empty list of IPv4 networks in CIDR form (10.0.0.0/24)",
                 NODES: "a list of exactly two maps", SECRET: "a Pulumi secret (`pulumi config set --secret`)",
                 SSH_KEY: g.SSH_KEY_SAYS}
         if self.grammar:
@@ -69,6 +71,8 @@ class Key:
             return "required"
         if self.default is None:
             return "none"
+        if isinstance(self.default, bool):
+            return f"`{str(self.default).lower()}`"
         if isinstance(self.default, (list, tuple)):
             return "`[]`"
         return f"`{self.default}`"
@@ -80,7 +84,7 @@ def _num(value: float | None) -> str:
     return f"{int(value):,}".replace(",", " ")
 
 
-SECTIONS = ("bluemind", "failover", "network", "hosts", "nodes", "storage", "cluster", "sync")
+SECTIONS = ("bluemind", "failover", "network", "hosts", "nodes", "storage", "cluster", "sync", "firewall")
 SECRETS = ("hacluster_password", "corosync_authkey", "chap_password", "subscription_url")
 OPTIONAL_SECRETS = ("ssh_private_key",)
 BMC_PASSWORD_PREFIX = "bmc_password_"
@@ -205,6 +209,17 @@ KEYS: tuple[Key, ...] = (
     Key("sync.extra_paths", PATHS, "More paths to replicate from the active to the passive node; no system "
         "directory.", default=()),
     Key("sync.extra_excludes", PATHS, "More paths never to replicate.", default=()),
+    # firewall
+    Key("firewall", OBJECT, "The nodes' host firewall: nftables table `inet bluemind_ha` (README, \"Host firewall\").",
+        default=None, default_doc="`{}`"),
+    Key("firewall.enabled", BOOL, "On: each node gets the table (inbound: policy drop; only the cluster's and "
+        "BlueMind's ports open). `false`: the program removes its table and unit and leaves the host's firewall "
+        "to you.", default=True),
+    Key("firewall.admin_networks", CIDRS, "Who may SSH to the nodes, besides the peer. MUST contain the machine "
+        "that runs `pulumi up` (it connects over SSH): the firewall step refuses, and puts the previous rules back, "
+        "when the SSH client it runs for is outside.", default=None, default_doc="`[network.subnet]`"),
+    Key("firewall.output", CHOICE, "`strict`: outbound only to what a node needs (peer, portal, peer's BMC, DNS, "
+        "NTP, HTTP(S), SMTP); `open`: any outbound.", default="strict", choices=("strict", "open")),
     # secrets
     Key("hacluster_password", SECRET, "The hacluster user's password (both nodes)."),
     Key("corosync_authkey", SECRET, "corosync's key: `corosync-keygen -k authkey && base64 -w0 authkey | pulumi "
@@ -272,6 +287,7 @@ CHECKS: tuple[Check, ...] = (
     Check("cluster.alert_recipient", "without `alert_relay`"),
     Check("cluster.ping_targets", "an empty list, an address listed twice, the VIP or a node's own address"),
     Check("sync.extra_paths", "a system directory (`/`, `/etc`, ...)"),
+    Check("firewall.admin_networks", "an empty list (nobody could reach the nodes over SSH); a network listed twice"),
     Check("(secrets)", "a required secret missing, or stored in plain text (with the `pulumi config set --secret` "
           "command)"),
 )

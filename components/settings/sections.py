@@ -1,4 +1,4 @@
-"""The small sections: bluemind, failover, network, hosts, cluster and sync."""
+"""The small sections: bluemind, failover, network, hosts, cluster, sync and firewall."""
 from __future__ import annotations
 
 import re
@@ -9,7 +9,7 @@ from components import sizing
 from components.settings import grammar as g
 from components.settings import schema as sc
 from components.settings.errors import NAMESPACE, Problems, SettingsError
-from components.settings.model import BlueMind, ClusterOptions, FailoverMode, HostKind, Libvirt, Network, Sync
+from components.settings.model import BlueMind, ClusterOptions, FailoverMode, Firewall, HostKind, Libvirt, Network, Sync
 from components.settings.reader import Obj, convert
 
 # The seed's safety rules, quoted in the refusals so the admin reads the reason, not just the rule.
@@ -151,3 +151,19 @@ def sync(config: Mapping[str, Any], p: Problems) -> Sync:
         if len(set(items)) != len(items):
             o.fail(f"sync.{name}", "lists a path twice", "list each path once")
     return Sync(extra_paths=paths, extra_excludes=excludes)
+
+
+def firewall(config: Mapping[str, Any], p: Problems, network: Network | None) -> Firewall:
+    o = top(config, "firewall", p, required=False)
+    enabled, networks, output = o.read("enabled"), o.read("admin_networks"), o.read("output")
+    o.done()
+    if networks is None:
+        # The nodes' own subnet: where the peer, and in a lab the hypervisor running pulumi, already are.
+        networks = (network.subnet,) if network is not None else ()
+    elif not networks:
+        o.fail("firewall.admin_networks", "is an empty list: nobody could reach the nodes over SSH, pulumi included",
+               "list the networks of the machines that run pulumi and of the admins (10.20.0.0/24), or remove the "
+               "key (the nodes' subnet)")
+    if len(set(networks)) != len(networks):
+        o.fail("firewall.admin_networks", "lists a network twice", "list each network once")
+    return Firewall(enabled=enabled, admin_networks=tuple(networks), strict_output=output == "strict")

@@ -15,7 +15,7 @@ from tools.stackfile import load_settings
 
 QUICK_TIMEOUT_S = 420  # the quick lab takes about 2.5 minutes
 LAB_TOOLS = ("corosync", "pacemakerd", "crm_mon", "fence_ipmilan", "ipmi_sim", "ipmitool", "corosync-keygen",
-             "losetup", "mkfs.ext4", "modprobe", "nsenter", "unshare", "ip")
+             "losetup", "mkfs.ext4", "modprobe", "nsenter", "unshare", "ip", "nft")
 
 
 def _without_services(cib: ET.Element) -> str:
