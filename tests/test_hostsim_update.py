@@ -19,7 +19,7 @@ RELEASE_Q = "--type crm_config --set-name bluemind-ha-state --name bluemind-ha-r
 MAINT_Q = "--type crm_config --name maintenance-mode --query --quiet"
 
 
-def cluster(tmp_path, *, release="4.9.0+old", maintenance="true", where=None, failures=0, vip_here=True,
+def cluster(tmp_path, *, release="4.9.0+old", maintenance="true", where=None, failures=0, vip_here=True, here=None,
             bm_cli=UPGRADED, installed=None, files=None, first=None) -> Host:
     """A fake node of a cluster: `where` maps a group member to the nodes it runs on (default: all on A)."""
     where = where or {}
@@ -30,7 +30,7 @@ def cluster(tmp_path, *, release="4.9.0+old", maintenance="true", where=None, fa
         "crm_attribute": [(f"{RELEASE_Q}", Reply(f"{release}\n")), (MAINT_Q, Reply(f"{maintenance}\n"))],
         "crm_resource": [*locate, ("--resource vip --get-parameter ip --quiet", Reply(f"{VIP}\n"))],
         "crm_mon": [("-1 --output-as=xml", Reply(f"<crm_mon>\n{failure_xml}</crm_mon>\n"))],
-        "ip": [("-o -4 addr show", Reply(f"2: eth0    inet {VIP if vip_here else '10.20.0.11'}/24 brd x\n"))],
+        "ip": [("-o -4 addr show", Reply(f"2: eth0    inet {here or (VIP if vip_here else '10.20.0.11')}/24 brd x\n"))],
         "bm-cli": [("setup upgrade", bm_cli)],
         "dpkg-query": [("*bluemind-full", Reply(installed or f"{S.bluemind.version}-1"))],
     }
@@ -150,6 +150,11 @@ def test_post_install_skips_the_node_without_the_vip(tmp_path):
     assert run.returncode == 0, run.output
     assert run.lines("bm-cli") == []
     assert "skipped: it does not hold the VIP" in run.stdout
+
+
+def test_post_install_skips_a_node_whose_address_only_contains_the_vip(tmp_path):
+    run = cluster(tmp_path, here=f"1{VIP}").run(update.post_install_script(S, S.nodes[0]))
+    assert run.returncode == 0 and run.lines("bm-cli") == [], run.output
 
 
 def test_post_install_refuses_outside_maintenance(tmp_path):
