@@ -12,6 +12,7 @@ stub commands first on PATH, and every file it writes lands in the test's own di
   machine changes, and `Run.files` lists exactly what it wrote (content, mode, owner; deletions). `files=` seeds
   what a host already holds; `ABSENT` and `absent=` hide what this machine holds and a fresh host does not
   (a whiteout). This needs root (overlay mounts), no daemon, and takes milliseconds per run.
+- `block_devices=` makes those paths block devices (in an overlay of /dev).
 - `mounted=` adds lines to the namespace's /proc/mounts (a tmpfs whose source is the given device).
 """
 from __future__ import annotations
@@ -83,6 +84,7 @@ class Run:
     stderr: str
     calls: list[Call]
     files: dict[str, File]  # absolute path -> what the script left there (seeded files included when changed)
+    dirs: dict[str, File]  # absolute path -> a directory the script created or changed (content None)
 
     @property
     def output(self) -> str:
@@ -151,9 +153,16 @@ def _read_calls(log: Path) -> list[Call]:
     return calls
 
 
-def _collect(upper: Path, root: str, seeded: Mapping[str, tuple[bytes | None, int]]) -> dict[str, File]:
-    files = {}
-    for dirpath, _dirs, names in os.walk(upper):
+def _collect(upper: Path, root: str, seeded: Mapping[str, tuple[bytes | None, int]]) -> tuple[dict, dict]:
+    files, dirs = {}, {}
+    for dirpath, subdirs, names in os.walk(upper):
+        for n in subdirs:
+            p = Path(dirpath) / n
+            path = root + "/" + str(p.relative_to(upper))
+            st = p.lstat()
+            lower = os.stat(path) if os.path.isdir(path) else None
+            if lower is None or (lower.st_mode, lower.st_uid) != (st.st_mode, st.st_uid):
+                dirs[path] = File(None, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
         for n in names:
             p = Path(dirpath) / n
             path = root + "/" + str(p.relative_to(upper))
@@ -166,7 +175,7 @@ def _collect(upper: Path, root: str, seeded: Mapping[str, tuple[bytes | None, in
                 if seeded.get(path) == (content, stat.S_IMODE(st.st_mode)):
                     continue
                 files[path] = File(content, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
-    return files
+    return files, dirs
 
 
 class Host:
@@ -174,7 +183,7 @@ class Host:
 
     def __init__(self, tmp_path: Path, stubs: Mapping[str, Rules] | None = None,
                  files: Mapping[str, str | bytes | tuple[str | bytes, int]] | None = None,
-                 mounted: Sequence[str] = (), absent: Sequence[str] = ()) -> None:
+                 mounted: Sequence[str] = (), absent: Sequence[str] = (), block_devices: Sequence[str] = ()) -> None:
         self.dir = tmp_path / "hostsim"
         self.dir.mkdir()
         self.stubs = self.dir / "stubs"
@@ -199,6 +208,7 @@ class Host:
             target.chmod(mode)
             self.seeded[path] = (content, mode)
         self.mounted = list(mounted)
+        self.block_devices = list(block_devices)
 
     def _seed_path(self, path: str) -> Path:
         top = "/" + path.split("/")[1]
@@ -222,6 +232,14 @@ class Host:
             where = self.dir / f"mnt{i}"
             where.mkdir()
             setup.append(f"mount -t tmpfs {shlex.quote(device)} {shlex.quote(str(where))}")
+        if self.block_devices:  # /dev as an overlay too, with these block devices (loop0's numbers) in it
+            upper, work = self.dir / "upper-dev", self.dir / "work-dev"
+            upper.mkdir(exist_ok=True)
+            work.mkdir(exist_ok=True)
+            setup.append(f"mount -t overlay overlay -o lowerdir=/dev,upperdir={upper},workdir={work} /dev")
+            for device in self.block_devices:
+                setup.append(f"mkdir -p {shlex.quote(device.rsplit('/', 1)[0])}")
+                setup.append(f"{{ [ -b {shlex.quote(device)} ] || mknod {shlex.quote(device)} b 7 0; }}")
         (self.dir / "script.sh").write_text(script)
         (self.dir / "stdin").write_text(stdin)
         env = {"PATH": f"{self.stubs}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -235,6 +253,9 @@ class Host:
             result = subprocess.run(command, stdin=stdin_file, capture_output=True, text=True, timeout=TIME_LIMIT_S,
                                     env={**env, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOSTSIM_PATH": env["PATH"]})
         files: dict[str, File] = {}
+        dirs: dict[str, File] = {}
         for top in OVERLAID:
-            files.update(_collect(self._upper(top), top, self.seeded))
-        return Run(result.returncode, result.stdout, result.stderr, _read_calls(self.log), files)
+            f, d = _collect(self._upper(top), top, self.seeded)
+            files.update(f)
+            dirs.update(d)
+        return Run(result.returncode, result.stdout, result.stderr, _read_calls(self.log), files, dirs)
