@@ -104,7 +104,10 @@ name=%(name)s
 call="$HOSTSIM_LOG/${EPOCHREALTIME/./}.$BASHPID"
 mkdir "$call"
 printf '%%s\0' "$name" "$@" > "$call/argv"
-if ! [ -t 0 ] && ! [ /dev/stdin -ef "$HOSTSIM_STDIN" ] && ! [ /dev/stdin -ef /dev/null ]; then cat > "$call/stdin"; fi
+if ! [ -t 0 ] && ! [ /dev/stdin -ef "$HOSTSIM_STDIN" ] && ! [ /dev/stdin -ef /dev/null ]; then
+  cat > "$call/stdin"
+  exec < "$call/stdin"  # read again by a reply that runs the real command
+fi
 args="$*"
 for i in "${!patterns[@]}"; do
   # shellcheck disable=SC2053 (a glob, on purpose)
@@ -258,4 +261,7 @@ class Host:
             f, d = _collect(self._upper(top), top, self.seeded)
             files.update(f)
             dirs.update(d)
+        for path, (content, _mode) in self.seeded.items():  # a seeded file removed leaves no whiteout
+            if content is not None and not self._seed_path(path).exists():
+                files[path] = File(None, 0, 0, 0)
         return Run(result.returncode, result.stdout, result.stderr, _read_calls(self.log), files, dirs)
