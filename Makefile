@@ -4,7 +4,7 @@ BASE ?= HEAD
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: deps plan-deps plan test lint lab diff bench clean
+.PHONY: deps plan-deps plan test lint lab diff bench clean guard-mutants
 
 # The real tools of the tests and the lab (some are daemons Debian starts: for a test machine).
 deps:
@@ -33,6 +33,10 @@ diff: plan-deps
 
 bench: plan-deps
 	@$(PY) -m tools.bench
+
+# Each safety guard of the host scripts (and each complete set) flipped in turn: its fast tests must fail.
+guard-mutants: deps
+	@$(PY) -m tools.guard_mutants
 
 clean:
 	rm -rf build .venv
