@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from components.agents import ALERT_AGENT_PATH, ALERT_AGENT_SAMPLE, SERVICE_AGENT_PATH
+from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PATH, alert_agent_source
 from components.names import by_path_device
 from components.render import deletes, node_scripts, storage_scripts, sync_scripts, update
 from components.render.cib import render_cib
@@ -86,7 +86,7 @@ def test_cluster_agents(tmp_path, stack):
     assert (agent.text, agent.mode) == ("#!/bin/sh\n# agent\n", 0o755)
     if s.cluster.alert_recipient:
         alert = run.files[ALERT_AGENT_PATH]
-        assert alert.mode == 0o755 and alert.content == open(ALERT_AGENT_SAMPLE, "rb").read()
+        assert alert.mode == 0o755 and alert.text == alert_agent_source()
     else:
         assert ALERT_AGENT_PATH not in run.files
 
@@ -207,7 +207,7 @@ def test_sync_key_is_made_once(tmp_path):
     assert f" bluemind-ha-sync@{NODE.name}\n" in first.stdout
 
 
-def test_sync_trust_authorizes_the_peer_for_rsync_only(tmp_path, keys):
+def test_sync_trust_authorizes_the_peer_for_the_sync_daemon_only(tmp_path, keys):
     other = "ssh-ed25519 AAAAother admin@laptop\n"
     run = Host(tmp_path, {"ssh-keygen": [("*", Reply(run='exec /usr/bin/ssh-keygen "$@"'))]},
                files={"/root/.ssh/authorized_keys": (other + keys["sync"] + "-old\n", 0o600)}).run(
@@ -215,8 +215,10 @@ def test_sync_trust_authorizes_the_peer_for_rsync_only(tmp_path, keys):
     assert run.returncode == 0, run.output
     auth = run.files["/root/.ssh/authorized_keys"]
     assert auth.mode == 0o600
-    assert auth.text == other + (f'restrict,from="{PEER.ip}",command="/usr/bin/rrsync -no-lock /" '
-                                 f"{keys['sync']}\n")
+    assert auth.text == other + (f'restrict,from="{PEER.ip}",command="/usr/bin/rsync --server --daemon '
+                                 f'--config=/etc/bluemind-ha/rsyncd-sync.conf ." {keys["sync"]}\n')
+    rsyncd = run.files["/etc/bluemind-ha/rsyncd-sync.conf"]
+    assert rsyncd.mode == 0o644 and "write only = yes" in rsyncd.text and "use chroot = yes" in rsyncd.text
     known = run.files["/root/.ssh/bluemind-ha-sync.known_hosts"]
     assert (known.text, known.mode) == (f"{PEER.ip} {keys['host']}\n", 0o600)
 
