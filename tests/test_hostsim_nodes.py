@@ -78,8 +78,16 @@ ONE = Reply(f"1 {A} member\n2 {B} lost\n")
 BOTH = Reply(f"1 {A} member\n2 {B} member\n")
 
 
+DC_BOTH = Reply('<crm_mon><summary><current_dc present="true"/></summary><nodes>'
+                f'<node name="{A}" online="true"/><node name="{B}" online="true"/></nodes></crm_mon>')
+DC_ONE = Reply('<crm_mon><summary><current_dc present="true"/></summary><nodes>'
+               f'<node name="{A}" online="true"/><node name="{B}" online="false" unclean="true"/></nodes></crm_mon>')
+NO_DC = Reply('<crm_mon><summary><current_dc present="false"/></summary><nodes></nodes></crm_mon>')
+
+
 def test_cluster_start_waits_for_the_second_member(tmp_path):
-    run = Host(tmp_path, {"crm_node": [("-l", [ONE, ONE, BOTH])]}).run(node_scripts.cluster_start(PROD, PROD.nodes[0]))
+    run = Host(tmp_path, {"crm_node": [("-l", [ONE, ONE, BOTH])], "crm_mon": [("*", DC_BOTH)]}).run(
+        node_scripts.cluster_start(PROD, PROD.nodes[0]))
     assert run.returncode == 0, run.output
     assert run.lines("systemctl") == ["systemctl start corosync.service pacemaker.service"]
     assert run.lines("crm_node") == ["crm_node -l"] * 4  # three waits, then the listing printed
@@ -87,10 +95,19 @@ def test_cluster_start_waits_for_the_second_member(tmp_path):
     assert run.stdout == BOTH.out
 
 
+def test_cluster_start_waits_for_a_dc_that_sees_both_nodes_online(tmp_path):
+    """corosync membership comes first; until the DC has joined both nodes the CIB shows one UNCLEAN, and the
+    CIB push's crm_verify would fail on it."""
+    run = Host(tmp_path, {"crm_node": [("-l", BOTH)], "crm_mon": [("*", [NO_DC, DC_ONE, DC_BOTH])]}).run(
+        node_scripts.cluster_start(PROD, PROD.nodes[0]))
+    assert run.returncode == 0, run.output
+    assert len(run.lines("crm_mon")) == 3 and run.lines("sleep") == ["sleep 2"] * 2
+
+
 def test_cluster_start_fails_when_only_one_member_comes_up(tmp_path):
     run = Host(tmp_path, {"crm_node": [("-l", ONE)]}).run(node_scripts.cluster_start(PROD, PROD.nodes[0]))
     assert run.returncode == 1
-    assert f"{A}: the cluster did not reach two members in 240 s" in run.stderr
+    assert f"{A}: the cluster did not reach two members online with a DC in 240 s" in run.stderr
     assert len(run.lines("crm_node")) == 120 and len(run.lines("sleep")) == 120
 
 

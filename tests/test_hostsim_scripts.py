@@ -111,8 +111,15 @@ def test_corosync_conf_is_reloaded_only_when_changed_and_running(tmp_path, exist
 def test_corosync_conf_refused_by_corosync_is_not_installed(tmp_path):
     run = Host(tmp_path, {"corosync": [("-t *", Reply(err="parse error\n", rc=8))]}).run(
         node_scripts.corosync_conf(PROD, NODE), stdin="totem {\n")
-    assert run.returncode != 0
+    assert run.returncode != 0 and "parse error" in run.stderr, "corosync's reason is shown"
     assert [p for p, f in run.files.items() if f.content is not None] == []
+
+
+def test_corosync_conf_accepted_prints_nothing_of_corosyncs_own_chatter(tmp_path):
+    """corosync -t says "exiting normally" on stderr even for a good file: a successful step stays quiet."""
+    run = Host(tmp_path, {"corosync": [("-t *", Reply(err="Corosync Cluster Engine exiting normally\n"))]}).run(
+        node_scripts.corosync_conf(PROD, NODE), stdin=render_corosync(PROD))
+    assert run.returncode == 0 and "exiting normally" not in run.stderr, run.output
 
 
 # --- cib-push.sh -----------------------------------------------------------------------------------------------

@@ -7,7 +7,12 @@ source "${BASH_SOURCE[0]%/*}/lib.sh"
 install -d -m 0755 "${corosync_conf%/*}"
 receive_stdin "$corosync_conf.XXXXXX"
 new=$REPLY
-corosync -t -c "$new" >/dev/null
+# corosync -t logs "Corosync Cluster Engine exiting normally" on stderr even when the file is fine: its
+# output is shown only when it refuses the file.
+if ! check=$(corosync -t -c "$new" 2>&1); then
+  echo "$check" >&2
+  exit 1
+fi
 chmod 0644 "$new"
 if [ "$(install_stdin "$corosync_conf" 0644 < "$new")" = changed ] && corosync-cfgtool -s >/dev/null 2>&1; then
   corosync-cfgtool -R
