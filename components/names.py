@@ -1,17 +1,13 @@
 """Names in one place: the CIB's resource ids, device paths, and the files bluemind-ha installs on a host.
 
-Renderers import names from here, never from one another. Pure: Settings in, names out.
-
-The CIB renderer (components/render/cib.py) and the corosync renderer still define their own copies of the
-names here marked "(also in ...)": they are being reworked in another branch, so they switch to these at
-the next step; until then tests/test_names.py holds the copies equal.
+Renderers import names from here, never from one another (tests/test_names.py). Pure: Settings in, names out.
 """
 from __future__ import annotations
 
 from components.services import group_services
 from components.settings import Lun, Node, Settings
 
-# --- the CIB (also in components/render/cib.py) ------------------------------------------------------------
+# --- the CIB ---------------------------------------------------------------------------------------------
 GROUP_ID = "bluemind"
 VIP_ID = "vip"
 FENCE_PASSWORD_DIR = "/etc/bluemind-ha/bmc"
@@ -42,7 +38,7 @@ def group_member_ids(s: Settings) -> list[str]:
             + [svc.rsc_id for svc in group_services(s.bluemind.major)])
 
 
-# --- corosync (also in components/render/corosync.py) ------------------------------------------------------
+# --- corosync ---------------------------------------------------------------------------------------------
 AUTHKEY_PATH = "/etc/corosync/authkey"
 COROSYNC_CONF = "/etc/corosync/corosync.conf"
 # In the first line of every corosync.conf we render: how a node tells our cluster from Debian's example.

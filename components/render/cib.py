@@ -9,14 +9,21 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
+from components.names import (
+    GROUP_ID,
+    VIP_ID,
+    bmc_password_file,
+    by_path_device,
+    fence_id,
+    fs_id,
+    group_member_ids,
+)
 from components.services import LSYNCD, Service, group_services
 from components.settings import Lun, Node, Settings
 
 # The oldest pacemaker we support is Debian 12's 2.1.5: its newest schema is pacemaker-3.9. No
 # crm_feature_set is rendered: a newer one than the cluster's own is refused.
 SCHEMA = "pacemaker-3.9"
-GROUP_ID = "bluemind"
-VIP_ID = "vip"
 PROPERTY_SET_ID = "cib-bootstrap-options"
 GROUP_PRIORITY = 10
 # The uplink watch: ocf:pacemaker:ping on both nodes sets this node attribute to PING_MULTIPLIER x the number
@@ -30,31 +37,6 @@ PING_MONITOR = "10s"
 # restart (its stop deletes the attribute, its start sets it again), never moves the group.
 PING_DAMPEN = "20s"
 INFINITY = 1_000_000
-FENCE_PASSWORD_DIR = "/etc/bluemind-ha/bmc"
-
-
-def fence_id(node: Node) -> str:
-    return f"fence-{node.name}"
-
-
-def fs_id(lun: Lun) -> str:
-    return f"fs-{lun.slug}"
-
-
-def by_path_device(s: Settings, lun: Lun) -> str:
-    """The persistent name udev gives the LUN on both nodes (never /dev/sdX, whose order can change)."""
-    st = s.storage
-    return f"/dev/disk/by-path/ip-{st.portal}-iscsi-{st.target_iqn}-lun-{lun.number}"
-
-
-def bmc_password_file(node: Node) -> str:
-    return f"{FENCE_PASSWORD_DIR}/{node.name}.password"
-
-
-def group_member_ids(s: Settings) -> list[str]:
-    """The group's members in start order; other modules (sync, lab, docs) build on this order."""
-    return ([fs_id(lun) for lun in s.storage.luns] + [VIP_ID]
-            + [svc.rsc_id for svc in group_services(s.bluemind.major)])
 
 
 class _Ids:

@@ -1,11 +1,8 @@
 """corosync.conf for the two nodes: knet with crypto, one or two links, two-node quorum when fenced."""
 from __future__ import annotations
 
+from components.names import AUTHKEY_PATH, RENDERED_MARK
 from components.settings import Settings
-
-AUTHKEY_PATH = "/etc/corosync/authkey"
-# In the first line of every corosync.conf we render: how a node tells our cluster from Debian's example.
-RENDERED_MARK = "rendered by bluemind-ha"
 
 
 def render_corosync(s: Settings) -> str:
