@@ -145,6 +145,7 @@ GRAMMAR_CASES = [
     setting("nodes[0].iqn", "iqn.2026-11.example.lab:bm1\n", id="node-iqn-newline"),
     *(setting("bluemind.version", v, id=f"version-{i}") for i, v in enumerate(
         [5.1, 5, "5", "6.0.0", "5.3.2\n", "v5.3", True])),
+    *(setting("bluemind.allow_downgrade", v, id=f"allow-downgrade-{i}") for i, v in enumerate(["yes", "true", 1])),
 ]
 
 PATH_CASES = [

@@ -188,3 +188,15 @@ def test_weak_ipmi_cipher_suites_are_refused(cipher):
     config["cluster"] = {"ipmi_cipher": cipher}
     error = refused(config, secrets)
     assert error.key == "bluemind-ha:cluster.ipmi_cipher" and "skips authentication" in error.fix
+
+
+def test_a_downgrade_is_allowed_only_explicitly_and_the_plan_says_so(tmp_path):
+    from tools.plan import summary
+    config, secrets = stack("prod")
+    s = parse_settings("prod", config, secrets)
+    assert s.bluemind.allow_downgrade is False and "DOWNGRADE" not in summary(s, tmp_path)
+    config["bluemind"]["allow_downgrade"] = True
+    s = parse_settings("prod", config, secrets)
+    assert s.bluemind.allow_downgrade is True and "DOWNGRADE ALLOWED" in summary(s, tmp_path)
+    config["bluemind"]["allow_downgrade"] = "true"
+    assert refused(config, secrets, "prod").key == "bluemind-ha:bluemind.allow_downgrade"

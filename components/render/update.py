@@ -62,6 +62,7 @@ def release_id(s: Settings) -> str:
 def _common(s: Settings) -> dict:
     """The variables of components/scripts/update-common.sh, which every update step sources."""
     return {"release": release_id(s), "version": s.bluemind.version,
+            "allow_downgrade": "true" if s.bluemind.allow_downgrade else "false", "stack": s.stack,
             "release_attribute": shlex.split(RELEASE_QUERY), "maintenance_query": shlex.split(MAINTENANCE_QUERY),
             "vip_id": VIP_ID}
 
@@ -74,7 +75,8 @@ def chain_armed_script(s: Settings) -> str:
 
 
 def maintenance_on_script(s: Settings) -> str:
-    """Step 1, on either node: put the whole cluster in maintenance mode and verify it took."""
+    """Step 1, on either node: refuse a version lower than the cluster's recorded release (unless the stack
+    allows a downgrade), then put the whole cluster in maintenance mode and verify it took."""
     return render("update-maintenance-on.sh", "update step 1: cluster maintenance mode on",
                   {**_common(s), "nodes": [n.name for n in s.nodes]})
 

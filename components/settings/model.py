@@ -106,6 +106,8 @@ class BlueMind:
     mailbox_quota_gb: float
     # The repository without the subscription id (which is the secret `subscription_url`).
     apt_repository: str
+    # The update chain may install a version lower than the cluster's recorded release (a rollback).
+    allow_downgrade: bool = False
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,10 @@ def convert(spec: sc.Key, value: Any, path: str, choices: tuple[str, ...] | None
         return tuple(out)
     if t in (sc.SIZES, sc.NUMBERS, sc.OBJECT, sc.NODES):
         return value
+    if t == sc.BOOL:
+        if not isinstance(value, bool):
+            raise _refuse(spec, path, f"must be a YAML boolean, got {type_name(value)}")
+        return value
     if not isinstance(value, str):
         raise _refuse(spec, path, f"must be text, got {type_name(value)}")
     if t == sc.CHOICE:

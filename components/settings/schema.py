@@ -21,8 +21,8 @@ class _Required:
 REQUIRED: Any = _Required()
 
 TEXT, INT, NUMBER, CHOICE, IPV4, CIDR, PATH = "text", "int", "number", "choice", "ipv4", "cidr", "path"
-IPV4S, PATHS, EMAILS, SIZES, NUMBERS, OBJECT, NODES, SECRET, SSH_KEY = (
-    "ipv4s", "paths", "emails", "sizes", "numbers", "object", "nodes", "secret", "ssh_key")
+IPV4S, PATHS, EMAILS, SIZES, NUMBERS, OBJECT, NODES, SECRET, SSH_KEY, BOOL = (
+    "ipv4s", "paths", "emails", "sizes", "numbers", "object", "nodes", "secret", "ssh_key", "bool")
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Key:
                 EMAILS: "an e-mail address or a list of them", SIZES: "a map of shared directory to whole GB",
                 NUMBERS: "a map of shared directory to a LUN number from 0 to 16383", OBJECT: "a map",
                 NODES: "a list of exactly two maps", SECRET: "a Pulumi secret (`pulumi config set --secret`)",
-                SSH_KEY: g.SSH_KEY_SAYS}
+                SSH_KEY: g.SSH_KEY_SAYS, BOOL: "`true` or `false` (a YAML boolean, unquoted)"}
         if self.grammar:
             return self.grammar.says
         return says.get(self.type, "text")
@@ -69,6 +69,8 @@ class Key:
             return "required"
         if self.default is None:
             return "none"
+        if isinstance(self.default, bool):
+            return f"`{str(self.default).lower()}`"
         if isinstance(self.default, (list, tuple)):
             return "`[]`"
         return f"`{self.default}`"
@@ -99,6 +101,9 @@ KEYS: tuple[Key, ...] = (
         default_doc="by profile (2/4/10/50)", default=None, low=0.1, high=100_000.0),
     Key("bluemind.apt_repository", TEXT, "BlueMind's apt repository WITHOUT your subscription id (that is the "
         "secret `subscription_url`). Changing it runs the update chain too.", grammar=g.HTTPS_URL),
+    Key("bluemind.allow_downgrade", BOOL, "Let the update chain install a `version` lower than the release the "
+        "cluster runs (recorded in the CIB); otherwise its first step refuses. apt downgrades the packages, never "
+        "BlueMind's database: restore the data first, and remove the key again afterwards.", default=False),
     # failover
     Key("failover", CHOICE, "`automatic` requires IPMI fencing for both nodes; `manual`: no STONITH, an admin "
         "takes over (runbook).", default=FailoverMode.AUTOMATIC.value, choices=tuple(m.value for m in FailoverMode)),
@@ -237,7 +242,9 @@ CHECKS: tuple[Check, ...] = (
     Check("(stack file)", "a duplicate key, a tab, a YAML syntax error (file and line), no `config:` mapping, keys "
           "in a near-miss namespace (`bluemind_ha:`)"),
     Check("(any key)", "an unknown key (with a suggestion); a list where a map is expected; a missing required key"),
-    Check("bluemind.version", "a YAML number (`5.10` would arrive as 5.1); a major other than 4 or 5"),
+    Check("bluemind.version", "a YAML number (`5.10` would arrive as 5.1); a major other than 4 or 5; and, by the "
+          "update chain's first step on the hosts, a version lower than the release the cluster runs unless "
+          "`allow_downgrade` is true"),
     Check("bluemind.profile", "`collaboration-mobile-50g` before BlueMind 5.5"),
     Check("bluemind.apt_repository", "a path component that looks like a subscription id (that is the secret "
           "`subscription_url`)"),
