@@ -41,8 +41,11 @@ class ClusterNode(pulumi.ComponentResource):
                        stdin=_line(secrets.corosync_authkey), depends_on=[packages])
         conf = step(host, "corosync-conf", node_scripts.corosync_conf(s, node), parent=self,
                     stdin=render_corosync(s), depends_on=[authkey])
-        hacluster = step(host, "hacluster-password", node_scripts.hacluster_password(s, node), parent=self,
-                         secret=True, stdin=_line(secrets.hacluster_password), depends_on=[packages])
+        # A new resource, not an alias of the old hacluster-password step: the engine creates this one (the lock
+        # runs) and deletes that one, which had no delete command, so nothing runs for it on the host, and its
+        # secret stdin leaves the state.
+        hacluster = step(host, "hacluster-lock", node_scripts.hacluster_lock(s, node), parent=self,
+                         depends_on=[packages])
         self.ready = [self.filesystems, conf, hacluster, agents]
         peer = s.peer_of(node)
         if s.fenced:

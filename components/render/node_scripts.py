@@ -82,9 +82,9 @@ def corosync_conf(s: Settings, node: Node) -> str:
     return render("corosync-conf.sh", f"{node.name}: corosync.conf", {"corosync_conf": COROSYNC_CONF})
 
 
-def hacluster_password(s: Settings, node: Node) -> str:
-    """stdin: the hacluster password (a Pulumi secret), read whole."""
-    return render("hacluster-password.sh", f"{node.name}: hacluster password")
+def hacluster_lock(s: Settings, node: Node) -> str:
+    """Lock the hacluster account's password: nothing uses it (no pcsd, no hawk)."""
+    return render("hacluster-lock.sh", f"{node.name}: lock the hacluster account", {"node": node.name})
 
 
 def bmc_password(s: Settings, node: Node) -> str:

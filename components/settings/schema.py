@@ -83,7 +83,13 @@ def _num(value: float | None) -> str:
 
 
 SECTIONS = ("bluemind", "failover", "network", "hosts", "nodes", "storage", "cluster", "sync")
-SECRETS = ("hacluster_password", "corosync_authkey", "chap_password", "subscription_url")
+SECRETS = ("corosync_authkey", "chap_password", "subscription_url")
+# Keys bluemind-ha no longer reads: a stack that still sets one is refused with why and how to remove it, never
+# silently accepted (an admin would believe it still did something).
+RETIRED = {
+    "hacluster_password": "is no longer used: nothing on the nodes logs in as hacluster with a password (no pcsd, "
+                          "no hawk), so bluemind-ha locks that account's password instead (the hacluster-lock step)",
+}
 OPTIONAL_SECRETS = ("ssh_private_key",)
 BMC_PASSWORD_PREFIX = "bmc_password_"
 
@@ -204,7 +210,6 @@ KEYS: tuple[Key, ...] = (
         "directory.", default=()),
     Key("sync.extra_excludes", PATHS, "More paths never to replicate.", default=()),
     # secrets
-    Key("hacluster_password", SECRET, "The hacluster user's password (both nodes)."),
     Key("corosync_authkey", SECRET, "corosync's key: `corosync-keygen -k authkey && base64 -w0 authkey | pulumi "
         "config set --secret bluemind-ha:corosync_authkey`."),
     Key("chap_password", SECRET, "iSCSI CHAP secret (12 to 16 characters for most initiators)."),
@@ -271,4 +276,6 @@ CHECKS: tuple[Check, ...] = (
     Check("sync.extra_paths", "a system directory (`/`, `/etc`, ...)"),
     Check("(secrets)", "a required secret missing, or stored in plain text (with the `pulumi config set --secret` "
           "command)"),
+    Check("hacluster_password", "set at all: it is no longer used (the hacluster account is locked); remove it "
+          "with `pulumi config rm bluemind-ha:hacluster_password`"),
 )
