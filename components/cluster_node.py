@@ -10,7 +10,7 @@ from components.remote_step import Host, step
 from components.render import deletes, node_scripts
 from components.render.corosync import render_corosync
 from components.render.iscsi_initiator import iscsid_conf, login_script
-from components.render.update import apt_source_line, first_install_pin
+from components.render.update import apt_keyring, apt_source_line, first_install_pin
 from components.secrets import Secrets
 from components.settings import Node, Settings
 
@@ -26,7 +26,8 @@ class ClusterNode(pulumi.ComponentResource):
         packages = step(host, "cluster-packages", node_scripts.cluster_packages(s, node), parent=self)
         # The first install's version only: a version change is the update chain's job, in maintenance mode.
         apt_source = step(host, "bluemind-apt-source", node_scripts.bluemind_apt_source(s, node), parent=self,
-                          secret=True, stdin=secrets.subscription_url.apply(apt_source_line), depends_on=[packages])
+                          secret=True, stdin=secrets.subscription_url.apply(lambda url: apt_source_line(url, apt_keyring(s))),
+                          depends_on=[packages])
         bluemind = step(host, "bluemind-packages", node_scripts.bluemind_packages(s, node), parent=self,
                         stdin=first_install_pin(s), create_only_stdin=True, depends_on=[apt_source])
         agents = step(host, "cluster-agents", node_scripts.cluster_agents(s, node), parent=self,

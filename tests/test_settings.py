@@ -218,3 +218,15 @@ def test_no_hacluster_password_is_required():
     config, secrets = stack("dev")
     assert "hacluster_password" not in required_secrets(config) and "hacluster_password" not in config
     parse_settings("dev", config, secrets)
+
+
+def test_the_apt_signing_key_is_optional_and_read_as_one_armored_public_key():
+    from tests.settings_refusal_cases import PGP_PUBLIC_KEY
+    config, secrets = stack("prod")
+    assert parse_settings("prod", config, secrets).bluemind.apt_signing_key is None
+    config["bluemind"]["apt_signing_key"] = PGP_PUBLIC_KEY.rstrip("\n").replace("\n", "\r\n")
+    assert parse_settings("prod", config, secrets).bluemind.apt_signing_key == PGP_PUBLIC_KEY
+    config["bluemind"]["apt_signing_key"] = PGP_PUBLIC_KEY.replace("PUBLIC KEY BLOCK", "PRIVATE KEY BLOCK")
+    error = refused(config, secrets, "prod")
+    assert error.key == "bluemind-ha:bluemind.apt_signing_key" and "private key" in error.problem
+    assert "mDMEaw" not in str(error), "a refused key is not echoed"

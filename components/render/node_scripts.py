@@ -10,6 +10,7 @@ from pathlib import Path
 
 from components.agents import ALERT_AGENT_PATH, ALERT_AGENT_SAMPLE, SERVICE_AGENT_PATH
 from components.names import (
+    APT_KEYRING_PATH,
     APT_PIN_PATH,
     APT_SOURCE_PATH,
     AUTHKEY_PATH,
@@ -36,9 +37,12 @@ def cluster_packages(s: Settings, node: Node) -> str:
 
 
 def bluemind_apt_source(s: Settings, node: Node) -> str:
-    """stdin: the apt source line of the subscription (update.apt_source_line, a Pulumi secret)."""
+    """stdin: the apt source line of the subscription (update.apt_source_line, a Pulumi secret). The repository's
+    signing key, when the stack gives one, is public: it is in the script, for the plan to show."""
+    key = s.bluemind.apt_signing_key
     return render("bluemind-apt-source.sh", f"{node.name}: BlueMind's apt source",
-                  {"node": node.name, "apt_source_path": APT_SOURCE_PATH})
+                  {"node": node.name, "apt_source_path": APT_SOURCE_PATH, "keyring_path": APT_KEYRING_PATH,
+                   "signing_key": Text(key, "PGP_KEY_END") if key else ""})
 
 
 def bluemind_packages(s: Settings, node: Node) -> str:

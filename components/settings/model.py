@@ -106,6 +106,8 @@ class BlueMind:
     mailbox_quota_gb: float
     # The repository without the subscription id (which is the secret `subscription_url`).
     apt_repository: str
+    # BlueMind's repository key, ASCII-armored (ends with a newline), or None: then apt must trust it otherwise.
+    apt_signing_key: str | None = None
     # The update chain may install a version lower than the cluster's recorded release (a rollback).
     allow_downgrade: bool = False
 

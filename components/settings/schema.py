@@ -21,8 +21,8 @@ class _Required:
 REQUIRED: Any = _Required()
 
 TEXT, INT, NUMBER, CHOICE, IPV4, CIDR, PATH = "text", "int", "number", "choice", "ipv4", "cidr", "path"
-IPV4S, PATHS, EMAILS, SIZES, NUMBERS, OBJECT, NODES, SECRET, SSH_KEY, BOOL = (
-    "ipv4s", "paths", "emails", "sizes", "numbers", "object", "nodes", "secret", "ssh_key", "bool")
+IPV4S, PATHS, EMAILS, SIZES, NUMBERS, OBJECT, NODES, SECRET, SSH_KEY, BOOL, PGP_KEY = (
+    "ipv4s", "paths", "emails", "sizes", "numbers", "object", "nodes", "secret", "ssh_key", "bool", "pgp_key")
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,8 @@ class Key:
                 EMAILS: "an e-mail address or a list of them", SIZES: "a map of shared directory to whole GB",
                 NUMBERS: "a map of shared directory to a LUN number from 0 to 16383", OBJECT: "a map",
                 NODES: "a list of exactly two maps", SECRET: "a Pulumi secret (`pulumi config set --secret`)",
-                SSH_KEY: g.SSH_KEY_SAYS, BOOL: "`true` or `false` (a YAML boolean, unquoted)"}
+                SSH_KEY: g.SSH_KEY_SAYS, BOOL: "`true` or `false` (a YAML boolean, unquoted)",
+                PGP_KEY: g.PGP_KEY_SAYS}
         if self.grammar:
             return self.grammar.says
         return says.get(self.type, "text")
@@ -107,6 +108,11 @@ KEYS: tuple[Key, ...] = (
         default_doc="by profile (2/4/10/50)", default=None, low=0.1, high=100_000.0),
     Key("bluemind.apt_repository", TEXT, "BlueMind's apt repository WITHOUT your subscription id (that is the "
         "secret `subscription_url`). Changing it runs the update chain too.", grammar=g.HTTPS_URL),
+    Key("bluemind.apt_signing_key", PGP_KEY, "BlueMind's repository signing key (a YAML block, `|`), from "
+        "BlueMind; check its fingerprint with them. Installed as /etc/apt/keyrings/bluemind.asc and named by the "
+        "apt source (`signed-by`), so only it may sign BlueMind's packages. Without it the source has no "
+        "`signed-by` and the nodes must already trust BlueMind's key (README, Deploy to production).",
+        default=None),
     Key("bluemind.allow_downgrade", BOOL, "Let the update chain install a `version` lower than the release the "
         "cluster runs (recorded in the CIB); otherwise its first step refuses. apt downgrades the packages, never "
         "BlueMind's database: restore the data first, and remove the key again afterwards.", default=False),
@@ -251,6 +257,8 @@ CHECKS: tuple[Check, ...] = (
           "update chain's first step on the hosts, a version lower than the release the cluster runs unless "
           "`allow_downgrade` is true"),
     Check("bluemind.profile", "`collaboration-mobile-50g` before BlueMind 5.5"),
+    Check("bluemind.apt_signing_key", "a private key block, a secret-key packet, a checksum that does not match "
+          "its body"),
     Check("bluemind.apt_repository", "a path component that looks like a subscription id (that is the secret "
           "`subscription_url`)"),
     Check("failover", "`automatic` without `bmc` on both nodes (the seed: no automatic changeover without STONITH)"),

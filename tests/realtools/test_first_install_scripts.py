@@ -27,7 +27,7 @@ from components.render.node_scripts import (
     corosync_authkey,
     filesystems,
 )
-from components.render.update import apt_source_line, first_install_pin
+from components.render.update import apt_keyring, apt_source_line, first_install_pin
 from components.settings import Lun
 from tests.conftest import require_root, require_tool
 from tests.realtools.sandbox import Sandbox
@@ -117,6 +117,28 @@ def test_the_subscriptions_apt_source_is_installed_root_only_and_replaced_when_r
     node.run(bluemind_apt_source(s, s.nodes[0]), apt_source_line(renewed))
     assert source.read_text() == f"deb {renewed} bluemind main\n"
     assert not [c for c in node.logged() if c.startswith("apt-get")], "a renewed subscription upgrades nothing"
+
+
+def test_the_repositorys_signing_key_is_installed_readable_by_apt_and_named_by_the_source(node):
+    """bluemind.apt_signing_key: /etc/apt/keyrings/bluemind.asc (0644, root, in a 0755 directory: apt's methods
+    check signatures as _apt), written before the source line that names it with signed-by; a re-run rewrites
+    neither."""
+    from tests.settings_refusal_cases import PGP_PUBLIC_KEY
+    s = load_settings("prod")
+    s = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, apt_signing_key=PGP_PUBLIC_KEY))
+    url = "https://pkg.bluemind.net/bm/5.3/0123456789abcdef0123/bookworm"
+    script, line = bluemind_apt_source(s, s.nodes[0]), apt_source_line(url, apt_keyring(s))
+    result = node.run(script, line)
+    key, source = node.written("/etc/apt/keyrings/bluemind.asc"), node.written("/etc/apt/sources.list.d/bluemind.list")
+    assert key.read_text() == PGP_PUBLIC_KEY
+    assert key.stat().st_mode & 0o777 == 0o644 and key.stat().st_uid == 0
+    assert key.parent.stat().st_mode & 0o777 == 0o755
+    assert source.read_text() == f"deb [signed-by=/etc/apt/keyrings/bluemind.asc] {url} bluemind main\n"
+    assert source.stat().st_mode & 0o777 == 0o600 and url not in result.stdout + result.stderr
+    states = [(p.stat().st_ino, p.stat().st_mtime_ns) for p in (key, source)]
+    node.run(script, line)
+    assert [(p.stat().st_ino, p.stat().st_mtime_ns) for p in (key, source)] == states, "a re-run rewrites nothing"
+    assert not [c for c in node.logged() if c.startswith("apt-get")]
 
 
 def test_bluemind_is_installed_once_with_the_stdin_pin_with_no_service_started(node):
