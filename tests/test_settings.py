@@ -230,3 +230,10 @@ def test_the_apt_signing_key_is_optional_and_read_as_one_armored_public_key():
     error = refused(config, secrets, "prod")
     assert error.key == "bluemind-ha:bluemind.apt_signing_key" and "private key" in error.problem
     assert "mDMEaw" not in str(error), "a refused key is not echoed"
+
+
+def test_a_host_is_renamed_only_when_its_node_says_so():
+    config, secrets = stack("prod")
+    assert not any(n.rename_host for n in parse_settings("prod", config, secrets).nodes)
+    config["nodes"][1]["rename_host"] = True
+    assert [n.rename_host for n in parse_settings("prod", config, secrets).nodes] == [False, True]

@@ -31,9 +31,13 @@ CIB_MERGE_SOURCE = (Path(__file__).parent / "cib_merge.py").read_text()
 
 
 def cluster_packages(s: Settings, node: Node) -> str:
-    """Install the cluster stack; corosync and pacemaker never start at boot (components/scripts/)."""
+    """Check the host's name (renamed only when the stack says nodes[].rename_host), then install the cluster
+    stack; corosync and pacemaker never start at boot (components/scripts/)."""
+    index = s.nodes.index(node)
     return render("cluster-packages.sh", f"{node.name}: cluster packages",
-                  {"node": node.name, "rendered_mark": RENDERED_MARK, "packages": CLUSTER_PACKAGES})
+                  {"node": node.name, "node_key": f"nodes[{index}]", "stack": s.stack,
+                   "rename_host": "true" if node.rename_host else "false", "rendered_mark": RENDERED_MARK,
+                   "packages": CLUSTER_PACKAGES})
 
 
 def bluemind_apt_source(s: Settings, node: Node) -> str:

@@ -79,6 +79,8 @@ class Node:
     # The host's OpenSSH public host key line, pinned for every SSH connection (existing hosts); None for a
     # libvirt VM, whose host key the program generates.
     ssh_host_key: str | None = None
+    # The cluster-packages step may rename a host whose name is not `name` (otherwise it refuses).
+    rename_host: bool = False
 
 
 @dataclass(frozen=True)

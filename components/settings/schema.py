@@ -157,6 +157,9 @@ KEYS: tuple[Key, ...] = (
         default="root", grammar=g.SSH_USER),
     Key("nodes[].ssh_host_key", SSH_KEY, "The host's SSH host key (`/etc/ssh/ssh_host_ed25519_key.pub`), pinned; "
         "existing hosts only (the program makes the VMs' keys).", default_doc="required (existing)", default=None),
+    Key("nodes[].rename_host", BOOL, "Let the cluster-packages step rename the host to `name` when it is named "
+        "otherwise; without it a host of another name is refused (an existing host is never renamed silently). "
+        "Remove it again once renamed.", default=False),
     Key("nodes[].cores", INT, "Cores; checked against BlueMind's sizing.", default_doc="sized (libvirt) / "
         "required (existing)", default=None, low=1, high=4096),
     Key("nodes[].ram_gb", INT, "RAM; checked against BlueMind's sizing, equal on both nodes.",
@@ -271,6 +274,8 @@ CHECKS: tuple[Check, ...] = (
     Check("nodes[].ip", "outside `network.subnet`; the gateway, the portal, the network or broadcast address"),
     Check("nodes[].name", "a name that clashes with another host's (storage host, `hypervisor` in a lab) or, in a "
           "lab, a VirtualBMC step (`install`): two resources would get one URN"),
+    Check("nodes[].rename_host", "(on the host, by the cluster-packages step) a host whose name (`uname -n`) is "
+          "not `name`, unless `rename_host` is true"),
     Check("nodes[].bmc.address", "a node's own address; in a lab, anything but the hypervisor, or the same port twice"),
     Check("nodes[].ssh_host_key", "missing for existing hosts; set for a libvirt VM; a private key"),
     Check("storage.kind", "`nfs` anything (the seed: cyrus-imap does not support NFS); `external` in a libvirt lab"),

@@ -6,6 +6,8 @@ they do their work on a fresh node, and a re-run on a node of a live cluster tak
   keeps its mode.
 - corosync-authkey: a real corosync runs in the sandbox's own network: a different key is refused while it
   runs, and the running key stays.
+- cluster-packages checks the host's name first (a private UTS namespace names the host) and renames it only
+  when the stack says so.
 - cluster-packages and bluemind-packages install packages: apt-get, dpkg-query, systemctl and hostnamectl
   are stand-ins that log their calls (no package is installed here, and systemd does not run here).
 """
@@ -86,14 +88,17 @@ def node(tmp_path):
 
 
 # --- cluster-packages ---------------------------------------------------------------------------------------
-def test_cluster_packages_stop_debians_example_corosync_but_never_a_configured_cluster(node):
+def test_cluster_packages_stop_debians_example_corosync_but_never_a_configured_cluster(tmp_path):
+    require_root()
+    require_tool("unshare")
+    node = Node(tmp_path, hostname="bm1")
     s = load_settings("dev")
     script = cluster_packages(s, s.nodes[0])
     node.run(script)
     fresh = node.logged()
     assert "systemctl disable --quiet corosync.service pacemaker.service" in fresh
     assert "systemctl stop pacemaker.service corosync.service" in fresh   # Debian started its example
-    assert "hostnamectl set-hostname bm1" in fresh
+    assert not [c for c in fresh if c.startswith("hostnamectl")], "a host of the node's name is left as it is"
 
     node.calls.unlink()
     configured = node.written("/etc/corosync/corosync.conf")
@@ -103,6 +108,27 @@ def test_cluster_packages_stop_debians_example_corosync_but_never_a_configured_c
     rerun = node.logged()
     assert "systemctl disable --quiet corosync.service pacemaker.service" in rerun  # never at boot
     assert not [c for c in rerun if c.startswith("systemctl stop")], "a re-run must not stop the cluster"
+
+
+@pytest.mark.parametrize("current", ["debian", "bm1.example.com"])
+def test_an_existing_host_of_another_name_is_refused_before_anything_changes_unless_the_stack_renames_it(
+        tmp_path, current):
+    require_root()
+    require_tool("unshare")
+    s = load_settings("prod")
+    node = Node(tmp_path, hostname=current)
+    refused = node.run(cluster_packages(s, s.nodes[1]), check=False)
+    assert refused.returncode == 1
+    for said in (f"named '{current}'", "calls it 'bm-prod-b' (nodes[1].name)", f'set nodes[1].name to "{current}"',
+                 "stacks/Pulumi.prod.yaml", "'rename_host: true' to nodes[1]", "Nothing was changed"):
+        assert said in refused.stderr, refused.stderr
+    assert node.logged() == [], "nothing may run before the name is checked"
+
+    renaming = dataclasses.replace(s, nodes=(s.nodes[0], dataclasses.replace(s.nodes[1], rename_host=True)))
+    renamed = node.run(cluster_packages(renaming, renaming.nodes[1]))
+    assert node.logged()[0] == "hostnamectl set-hostname bm-prod-b"
+    assert f"renamed this host from '{current}' to 'bm-prod-b'" in renamed.stdout
+    assert "apt-get install -y -qq --no-install-recommends corosync" in " ".join(node.logged())
 
 
 # --- bluemind-packages --------------------------------------------------------------------------------------
