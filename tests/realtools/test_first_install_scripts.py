@@ -167,6 +167,51 @@ def test_the_repositorys_signing_key_is_installed_readable_by_apt_and_named_by_t
     assert not [c for c in node.logged() if c.startswith("apt-get")]
 
 
+def _signed_repository(tmp_path: Path) -> tuple[Path, str]:
+    """A one-suite apt repository (suite bluemind, component main, no packages) whose InRelease is signed by a
+    key made here; returns it and that key, ASCII-armored."""
+    require_tool("gpg", "apt-get")
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--quiet", "--passphrase", ""]
+    subprocess.run([*gpg, "--quick-gen-key", "repository <repo@bluemind-ha.invalid>", "ed25519", "sign", "never"],
+                   check=True, capture_output=True, timeout=60)
+    repo = tmp_path / "repo"
+    suite = repo / "dists" / "bluemind"
+    (suite / "main" / "binary-amd64").mkdir(parents=True)
+    (suite / "main" / "binary-amd64" / "Packages").write_text("")
+    empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    (suite / "Release").write_text("Origin: test\nSuite: bluemind\nCodename: bluemind\nArchitectures: amd64\n"
+                                   "Components: main\nDate: Tue, 01 Dec 2026 00:00:00 UTC\n"
+                                   f"SHA256:\n {empty} 0 main/binary-amd64/Packages\n")
+    subprocess.run([*gpg, "--yes", "--clearsign", "-o", str(suite / "InRelease"), str(suite / "Release")], check=True,
+                   capture_output=True, timeout=60)
+    key = subprocess.run([*gpg, "--armor", "--export"], check=True, capture_output=True, text=True, timeout=60).stdout
+    return repo, key
+
+
+@pytest.mark.parametrize("signer", ["the-stacks-key", "another-key"])
+def test_apt_accepts_the_source_only_when_signed_by_the_installed_key(tmp_path, signer):
+    """The real apt-get update, on the source and key the step installed: a repository signed by the stack's key
+    is read; with another key in bluemind.apt_signing_key, apt refuses it (signed-by is enforced)."""
+    from tests.settings_refusal_cases import PGP_PUBLIC_KEY
+    require_root()
+    require_tool("unshare")
+    repo, key = _signed_repository(tmp_path)
+    node = Node(tmp_path / "node")
+    s = load_settings("prod")
+    stacks_key = key if signer == "the-stacks-key" else PGP_PUBLIC_KEY
+    s = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, apt_signing_key=stacks_key))
+    node.run(bluemind_apt_source(s, s.nodes[0]), apt_source_line(f"file:{repo}", apt_keyring(s)))
+    update = node.run("apt-get update -o Dir::Etc::SourceList=/etc/apt/sources.list.d/bluemind.list "
+                      "-o Dir::Etc::SourceParts=/nonexistent", stand_ins=False, check=False)
+    if signer == "the-stacks-key":
+        assert update.returncode == 0 and "bluemind InRelease" in update.stdout, update.stdout + update.stderr
+        assert "NO_PUBKEY" not in update.stderr
+    else:
+        assert update.returncode != 0 and "NO_PUBKEY" in update.stdout + update.stderr, update.stdout + update.stderr
+
+
 def test_bluemind_is_installed_once_with_the_stdin_pin_with_no_service_started(node):
     s = load_settings("dev")
     pin = first_install_pin(s)
