@@ -11,7 +11,7 @@ from components.render import deletes, node_scripts
 from components.render.corosync import render_corosync
 from components.render.firewall import firewall_script, render_ruleset
 from components.render.iscsi_initiator import iscsid_conf, login_script
-from components.render.update import apt_source_line, first_install_pin
+from components.render.update import apt_keyring, apt_source_line, first_install_pin
 from components.secrets import Secrets
 from components.settings import Node, Settings
 
@@ -29,7 +29,8 @@ class ClusterNode(pulumi.ComponentResource):
                         depends_on=[preflight])
         # The first install's version only: a version change is the update chain's job, in maintenance mode.
         apt_source = step(host, "bluemind-apt-source", node_scripts.bluemind_apt_source(s, node), parent=self,
-                          secret=True, stdin=secrets.subscription_url.apply(apt_source_line), depends_on=[packages])
+                          secret=True, stdin=secrets.subscription_url.apply(lambda url: apt_source_line(url, apt_keyring(s))),
+                          depends_on=[packages])
         bluemind = step(host, "bluemind-packages", node_scripts.bluemind_packages(s, node), parent=self,
                         stdin=first_install_pin(s), create_only_stdin=True, depends_on=[apt_source])
         agents = step(host, "cluster-agents", node_scripts.cluster_agents(s, node), parent=self,
@@ -44,8 +45,11 @@ class ClusterNode(pulumi.ComponentResource):
                        stdin=_line(secrets.corosync_authkey), depends_on=[packages])
         conf = step(host, "corosync-conf", node_scripts.corosync_conf(s, node), parent=self,
                     stdin=render_corosync(s), depends_on=[authkey])
-        hacluster = step(host, "hacluster-password", node_scripts.hacluster_password(s, node), parent=self,
-                         secret=True, stdin=_line(secrets.hacluster_password), depends_on=[packages])
+        # A new resource, not an alias of the old hacluster-password step: the engine creates this one (the lock
+        # runs) and deletes that one, which had no delete command, so nothing runs for it on the host, and its
+        # secret stdin leaves the state.
+        hacluster = step(host, "hacluster-lock", node_scripts.hacluster_lock(s, node), parent=self,
+                         depends_on=[packages])
         # Before cluster-start (through self.ready): corosync must pass the firewall from its first packet.
         firewall = step(host, "firewall", firewall_script(s, node), parent=self,
                         stdin=render_ruleset(s, node) if s.firewall.enabled else None, depends_on=[packages])

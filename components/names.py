@@ -47,6 +47,9 @@ RENDERED_MARK = "rendered by bluemind-ha"
 # --- packages ----------------------------------------------------------------------------------------------
 APT_PIN_PATH = "/etc/apt/preferences.d/bluemind-ha"
 APT_SOURCE_PATH = "/etc/apt/sources.list.d/bluemind.list"
+# BlueMind's repository key (bluemind.apt_signing_key), named by the source's signed-by. Readable by all: apt's
+# methods check signatures as the _apt user.
+APT_KEYRING_PATH = "/etc/apt/keyrings/bluemind.asc"
 POLICY_RC = "/usr/sbin/policy-rc.d"
 
 # --- iSCSI -------------------------------------------------------------------------------------------------

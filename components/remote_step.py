@@ -21,7 +21,7 @@ STEP_ORDER = {
     "storage-packages": 10, "storage-volumes": 20, "storage-target": 30,
     "preflight": 5, "cluster-packages": 10, "firewall": 12, "cluster-agents": 15, "bluemind-apt-source": 18,
     "bluemind-packages": 20, "iscsi-login": 30, "filesystems": 40,
-    "corosync-authkey": 50, "corosync-conf": 51, "hacluster-password": 52, "bmc-password": 53,
+    "corosync-authkey": 50, "corosync-conf": 51, "hacluster-lock": 52, "bmc-password": 53,
     "sync-key": 54, "sync-trust": 55, "sync-config": 56,
     "cluster-start": 60, "fence-preflight": 70, "cib-push": 80,
     "update-maintenance-on": 90, "update-packages": 91, "update-post-install": 92,

@@ -13,7 +13,6 @@ from components.settings import NAMESPACE, Settings
 class Secrets:
     chap_password: pulumi.Output[str]
     corosync_authkey: pulumi.Output[str]
-    hacluster_password: pulumi.Output[str]
     subscription_url: pulumi.Output[str]  # BlueMind's apt repository of the subscription (it names its id)
     bmc_passwords: dict[str, pulumi.Output[str]]  # node name -> its BMC's password
     ssh_private_key: pulumi.Output[str] | None
@@ -24,7 +23,6 @@ def read_secrets(s: Settings) -> Secrets:
     return Secrets(
         chap_password=config.require_secret("chap_password"),
         corosync_authkey=config.require_secret("corosync_authkey"),
-        hacluster_password=config.require_secret("hacluster_password"),
         subscription_url=config.require_secret("subscription_url"),
         bmc_passwords={n.name: config.require_secret(n.bmc.password_key) for n in s.nodes if n.bmc},
         ssh_private_key=config.require_secret(s.ssh_key_secret) if s.ssh_key_secret else None,

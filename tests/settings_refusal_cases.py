@@ -12,6 +12,34 @@ PRIVATE_KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5
                "-----END OPENSSH PRIVATE KEY-----\n")
 ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIrnHQO2IXnxEbg3tlIhOO83k6+ojnW9jNaY3uDTnX4T root@x"
 ED25519_BLOB = ED25519.split()[1]
+# A throwaway ed25519 key made for these tests only (`gpg --quick-gen-key`, then `gpg --armor --export`); its
+# secret part was never kept. Stands in for BlueMind's repository key, which the shipped stacks cannot carry.
+PGP_PUBLIC_KEY = """\
+-----BEGIN PGP PUBLIC KEY BLOCK-----
+
+mDMEaw5ddRYJKwYBBAHaRw8BAQdA1JgRWwGoBrZacY4XWSWAWyMTWD6nNSDCyZAJ
+85gMD0a0SGJsdWVtaW5kLWhhIHRlc3QgcmVwb3NpdG9yeSBrZXkgKHRlc3RzIG9u
+bHkpIDx0ZXN0c0BibHVlbWluZC1oYS5pbnZhbGlkPoiQBBMWCAA4FiEEwWznK9vp
+n4FUp5Uuxp3SZViNbQQFAmsOXXUCGwMFCwkIBwIGFQoJCAsCBBYCAwECHgECF4AA
+CgkQxp3SZViNbQSFpQD8CuC906NLLpvgLJd2JB6r5bopUb8POl+Pq5OmwrPw/YoA
++wVigPegDHqNJoik+PSpePDK9dUwAmFK5UFMmSOGy0gP
+=etW1
+-----END PGP PUBLIC KEY BLOCK-----
+"""
+# The same body with its first packet turned into a secret-key packet (tag 5), checksum recomputed.
+PGP_SECRET_PACKET = """\
+-----BEGIN PGP PUBLIC KEY BLOCK-----
+
+lDMEaw5ddRYJKwYBBAHaRw8BAQdA1JgRWwGoBrZacY4XWSWAWyMTWD6nNSDCyZAJ
+85gMD0a0SGJsdWVtaW5kLWhhIHRlc3QgcmVwb3NpdG9yeSBrZXkgKHRlc3RzIG9u
+bHkpIDx0ZXN0c0BibHVlbWluZC1oYS5pbnZhbGlkPoiQBBMWCAA4FiEEwWznK9vp
+n4FUp5Uuxp3SZViNbQQFAmsOXXUCGwMFCwkIBwIGFQoJCAsCBBYCAwECHgECF4AA
+CgkQxp3SZViNbQSFpQD8CuC906NLLpvgLJd2JB6r5bopUb8POl+Pq5OmwrPw/YoA
++wVigPegDHqNJoik+PSpePDK9dUwAmFK5UFMmSOGy0gP
+=vhIj
+-----END PGP PUBLIC KEY BLOCK-----
+"""
+PGP_PRIVATE_BLOCK = "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlFgEaw5ddRYJKwYBBAHaRw8BAQdA\n-----END PGP PRIVATE KEY BLOCK-----\n"
 
 
 @dataclass(frozen=True)
@@ -145,6 +173,12 @@ GRAMMAR_CASES = [
     setting("nodes[0].iqn", "iqn.2026-11.example.lab:bm1\n", id="node-iqn-newline"),
     *(setting("bluemind.version", v, id=f"version-{i}") for i, v in enumerate(
         [5.1, 5, "5", "6.0.0", "5.3.2\n", "v5.3", True])),
+    *(setting("bluemind.allow_downgrade", v, id=f"allow-downgrade-{i}") for i, v in enumerate(["yes", "true", 1])),
+    *(setting("nodes[1].rename_host", v, stack="prod", id=f"rename-host-{i}") for i, v in enumerate(["yes", 0])),
+    *(setting("bluemind.apt_signing_key", v, id=f"apt-key-{i}") for i, v in enumerate(
+        [PGP_PRIVATE_BLOCK, PGP_SECRET_PACKET, PGP_PUBLIC_KEY.replace("mDMEaw", "mDMEbw"), ED25519,
+         PGP_PUBLIC_KEY.replace("-----END PGP PUBLIC KEY BLOCK-----\n", ""), "https://pkg.bluemind.net/key.asc",
+         PGP_PUBLIC_KEY + PGP_PUBLIC_KEY, ["a", "b"]])),
 ]
 
 PATH_CASES = [

@@ -81,3 +81,26 @@ def test_working_tree_against_a_ref_uses_the_refs_own_stack_and_masks_secrets(tm
     assert "~  command:remote:Command bm2-bmc-password: changed: stdin (secret)" in report
     assert "-    token: 5000\n+    token: 6000\n" in report
     assert new_ciphertext not in report and secret_placeholder(new_ciphertext) not in report
+
+
+def test_a_lower_version_is_shown_as_a_downgrade_and_dotted_numbers_compare_as_numbers():
+    from tools.diff import version_change
+    assert version_change("5.3.2", "5.3.2") == []
+    assert "an update" in version_change("5.3.2", "5.3.10")[0]
+    down = version_change("5.3.10", "5.3.2")[0]
+    assert "DOWNGRADE" in down and "allow_downgrade" in down
+
+
+def test_reverting_the_version_against_a_ref_says_downgrade(tmp_path):
+    repo = tmp_path / "repo"
+    for part in ("components", "tools", "stacks"):
+        shutil.copytree(ROOT / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "base")
+    stack_file = repo / "stacks" / "Pulumi.dev.yaml"
+    stack_file.write_text(stack_file.read_text().replace('version: "4.9.3"', 'version: "4.9.2"'))
+
+    report = diff_against_ref("dev", "HEAD", repo=repo)
+    assert "BlueMind 4.9.3 -> 4.9.2: a DOWNGRADE" in report
+    assert report.index("DOWNGRADE") < report.index("Resources:")

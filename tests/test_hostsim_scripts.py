@@ -30,14 +30,21 @@ PEER = PROD.nodes[1]
 @pytest.mark.parametrize("rendered", [False, True])
 def test_cluster_packages_stop_a_cluster_only_before_ours_is_configured(tmp_path, rendered):
     files = {"/etc/corosync/corosync.conf": "# rendered by bluemind-ha\n"} if rendered else {}
-    run = Host(tmp_path, files=files).run(node_scripts.cluster_packages(PROD, NODE))
+    run = Host(tmp_path, {"uname": [("-n", Reply(NODE.name + "\n"))]}, files=files).run(
+        node_scripts.cluster_packages(PROD, NODE))
     assert run.returncode == 0, run.output
     assert run.lines("apt-get") == ["apt-get update -qq", "apt-get install -y -qq --no-install-recommends " +
                                     " ".join(node_scripts.CLUSTER_PACKAGES)]
     stop = "systemctl stop pacemaker.service corosync.service"
     assert run.lines("systemctl") == ["systemctl disable --quiet corosync.service pacemaker.service",
                                       *([] if rendered else [stop]), "systemctl enable --now iscsid.service"]
-    assert run.lines("hostnamectl") == [f"hostnamectl set-hostname {NODE.name}"]
+    assert run.lines("hostnamectl") == [], "a host already named right is not renamed"
+
+
+def test_cluster_packages_refuse_a_host_of_another_name_before_anything_changes(tmp_path):
+    run = Host(tmp_path, {"uname": [("-n", Reply("vm\n"))]}).run(node_scripts.cluster_packages(PROD, NODE))
+    assert run.returncode == 1 and "REFUSED: this host is named 'vm'" in run.stderr
+    assert run.lines("apt-get") == run.lines("hostnamectl") == run.lines("systemctl") == []
 
 
 # --- bluemind-packages.sh --------------------------------------------------------------------------------------

@@ -112,12 +112,3 @@ def test_hypervisor_secret_files(tmp_path, stack, index):
     assert run.dirs[f"/root/.vbmc/{node.name}"].mode == 0o700
     assert password not in run.stdout + run.stderr
 
-
-@pytest.mark.parametrize("stack", STACK_NAMES)
-def test_the_hacluster_password_goes_to_chpasswd_only(tmp_path, stack):
-    s = settings_of(stack)
-    run = Host(tmp_path).run(node_scripts.hacluster_password(s, s.nodes[0]), stdin="haPass-0123\n")
-    assert run.returncode == 0, run.output
-    assert [(c.line, c.stdin) for c in run.calls] == [("chpasswd", "hacluster:haPass-0123\n")]
-    assert run.files == {}
-    assert "haPass-0123" not in run.stdout + run.stderr

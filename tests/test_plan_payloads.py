@@ -44,3 +44,24 @@ def test_no_secret_reaches_a_payload_unmasked(plan):
 def test_a_secret_that_cannot_be_masked_withholds_the_whole_payload():
     assert masked_payload("pw=abc\n", {"x": "abc"}) == "pw=[secret bluemind-ha:x]\n"
     assert "withheld" in masked_payload("pw=bluemind\n", {"x": "bluemind"})
+
+
+@pytest.mark.parametrize("with_key", [True, False], ids=["signing-key", "no-signing-key"])
+def test_the_apt_source_names_the_stacks_signing_key_and_the_plan_shows_the_key(tmp_path, with_key):
+    """With bluemind.apt_signing_key the source line says signed-by=/etc/apt/keyrings/bluemind.asc and the step's
+    script carries the key; without it, neither (apt must trust BlueMind's key otherwise)."""
+    from tests.settings_refusal_cases import PGP_PUBLIC_KEY
+    config, secrets = read_stack_config("prod")
+    if with_key:
+        config = {**config, "bluemind": {**config["bluemind"], "apt_signing_key": PGP_PUBLIC_KEY}}
+    write_plan("prod", tmp_path, config, secrets)
+    step = tmp_path / "nodes" / "bm-prod-a" / "18-bluemind-apt-source"
+    line = step.with_suffix(".stdin").read_text()
+    script = step.with_suffix(".sh").read_text()
+    if with_key:
+        assert line == "deb [signed-by=/etc/apt/keyrings/bluemind.asc] [secret bluemind-ha:subscription_url] " \
+                       "bluemind main\n"
+        assert PGP_PUBLIC_KEY in script and "keyring_path=/etc/apt/keyrings/bluemind.asc" in script
+    else:
+        assert line == "deb [secret bluemind-ha:subscription_url] bluemind main\n"
+        assert "signing_key=''" in script and "PGP PUBLIC KEY" not in script

@@ -111,7 +111,7 @@ def test_every_node_step_is_a_child_of_its_node_component(stack_fixture, request
         steps = [d for d in declared.values() if d.parent == f"bluemind-{node.name}"]
         assert {d.name[len(node.name) + 1:] for d in steps} >= {
             "cluster-packages", "bluemind-packages", "iscsi-login", "filesystems", "corosync-authkey",
-            "corosync-conf", "hacluster-password", "bmc-password"}
+            "corosync-conf", "hacluster-lock", "bmc-password"}
         assert declared[f"bluemind-{node.name}"].type == "bluemind-ha:cluster:Node"
 
 
@@ -141,7 +141,7 @@ def test_corosync_conf_goes_to_both_nodes_on_stdin(prod):
 
 
 def test_secrets_travel_only_as_secrets_with_logging_off(dev):
-    secret_steps = {"corosync-authkey", "hacluster-password", "bmc-password", "iscsi-login"}
+    secret_steps = {"corosync-authkey", "bmc-password", "iscsi-login"}
     for node in ("bm1", "bm2"):
         for step in secret_steps:
             d = dev[f"{node}-{step}"]

@@ -133,7 +133,7 @@ def test_lun_size_override_below_the_derived_minimum_is_refused():
     assert error.key == "bluemind-ha:storage.lun_sizes_gb./var/spool/cyrus" and "8801" in error.fix
 
 
-@pytest.mark.parametrize("secret", ["chap_password", "bmc_password_bm1", "hacluster_password", "corosync_authkey"])
+@pytest.mark.parametrize("secret", ["chap_password", "bmc_password_bm1", "subscription_url", "corosync_authkey"])
 def test_a_plain_password_is_refused_with_the_command_to_fix_it(secret):
     config, secrets = stack("dev")
     secrets.discard(secret)
@@ -221,3 +221,52 @@ def test_weak_ipmi_cipher_suites_are_refused(cipher):
     config["cluster"] = {"ipmi_cipher": cipher}
     error = refused(config, secrets)
     assert error.key == "bluemind-ha:cluster.ipmi_cipher" and "skips authentication" in error.fix
+
+
+def test_a_downgrade_is_allowed_only_explicitly_and_the_plan_says_so(tmp_path):
+    from tools.plan import summary
+    config, secrets = stack("prod")
+    s = parse_settings("prod", config, secrets)
+    assert s.bluemind.allow_downgrade is False and "DOWNGRADE" not in summary(s, tmp_path)
+    config["bluemind"]["allow_downgrade"] = True
+    s = parse_settings("prod", config, secrets)
+    assert s.bluemind.allow_downgrade is True and "DOWNGRADE ALLOWED" in summary(s, tmp_path)
+    config["bluemind"]["allow_downgrade"] = "true"
+    assert refused(config, secrets, "prod").key == "bluemind-ha:bluemind.allow_downgrade"
+
+
+@pytest.mark.parametrize("as_secret", [True, False])
+def test_a_stack_that_still_sets_the_unused_hacluster_password_is_told_to_remove_it(as_secret):
+    config, secrets = stack("dev")
+    config["hacluster_password"] = "secret0123456789"
+    if as_secret:
+        secrets.add("hacluster_password")
+    error = refused(config, secrets)
+    assert error.key == "bluemind-ha:hacluster_password" and "no longer used" in error.problem
+    assert error.fix == "remove it: pulumi config rm bluemind-ha:hacluster_password"
+
+
+def test_no_hacluster_password_is_required():
+    from components.settings import required_secrets
+    config, secrets = stack("dev")
+    assert "hacluster_password" not in required_secrets(config) and "hacluster_password" not in config
+    parse_settings("dev", config, secrets)
+
+
+def test_the_apt_signing_key_is_optional_and_read_as_one_armored_public_key():
+    from tests.settings_refusal_cases import PGP_PUBLIC_KEY
+    config, secrets = stack("prod")
+    assert parse_settings("prod", config, secrets).bluemind.apt_signing_key is None
+    config["bluemind"]["apt_signing_key"] = PGP_PUBLIC_KEY.rstrip("\n").replace("\n", "\r\n")
+    assert parse_settings("prod", config, secrets).bluemind.apt_signing_key == PGP_PUBLIC_KEY
+    config["bluemind"]["apt_signing_key"] = PGP_PUBLIC_KEY.replace("PUBLIC KEY BLOCK", "PRIVATE KEY BLOCK")
+    error = refused(config, secrets, "prod")
+    assert error.key == "bluemind-ha:bluemind.apt_signing_key" and "private key" in error.problem
+    assert "mDMEaw" not in str(error), "a refused key is not echoed"
+
+
+def test_a_host_is_renamed_only_when_its_node_says_so():
+    config, secrets = stack("prod")
+    assert not any(n.rename_host for n in parse_settings("prod", config, secrets).nodes)
+    config["nodes"][1]["rename_host"] = True
+    assert [n.rename_host for n in parse_settings("prod", config, secrets).nodes] == [False, True]

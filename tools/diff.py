@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.replacements import forces_replacement
-from tools.stackfile import ROOT
+from tools.stackfile import ROOT, StackFileError, config_from_yaml, parse_yaml
 
 # Not diffed as text: resources.json is summarised above the artifacts, the picture is binary noise.
 NOT_ARTIFACTS = ("resources.json", "topology.svg")
@@ -168,11 +168,49 @@ def artifact_diffs(old_dir: Path, new_dir: Path, old_label: str, new_label: str)
     return lines
 
 
-def report(old_dir: Path, new_dir: Path, old_label: str, new_label: str) -> str:
+def _version_key(version: str) -> tuple[int, ...]:
+    """bluemind.version's order (its grammar is dotted numbers: "5.3.2" < "5.3.10"), as dpkg orders them."""
+    return tuple(int(part) for part in version.split("."))
+
+
+def version_change(old: str | None, new: str | None) -> list[str]:
+    """What a change of bluemind.version does: the update chain runs; a lower version is a downgrade, which the
+    chain's first step refuses unless the stack allows it."""
+    if not old or not new or old == new:
+        return []
+    try:
+        down = _version_key(new) < _version_key(old)
+    except ValueError:
+        return [f"BlueMind {old} -> {new}"]
+    if not down:
+        return [f"BlueMind {old} -> {new}: an update (the update chain runs)"]
+    return [f"BlueMind {old} -> {new}: a DOWNGRADE. The update chain's first step refuses a version lower than the "
+            "release the cluster runs, unless the stack sets bluemind.allow_downgrade: true; apt downgrades the "
+            "packages, never BlueMind's database: restore the data first (README, Backups)."]
+
+
+def stack_version(tree: Path, stack: str) -> str | None:
+    """bluemind.version in `tree`'s stack file, or None when it cannot be read (the plans say why)."""
+    try:
+        config, _ = config_from_yaml(parse_yaml((tree / "stacks" / f"Pulumi.{stack}.yaml").read_text(), stack)
+                                     .get("config"), stack)
+    except (OSError, StackFileError, AttributeError):
+        return None
+    bluemind = config.get("bluemind")
+    version = bluemind.get("version") if isinstance(bluemind, dict) else None
+    return version if isinstance(version, str) else None
+
+
+def report(old_dir: Path, new_dir: Path, old_label: str, new_label: str,
+           versions: tuple[str | None, str | None] = (None, None)) -> str:
     diff = diff_resources(json.loads((old_dir / "resources.json").read_text()),
                           json.loads((new_dir / "resources.json").read_text()))
     artifacts = artifact_diffs(old_dir, new_dir, old_label, new_label)
-    head = [f"Plan diff: {old_label} -> {new_label}", "", "Resources:"] + format_resources(diff)
+    head = [f"Plan diff: {old_label} -> {new_label}", ""]
+    change = version_change(*versions)
+    if change:
+        head += change + [""]
+    head += ["Resources:"] + format_resources(diff)
     head += ["", "Rendered artifacts:" if artifacts else "Rendered artifacts: identical"]
     return "\n".join(head) + "\n" + "".join(artifacts)
 
@@ -201,7 +239,8 @@ def diff_against_ref(stack: str, ref: str, repo: Path = ROOT) -> str:
         extract_ref(ref, base_tree, repo)
         render_plan(stack, base_plan, base_tree)
         render_plan(stack, work_plan, repo)
-        return report(base_plan, work_plan, f"{ref}:{stack}", f"working-tree:{stack}")
+        return report(base_plan, work_plan, f"{ref}:{stack}", f"working-tree:{stack}",
+                      (stack_version(base_tree, stack), stack_version(repo, stack)))
 
 
 def diff_stacks(stack: str, other: str, repo: Path = ROOT) -> str:
@@ -209,7 +248,7 @@ def diff_stacks(stack: str, other: str, repo: Path = ROOT) -> str:
         a, b = Path(tmp, stack), Path(tmp, other)
         render_plan(stack, a, repo)
         render_plan(other, b, repo)
-        return report(a, b, stack, other)
+        return report(a, b, stack, other, (stack_version(repo, stack), stack_version(repo, other)))
 
 
 def main(argv: list[str]) -> int:

@@ -288,6 +288,9 @@ def summary(s: Settings, out_dir: Path, placeholders: list[str] | None = None) -
     lines = [f"bluemind-ha plan for stack '{s.stack}' -> {out_dir.relative_to(ROOT) if out_dir.is_relative_to(ROOT) else out_dir}",
              f"  BlueMind {s.bluemind.version}, {s.bluemind.users} users ({s.bluemind.profile}), https://{s.bluemind.url}/ on VIP {s.network.vip}/{s.network.prefix}",
              f"  hosts: {s.host_kind}"]
+    if s.bluemind.allow_downgrade:
+        lines.insert(2, f"  DOWNGRADE ALLOWED (bluemind.allow_downgrade): the update chain installs {s.bluemind.version} "
+                        "even below the release the cluster runs; restore the data first, remove the key afterwards")
     for n in s.nodes:
         fence = f"fenced via IPMI {n.bmc.address}:{n.bmc.port}" if (s.fenced and n.bmc) else "not fenced"
         lines.append(f"  node {n.name} (id {n.node_id}) {n.ip}: {n.cores} cores, {n.ram_gb} GB RAM, {fence}")

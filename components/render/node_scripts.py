@@ -10,6 +10,7 @@ from pathlib import Path
 
 from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PATH, alert_agent_source
 from components.names import (
+    APT_KEYRING_PATH,
     APT_PIN_PATH,
     APT_SOURCE_PATH,
     AUTHKEY_PATH,
@@ -45,15 +46,22 @@ def preflight(s: Settings, node: Node) -> str:
 
 
 def cluster_packages(s: Settings, node: Node) -> str:
-    """Install the cluster stack; corosync and pacemaker never start at boot (components/scripts/)."""
+    """Check the host's name (renamed only when the stack says nodes[].rename_host), then install the cluster
+    stack; corosync and pacemaker never start at boot (components/scripts/)."""
+    index = s.nodes.index(node)
     return render("cluster-packages.sh", f"{node.name}: cluster packages",
-                  {"node": node.name, "rendered_mark": RENDERED_MARK, "packages": CLUSTER_PACKAGES})
+                  {"node": node.name, "node_key": f"nodes[{index}]", "stack": s.stack,
+                   "rename_host": "true" if node.rename_host else "false", "rendered_mark": RENDERED_MARK,
+                   "packages": CLUSTER_PACKAGES})
 
 
 def bluemind_apt_source(s: Settings, node: Node) -> str:
-    """stdin: the apt source line of the subscription (update.apt_source_line, a Pulumi secret)."""
+    """stdin: the apt source line of the subscription (update.apt_source_line, a Pulumi secret). The repository's
+    signing key, when the stack gives one, is public: it is in the script, for the plan to show."""
+    key = s.bluemind.apt_signing_key
     return render("bluemind-apt-source.sh", f"{node.name}: BlueMind's apt source",
-                  {"node": node.name, "apt_source_path": APT_SOURCE_PATH})
+                  {"node": node.name, "apt_source_path": APT_SOURCE_PATH, "keyring_path": APT_KEYRING_PATH,
+                   "signing_key": Text(key, "PGP_KEY_END") if key else ""})
 
 
 def bluemind_packages(s: Settings, node: Node) -> str:
@@ -97,9 +105,9 @@ def corosync_conf(s: Settings, node: Node) -> str:
     return render("corosync-conf.sh", f"{node.name}: corosync.conf", {"corosync_conf": COROSYNC_CONF})
 
 
-def hacluster_password(s: Settings, node: Node) -> str:
-    """stdin: the hacluster password (a Pulumi secret), read whole."""
-    return render("hacluster-password.sh", f"{node.name}: hacluster password")
+def hacluster_lock(s: Settings, node: Node) -> str:
+    """Lock the hacluster account's password: nothing uses it (no pcsd, no hawk)."""
+    return render("hacluster-lock.sh", f"{node.name}: lock the hacluster account", {"node": node.name})
 
 
 def bmc_password(s: Settings, node: Node) -> str:

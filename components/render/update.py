@@ -26,7 +26,15 @@ from __future__ import annotations
 import hashlib
 import shlex
 
-from components.names import APT_PIN_PATH, APT_SOURCE_PATH, GROUP_ID, POLICY_RC, VIP_ID, group_member_ids
+from components.names import (
+    APT_KEYRING_PATH,
+    APT_PIN_PATH,
+    APT_SOURCE_PATH,
+    GROUP_ID,
+    POLICY_RC,
+    VIP_ID,
+    group_member_ids,
+)
 from components.render.shell import render
 from components.services import active_only_units
 from components.settings import Node, Settings
@@ -42,10 +50,16 @@ def apt_pin(version: str) -> str:
     return f"Package: bm-* bluemind-*\nPin: version {version}*\nPin-Priority: 1001\n"
 
 
-def apt_source_line(subscription_url: str) -> str:
+def apt_keyring(s: Settings) -> str | None:
+    """Where the source's signing key is installed, when the stack gives one (bluemind.apt_signing_key)."""
+    return APT_KEYRING_PATH if s.bluemind.apt_signing_key else None
+
+
+def apt_source_line(subscription_url: str, keyring: str | None = None) -> str:
     """The apt source of the stack's subscription: its URL carries the subscription id, so the line is a
-    secret (the bluemind-apt-source step installs it root-only)."""
-    return f"deb {subscription_url.strip()} bluemind main\n"
+    secret (the bluemind-apt-source step installs it root-only). With a keyring, only that key may sign it."""
+    options = f"[signed-by={keyring}] " if keyring else ""
+    return f"deb {options}{subscription_url.strip()} bluemind main\n"
 
 
 def first_install_pin(s: Settings) -> str:
@@ -62,6 +76,7 @@ def release_id(s: Settings) -> str:
 def _common(s: Settings) -> dict:
     """The variables of components/scripts/update-common.sh, which every update step sources."""
     return {"release": release_id(s), "version": s.bluemind.version,
+            "allow_downgrade": "true" if s.bluemind.allow_downgrade else "false", "stack": s.stack,
             "release_attribute": shlex.split(RELEASE_QUERY), "maintenance_query": shlex.split(MAINTENANCE_QUERY),
             "vip_id": VIP_ID}
 
@@ -74,7 +89,8 @@ def chain_armed_script(s: Settings) -> str:
 
 
 def maintenance_on_script(s: Settings) -> str:
-    """Step 1, on either node: put the whole cluster in maintenance mode and verify it took."""
+    """Step 1, on either node: refuse a version lower than the cluster's recorded release (unless the stack
+    allows a downgrade), then put the whole cluster in maintenance mode and verify it took."""
     return render("update-maintenance-on.sh", "update step 1: cluster maintenance mode on",
                   {**_common(s), "nodes": [n.name for n in s.nodes]})
 

@@ -1,11 +1,33 @@
 #!/usr/bin/env bash
-# Install the cluster stack. corosync and pacemaker never start at boot: a fenced node that reboots stays
-# out of the cluster until an admin has looked at it (no fence loops). Debian starts corosync with its
-# example configuration when the package is installed: that one is stopped, never a cluster this program
-# configured (its corosync.conf carries rendered_mark), so a re-run on a live cluster takes nothing down.
+# Check the host's name, then install the cluster stack. An existing host is never renamed silently: corosync,
+# pacemaker, the iSCSI initiator name and whatever else runs there know it by its name, so a host named
+# otherwise than its node is refused, before anything changes, unless the stack asks for the rename
+# (nodes[].rename_host). corosync and pacemaker never start at boot: a fenced node that reboots stays out of the
+# cluster until an admin has looked at it (no fence loops). Debian starts corosync with its example
+# configuration when the package is installed: that one is stopped, never a cluster this program configured
+# (its corosync.conf carries rendered_mark), so a re-run on a live cluster takes nothing down.
 # shellcheck source=lib.sh
 source "${BASH_SOURCE[0]%/*}/lib.sh"
-: "${node:?}" "${rendered_mark:?}" "${packages[@]-}"
+: "${node:?}" "${node_key:?}" "${stack:?}" "${rename_host:?}" "${rendered_mark:?}" "${packages[@]-}"
+
+current=$(uname -n)
+if [ "$current" != "$node" ]; then
+  if [ "$rename_host" != true ]; then
+    {
+      echo "REFUSED: this host is named '$current', but the stack calls it '$node' ($node_key.name)."
+      echo "bluemind-ha does not rename an existing host silently. Nothing was changed."
+      echo "Next, either:"
+      echo "  - if this is the right host and its name is right: set $node_key.name to \"$current\" in"
+      echo "    stacks/Pulumi.$stack.yaml, then run pulumi up;"
+      echo "  - or, to rename it to '$node': add 'rename_host: true' to $node_key in stacks/Pulumi.$stack.yaml,"
+      echo "    run pulumi up, then remove it."
+      echo "If it is not the host you meant, check $node_key.ip and $node_key.ssh_host_key."
+    } >&2
+    exit 1
+  fi
+  hostnamectl set-hostname "$node"
+  echo "$node: renamed this host from '$current' to '$node' ($node_key.rename_host)"
+fi
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
@@ -15,4 +37,3 @@ if ! grep -qsF "$rendered_mark" /etc/corosync/corosync.conf; then
   systemctl stop pacemaker.service corosync.service
 fi
 systemctl enable --now iscsid.service
-hostnamectl set-hostname "$node"

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # What every step of the update chain shares (sourced after lib.sh). Maintenance mode is never turned off
 # here: a failure anywhere leaves the cluster in maintenance mode and says what to do next.
-: "${release:?}" "${version:?}" "${release_attribute[@]-}" "${maintenance_query[@]-}" "${vip_id:?}"
+: "${release:?}" "${version:?}" "${allow_downgrade:?}" "${stack:?}" "${release_attribute[@]-}"
+: "${maintenance_query[@]-}" "${vip_id:?}"
 
 # Does the cluster run this release already (recorded by the last step of a completed update)?
 release_in_place() {
@@ -15,6 +16,32 @@ exit_if_release_in_place() {
     echo "BlueMind $version (release $release) is in place on this cluster: nothing to do."
     exit 0
   fi
+}
+
+# refuse_downgrade: stop before anything changes when the stack's version is lower than the release the
+# cluster runs (dpkg's ordering), unless the stack allows a downgrade. The apt pin (priority 1001) would
+# otherwise downgrade the packages, and apt never downgrades BlueMind's database.
+refuse_downgrade() {
+  local recorded running
+  recorded=$("${release_attribute[@]}" --query --quiet 2>/dev/null || true)
+  running=${recorded%%+*}
+  [ -n "$running" ] || return 0
+  dpkg --compare-versions "$version" lt "$running" || return 0
+  if [ "$allow_downgrade" = true ]; then
+    echo "DOWNGRADE of BlueMind from $running to $version: allowed by bluemind.allow_downgrade in stack $stack."
+    return 0
+  fi
+  {
+    echo "REFUSED: a downgrade. bluemind.version $version is lower than $running, the release this cluster runs"
+    echo "(recorded in the CIB: ${release_attribute[*]} --query). apt would downgrade BlueMind's packages, never"
+    echo "its database. Nothing was changed on the cluster."
+    echo "Next, either:"
+    echo "  - keep the running release: set bluemind.version back to \"$running\" in stacks/Pulumi.$stack.yaml,"
+    echo "    then run pulumi up;"
+    echo "  - or roll back on purpose: restore BlueMind's data first (SAN snapshot or BlueMind backup), add"
+    echo "    'allow_downgrade: true' under bluemind: in stacks/Pulumi.$stack.yaml, run pulumi up, then remove it."
+  } >&2
+  exit 1
 }
 
 in_maintenance() {

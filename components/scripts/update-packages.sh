@@ -11,6 +11,7 @@ source "${BASH_SOURCE[0]%/*}/update-common.sh"
 : "${node:?}" "${apt_source_path:?}" "${apt_pin_path:?}" "${apt_pin:?}" "${policy_rc:?}"
 : "${cluster_units[@]-}"
 exit_if_release_in_place
+refuse_downgrade
 
 require_maintenance
 export DEBIAN_FRONTEND=noninteractive

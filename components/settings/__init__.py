@@ -53,7 +53,9 @@ required_secrets = checks.required_secrets
 def _unknown_keys(p: Problems, config: Mapping[str, Any]) -> None:
     known = sorted(sc.top_level())
     for key in sorted(map(str, config)):
-        if key not in known and not key.startswith(sc.BMC_PASSWORD_PREFIX):
+        if key in sc.RETIRED:
+            p.add(key, sc.RETIRED[key], f"remove it: pulumi config rm {NAMESPACE}:{key}")
+        elif key not in known and not key.startswith(sc.BMC_PASSWORD_PREFIX):
             close = difflib.get_close_matches(key, known, n=1)
             p.add(key, "is not a known setting", f"did you mean '{close[0]}'?" if close else "remove it")
 

@@ -111,3 +111,59 @@ def subscription_id_like(url: str) -> str | None:
                 or (len(part) >= 20 and re.search(r"\d", part) and re.search(r"[A-Za-z]", part))):
             return part
     return None
+
+
+PGP_KEY_SAYS = ("an ASCII-armored OpenPGP public key block (-----BEGIN PGP PUBLIC KEY BLOCK----- ... -----END PGP "
+                "PUBLIC KEY BLOCK-----, as `gpg --armor --export` writes it)")
+_PGP_BEGIN, _PGP_END = "-----BEGIN PGP PUBLIC KEY BLOCK-----", "-----END PGP PUBLIC KEY BLOCK-----"
+_PGP_ARMOR = re.compile(
+    rf"{_PGP_BEGIN}\n(?:[A-Za-z][A-Za-z0-9-]*: [ -~]*\n)*\n"   # armor headers (Version:, Comment:), a blank line
+    r"((?:[A-Za-z0-9+/=]{1,76}\n)+?)"                          # the base64 body
+    r"(?:=([A-Za-z0-9+/]{4})\n)?"                              # the CRC-24 checksum
+    rf"{_PGP_END}\n")
+PGP_KEY_MAX = 65536
+
+
+def _crc24(data: bytes) -> int:
+    """OpenPGP's armor checksum (RFC 4880, 6.1)."""
+    crc = 0xB704CE
+    for byte in data:
+        crc ^= byte << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    return crc & 0xFFFFFF
+
+
+def _packet_tag(first: int) -> int | None:
+    """The packet type of an OpenPGP packet's first byte, or None when it is no packet header."""
+    if not first & 0x80:
+        return None
+    return first & 0x3F if first & 0x40 else (first >> 2) & 0x0F
+
+
+def pgp_public_key_problem(value: str) -> str | None:
+    """Why `value` is not one ASCII-armored OpenPGP public key block, or None. A private key is named as such."""
+    if "PRIVATE KEY" in value:
+        return "is a private key block; only the repository's public key belongs in a stack file"
+    if len(value) > PGP_KEY_MAX:
+        return f"is longer than {PGP_KEY_MAX} characters"
+    armored = value if value.endswith("\n") else value + "\n"
+    match = _PGP_ARMOR.fullmatch(armored.replace("\r\n", "\n"))
+    if match is None:
+        return f"is not {PGP_KEY_SAYS}"
+    try:
+        data = base64.b64decode("".join(match.group(1).split()), validate=True)
+    except (binascii.Error, ValueError):
+        return "has a body that is not valid base64"
+    if not data:
+        return "holds no key"
+    if match.group(2) is not None and base64.b64decode(match.group(2)) != _crc24(data).to_bytes(3, "big"):
+        return "has a checksum (the =XXXX line) that does not match its body: the block was altered or cut"
+    tag = _packet_tag(data[0])
+    if tag in (5, 7):
+        return "holds a secret-key packet: only the repository's public key belongs in a stack file"
+    if tag != 6:
+        return "does not start with a public-key packet"
+    return None

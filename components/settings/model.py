@@ -79,6 +79,8 @@ class Node:
     # The host's OpenSSH public host key line, pinned for every SSH connection (existing hosts); None for a
     # libvirt VM, whose host key the program generates.
     ssh_host_key: str | None = None
+    # The cluster-packages step may rename a host whose name is not `name` (otherwise it refuses).
+    rename_host: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,10 @@ class BlueMind:
     mailbox_quota_gb: float
     # The repository without the subscription id (which is the secret `subscription_url`).
     apt_repository: str
+    # BlueMind's repository key, ASCII-armored (ends with a newline), or None: then apt must trust it otherwise.
+    apt_signing_key: str | None = None
+    # The update chain may install a version lower than the cluster's recorded release (a rollback).
+    allow_downgrade: bool = False
 
 
 @dataclass(frozen=True)

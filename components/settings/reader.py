@@ -158,6 +158,12 @@ def convert(spec: sc.Key, value: Any, path: str, choices: tuple[str, ...] | None
         if problem:
             raise _refuse(spec, path, problem)
         return normal
+    if t == sc.PGP_KEY:
+        problem = g.pgp_public_key_problem(value)
+        if problem:
+            raise SettingsError(path, f"the value {problem}", f"set it to {g.PGP_KEY_SAYS}")
+        value = value.replace("\r\n", "\n")
+        return value if value.endswith("\n") else value + "\n"
     if t == sc.SSH_KEY:
         problem = g.ssh_key_problem(value)
         if problem:

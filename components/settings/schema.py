@@ -23,7 +23,7 @@ REQUIRED: Any = _Required()
 TEXT, INT, NUMBER, CHOICE, IPV4, CIDR, PATH = "text", "int", "number", "choice", "ipv4", "cidr", "path"
 IPV4S, PATHS, EMAILS, SIZES, NUMBERS, OBJECT, NODES, SECRET, SSH_KEY = (
     "ipv4s", "paths", "emails", "sizes", "numbers", "object", "nodes", "secret", "ssh_key")
-BOOL, CIDRS = "bool", "cidrs"
+BOOL, CIDRS, PGP_KEY = "bool", "cidrs", "pgp_key"
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ class Key:
                 NUMBERS: "a map of shared directory to a LUN number from 0 to 16383", OBJECT: "a map",
                 BOOL: "`true` or `false`", CIDRS: "a non-empty list of IPv4 networks in CIDR form (10.0.0.0/24)",
                 NODES: "a list of exactly two maps", SECRET: "a Pulumi secret (`pulumi config set --secret`)",
-                SSH_KEY: g.SSH_KEY_SAYS}
+                SSH_KEY: g.SSH_KEY_SAYS,
+                PGP_KEY: g.PGP_KEY_SAYS}
         if self.grammar:
             return self.grammar.says
         return says.get(self.type, "text")
@@ -85,7 +86,13 @@ def _num(value: float | None) -> str:
 
 
 SECTIONS = ("bluemind", "failover", "network", "hosts", "nodes", "storage", "cluster", "sync", "firewall")
-SECRETS = ("hacluster_password", "corosync_authkey", "chap_password", "subscription_url")
+SECRETS = ("corosync_authkey", "chap_password", "subscription_url")
+# Keys bluemind-ha no longer reads: a stack that still sets one is refused with why and how to remove it, never
+# silently accepted (an admin would believe it still did something).
+RETIRED = {
+    "hacluster_password": "is no longer used: nothing on the nodes logs in as hacluster with a password (no pcsd, "
+                          "no hawk), so bluemind-ha locks that account's password instead (the hacluster-lock step)",
+}
 OPTIONAL_SECRETS = ("ssh_private_key",)
 BMC_PASSWORD_PREFIX = "bmc_password_"
 
@@ -103,6 +110,14 @@ KEYS: tuple[Key, ...] = (
         default_doc="by profile (2/4/10/50)", default=None, low=0.1, high=100_000.0),
     Key("bluemind.apt_repository", TEXT, "BlueMind's apt repository WITHOUT your subscription id (that is the "
         "secret `subscription_url`). Changing it runs the update chain too.", grammar=g.HTTPS_URL),
+    Key("bluemind.apt_signing_key", PGP_KEY, "BlueMind's repository signing key (a YAML block, `|`), from "
+        "BlueMind; check its fingerprint with them. Installed as /etc/apt/keyrings/bluemind.asc and named by the "
+        "apt source (`signed-by`), so only it may sign BlueMind's packages. Without it the source has no "
+        "`signed-by` and the nodes must already trust BlueMind's key (README, Deploy to production).",
+        default=None),
+    Key("bluemind.allow_downgrade", BOOL, "Let the update chain install a `version` lower than the release the "
+        "cluster runs (recorded in the CIB); otherwise its first step refuses. apt downgrades the packages, never "
+        "BlueMind's database: restore the data first, and remove the key again afterwards.", default=False),
     # failover
     Key("failover", CHOICE, "`automatic` requires IPMI fencing for both nodes; `manual`: no STONITH, an admin "
         "takes over (runbook).", default=FailoverMode.AUTOMATIC.value, choices=tuple(m.value for m in FailoverMode)),
@@ -144,6 +159,9 @@ KEYS: tuple[Key, ...] = (
         default="root", grammar=g.SSH_USER),
     Key("nodes[].ssh_host_key", SSH_KEY, "The host's SSH host key (`/etc/ssh/ssh_host_ed25519_key.pub`), pinned; "
         "existing hosts only (the program makes the VMs' keys).", default_doc="required (existing)", default=None),
+    Key("nodes[].rename_host", BOOL, "Let the cluster-packages step rename the host to `name` when it is named "
+        "otherwise; without it a host of another name is refused (an existing host is never renamed silently). "
+        "Remove it again once renamed.", default=False),
     Key("nodes[].cores", INT, "Cores; checked against BlueMind's sizing.", default_doc="sized (libvirt) / "
         "required (existing)", default=None, low=1, high=4096),
     Key("nodes[].ram_gb", INT, "RAM; checked against BlueMind's sizing, equal on both nodes.",
@@ -221,7 +239,6 @@ KEYS: tuple[Key, ...] = (
     Key("firewall.output", CHOICE, "`strict`: outbound only to what a node needs (peer, portal, peer's BMC, DNS, "
         "NTP, HTTP(S), SMTP); `open`: any outbound.", default="strict", choices=("strict", "open")),
     # secrets
-    Key("hacluster_password", SECRET, "The hacluster user's password (both nodes)."),
     Key("corosync_authkey", SECRET, "corosync's key: `corosync-keygen -k authkey && base64 -w0 authkey | pulumi "
         "config set --secret bluemind-ha:corosync_authkey`."),
     Key("chap_password", SECRET, "iSCSI CHAP secret (12 to 16 characters for most initiators)."),
@@ -259,8 +276,12 @@ CHECKS: tuple[Check, ...] = (
     Check("(stack file)", "a duplicate key, a tab, a YAML syntax error (file and line), no `config:` mapping, keys "
           "in a near-miss namespace (`bluemind_ha:`)"),
     Check("(any key)", "an unknown key (with a suggestion); a list where a map is expected; a missing required key"),
-    Check("bluemind.version", "a YAML number (`5.10` would arrive as 5.1); a major other than 4 or 5"),
+    Check("bluemind.version", "a YAML number (`5.10` would arrive as 5.1); a major other than 4 or 5; and, by the "
+          "update chain's first step on the hosts, a version lower than the release the cluster runs unless "
+          "`allow_downgrade` is true"),
     Check("bluemind.profile", "`collaboration-mobile-50g` before BlueMind 5.5"),
+    Check("bluemind.apt_signing_key", "a private key block, a secret-key packet, a checksum that does not match "
+          "its body"),
     Check("bluemind.apt_repository", "a path component that looks like a subscription id (that is the secret "
           "`subscription_url`)"),
     Check("failover", "`automatic` without `bmc` on both nodes (the seed: no automatic changeover without STONITH)"),
@@ -273,6 +294,8 @@ CHECKS: tuple[Check, ...] = (
     Check("nodes[].ip", "outside `network.subnet`; the gateway, the portal, the network or broadcast address"),
     Check("nodes[].name", "a name that clashes with another host's (storage host, `hypervisor` in a lab) or, in a "
           "lab, a VirtualBMC step (`install`): two resources would get one URN"),
+    Check("nodes[].rename_host", "(on the host, by the cluster-packages step) a host whose name (`uname -n`) is "
+          "not `name`, unless `rename_host` is true"),
     Check("nodes[].bmc.address", "a node's own address; in a lab, anything but the hypervisor, or the same port twice"),
     Check("nodes[].ssh_host_key", "missing for existing hosts; set for a libvirt VM; a private key"),
     Check("storage.kind", "`nfs` anything (the seed: cyrus-imap does not support NFS); `external` in a libvirt lab"),
@@ -290,4 +313,6 @@ CHECKS: tuple[Check, ...] = (
     Check("firewall.admin_networks", "an empty list (nobody could reach the nodes over SSH); a network listed twice"),
     Check("(secrets)", "a required secret missing, or stored in plain text (with the `pulumi config set --secret` "
           "command)"),
+    Check("hacluster_password", "set at all: it is no longer used (the hacluster account is locked); remove it "
+          "with `pulumi config rm bluemind-ha:hacluster_password`"),
 )

@@ -54,6 +54,8 @@ def bluemind(config: Mapping[str, Any], p: Problems) -> BlueMind:
     users = o.read("users")
     quota = o.read("mailbox_quota_gb")
     repo = o.read("apt_repository")
+    allow_downgrade = o.read("allow_downgrade")
+    signing_key = o.read("apt_signing_key")
     if repo:
         part = g.subscription_id_like(repo)
         if part:
@@ -64,7 +66,8 @@ def bluemind(config: Mapping[str, Any], p: Problems) -> BlueMind:
     o.done()
     return BlueMind(version=version, major=major, minor=minor, url=url, users=users, profile=profile,
                     mailbox_quota_gb=quota if quota is not None else float(sizing.default_quota_gb(profile)),
-                    apt_repository=repo)
+                    apt_repository=repo, allow_downgrade=allow_downgrade,
+                    apt_signing_key=signing_key)
 
 
 def failover(config: Mapping[str, Any], p: Problems) -> FailoverMode:

@@ -39,6 +39,7 @@ STUBBED = (
 ABSENT = ("/usr/sbin/policy-rc.d", "/etc/corosync/authkey", "/etc/corosync/corosync.conf",
           "/var/lib/pacemaker/cib/cib.xml", "/root/.ssh/authorized_keys", "/root/.ssh/bluemind-ha-sync")
 OVERLAID = ("/etc", "/root", "/usr", "/opt", "/var")
+
 TIME_LIMIT_S = 30
 
 
@@ -51,6 +52,9 @@ class Reply:
 
 
 Rules = Sequence[tuple[str, Reply | Sequence[Reply]]]
+# What a stubbed command still does for real unless a scenario says otherwise: pure computations a script
+# decides on (dpkg's version comparison: a stub answering 0 would call every version lower).
+PASSED_THROUGH: dict[str, Rules] = {"dpkg": [("--compare-versions *", Reply(run='exec /usr/bin/dpkg "$@"'))]}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,7 +199,7 @@ class Host:
         self.log.mkdir()
         scenario = dict(stubs or {})
         for name in {*STUBBED, *scenario}:
-            _write_stub(self.stubs, name, scenario.get(name, ()))
+            _write_stub(self.stubs, name, [*scenario.get(name, ()), *PASSED_THROUGH.get(name, ())])
         self.seeded: dict[str, tuple[bytes | None, int]] = {}
         # What this machine holds but a fresh host does not (a container's policy-rc.d): hidden by a whiteout.
         for path in (*ABSENT, *absent):

@@ -99,3 +99,47 @@ def test_the_update_chain_runs_only_for_a_new_release_and_completes_only_on_a_he
     completed = run(update.cluster_check_script(newer))
     assert completed.returncode == 0 and "runs complete on" in completed.stdout, completed.stderr
     assert cluster_release() == update.release_id(newer)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_version_lower_than_the_clusters_release_is_refused_before_anything_changes(stack, tmp_path):
+    """Reverting bluemind.version would make the apt pin (1001) downgrade the packages: the chain's first step
+    (and the package step) compare it with the release recorded in the CIB (dpkg's ordering) and refuse, naming
+    both versions and the way out, with the CIB untouched; bluemind.allow_downgrade lets it through."""
+    require_tool("crm_simulate", "crm_attribute", "cibadmin", "dpkg")
+    s, cib_file = _simulated_cluster(tmp_path, stack)
+    env = {**os.environ, "CIB_file": str(cib_file)}
+
+    def run(text: str) -> subprocess.CompletedProcess:
+        path = tmp_path / "step.sh"
+        path.write_text(text)
+        return subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True, timeout=120)
+
+    def maintenance() -> str:
+        return subprocess.run(update.MAINTENANCE_QUERY.split(), env=env, capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+
+    def at(version: str, allow: bool = False):
+        return dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, version=version, allow_downgrade=allow))
+
+    running = s.bluemind.version + ".1"   # the cluster was updated past the stack's version
+    assert run(update.chain_armed_script(at(running))).returncode == 0
+    before = cib_file.read_text()
+    for step in (update.maintenance_on_script(s), update.package_update_script(s, s.nodes[0])):
+        refused = run(step)
+        assert refused.returncode == 1, refused.stdout
+        assert "REFUSED: a downgrade" in refused.stderr and running in refused.stderr
+        assert f'back to "{running}" in stacks/Pulumi.{stack}.yaml' in refused.stderr
+        assert "allow_downgrade: true" in refused.stderr
+    assert cib_file.read_text() == before and maintenance() != "true", "a refused downgrade changes nothing"
+
+    # An update goes through: dpkg's ordering, not text's.
+    newer = run(update.maintenance_on_script(at(running + "0")))   # x.y.z.10 > x.y.z.1, though "10" < "1" as text
+    assert newer.returncode == 0 and "DOWNGRADE" not in newer.stdout, newer.stderr
+    subprocess.run(["crm_attribute", "--type", "crm_config", "--name", "maintenance-mode", "--delete"], env=env,
+                   check=True, capture_output=True, timeout=30)
+
+    allowed = run(update.maintenance_on_script(at(s.bluemind.version, allow=True)))
+    assert allowed.returncode == 0, allowed.stderr
+    assert f"DOWNGRADE of BlueMind from {running} to {s.bluemind.version}" in allowed.stdout
+    assert maintenance() == "true"

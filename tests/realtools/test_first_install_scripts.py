@@ -6,6 +6,8 @@ they do their work on a fresh node, and a re-run on a node of a live cluster tak
   keeps its mode.
 - corosync-authkey: a real corosync runs in the sandbox's own network: a different key is refused while it
   runs, and the running key stays.
+- cluster-packages checks the host's name first (a private UTS namespace names the host) and renames it only
+  when the stack says so.
 - cluster-packages and bluemind-packages install packages: apt-get, dpkg-query, systemctl and hostnamectl
   are stand-ins that log their calls (no package is installed here, and systemd does not run here).
 """
@@ -27,7 +29,7 @@ from components.render.node_scripts import (
     corosync_authkey,
     filesystems,
 )
-from components.render.update import apt_source_line, first_install_pin
+from components.render.update import apt_keyring, apt_source_line, first_install_pin
 from components.settings import Lun
 from tests.conftest import require_root, require_tool
 from tests.realtools.sandbox import Sandbox
@@ -86,14 +88,17 @@ def node(tmp_path):
 
 
 # --- cluster-packages ---------------------------------------------------------------------------------------
-def test_cluster_packages_stop_debians_example_corosync_but_never_a_configured_cluster(node):
+def test_cluster_packages_stop_debians_example_corosync_but_never_a_configured_cluster(tmp_path):
+    require_root()
+    require_tool("unshare")
+    node = Node(tmp_path, hostname="bm1")
     s = load_settings("dev")
     script = cluster_packages(s, s.nodes[0])
     node.run(script)
     fresh = node.logged()
     assert "systemctl disable --quiet corosync.service pacemaker.service" in fresh
     assert "systemctl stop pacemaker.service corosync.service" in fresh   # Debian started its example
-    assert "hostnamectl set-hostname bm1" in fresh
+    assert not [c for c in fresh if c.startswith("hostnamectl")], "a host of the node's name is left as it is"
 
     node.calls.unlink()
     configured = node.written("/etc/corosync/corosync.conf")
@@ -103,6 +108,27 @@ def test_cluster_packages_stop_debians_example_corosync_but_never_a_configured_c
     rerun = node.logged()
     assert "systemctl disable --quiet corosync.service pacemaker.service" in rerun  # never at boot
     assert not [c for c in rerun if c.startswith("systemctl stop")], "a re-run must not stop the cluster"
+
+
+@pytest.mark.parametrize("current", ["debian", "bm1.example.com"])
+def test_an_existing_host_of_another_name_is_refused_before_anything_changes_unless_the_stack_renames_it(
+        tmp_path, current):
+    require_root()
+    require_tool("unshare")
+    s = load_settings("prod")
+    node = Node(tmp_path, hostname=current)
+    refused = node.run(cluster_packages(s, s.nodes[1]), check=False)
+    assert refused.returncode == 1
+    for said in (f"named '{current}'", "calls it 'bm-prod-b' (nodes[1].name)", f'set nodes[1].name to "{current}"',
+                 "stacks/Pulumi.prod.yaml", "'rename_host: true' to nodes[1]", "Nothing was changed"):
+        assert said in refused.stderr, refused.stderr
+    assert node.logged() == [], "nothing may run before the name is checked"
+
+    renaming = dataclasses.replace(s, nodes=(s.nodes[0], dataclasses.replace(s.nodes[1], rename_host=True)))
+    renamed = node.run(cluster_packages(renaming, renaming.nodes[1]))
+    assert node.logged()[0] == "hostnamectl set-hostname bm-prod-b"
+    assert f"renamed this host from '{current}' to 'bm-prod-b'" in renamed.stdout
+    assert "apt-get install -y -qq --no-install-recommends corosync" in " ".join(node.logged())
 
 
 # --- bluemind-packages --------------------------------------------------------------------------------------
@@ -117,6 +143,73 @@ def test_the_subscriptions_apt_source_is_installed_root_only_and_replaced_when_r
     node.run(bluemind_apt_source(s, s.nodes[0]), apt_source_line(renewed))
     assert source.read_text() == f"deb {renewed} bluemind main\n"
     assert not [c for c in node.logged() if c.startswith("apt-get")], "a renewed subscription upgrades nothing"
+
+
+def test_the_repositorys_signing_key_is_installed_readable_by_apt_and_named_by_the_source(node):
+    """bluemind.apt_signing_key: /etc/apt/keyrings/bluemind.asc (0644, root, in a 0755 directory: apt's methods
+    check signatures as _apt), written before the source line that names it with signed-by; a re-run rewrites
+    neither."""
+    from tests.settings_refusal_cases import PGP_PUBLIC_KEY
+    s = load_settings("prod")
+    s = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, apt_signing_key=PGP_PUBLIC_KEY))
+    url = "https://pkg.bluemind.net/bm/5.3/0123456789abcdef0123/bookworm"
+    script, line = bluemind_apt_source(s, s.nodes[0]), apt_source_line(url, apt_keyring(s))
+    result = node.run(script, line)
+    key, source = node.written("/etc/apt/keyrings/bluemind.asc"), node.written("/etc/apt/sources.list.d/bluemind.list")
+    assert key.read_text() == PGP_PUBLIC_KEY
+    assert key.stat().st_mode & 0o777 == 0o644 and key.stat().st_uid == 0
+    assert key.parent.stat().st_mode & 0o777 == 0o755
+    assert source.read_text() == f"deb [signed-by=/etc/apt/keyrings/bluemind.asc] {url} bluemind main\n"
+    assert source.stat().st_mode & 0o777 == 0o600 and url not in result.stdout + result.stderr
+    states = [(p.stat().st_ino, p.stat().st_mtime_ns) for p in (key, source)]
+    node.run(script, line)
+    assert [(p.stat().st_ino, p.stat().st_mtime_ns) for p in (key, source)] == states, "a re-run rewrites nothing"
+    assert not [c for c in node.logged() if c.startswith("apt-get")]
+
+
+def _signed_repository(tmp_path: Path) -> tuple[Path, str]:
+    """A one-suite apt repository (suite bluemind, component main, no packages) whose InRelease is signed by a
+    key made here; returns it and that key, ASCII-armored."""
+    require_tool("gpg", "apt-get")
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--quiet", "--passphrase", ""]
+    subprocess.run([*gpg, "--quick-gen-key", "repository <repo@bluemind-ha.invalid>", "ed25519", "sign", "never"],
+                   check=True, capture_output=True, timeout=60)
+    repo = tmp_path / "repo"
+    suite = repo / "dists" / "bluemind"
+    (suite / "main" / "binary-amd64").mkdir(parents=True)
+    (suite / "main" / "binary-amd64" / "Packages").write_text("")
+    empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    (suite / "Release").write_text("Origin: test\nSuite: bluemind\nCodename: bluemind\nArchitectures: amd64\n"
+                                   "Components: main\nDate: Tue, 01 Dec 2026 00:00:00 UTC\n"
+                                   f"SHA256:\n {empty} 0 main/binary-amd64/Packages\n")
+    subprocess.run([*gpg, "--yes", "--clearsign", "-o", str(suite / "InRelease"), str(suite / "Release")], check=True,
+                   capture_output=True, timeout=60)
+    key = subprocess.run([*gpg, "--armor", "--export"], check=True, capture_output=True, text=True, timeout=60).stdout
+    return repo, key
+
+
+@pytest.mark.parametrize("signer", ["the-stacks-key", "another-key"])
+def test_apt_accepts_the_source_only_when_signed_by_the_installed_key(tmp_path, signer):
+    """The real apt-get update, on the source and key the step installed: a repository signed by the stack's key
+    is read; with another key in bluemind.apt_signing_key, apt refuses it (signed-by is enforced)."""
+    from tests.settings_refusal_cases import PGP_PUBLIC_KEY
+    require_root()
+    require_tool("unshare")
+    repo, key = _signed_repository(tmp_path)
+    node = Node(tmp_path / "node")
+    s = load_settings("prod")
+    stacks_key = key if signer == "the-stacks-key" else PGP_PUBLIC_KEY
+    s = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, apt_signing_key=stacks_key))
+    node.run(bluemind_apt_source(s, s.nodes[0]), apt_source_line(f"file:{repo}", apt_keyring(s)))
+    update = node.run("apt-get update -o Dir::Etc::SourceList=/etc/apt/sources.list.d/bluemind.list "
+                      "-o Dir::Etc::SourceParts=/nonexistent", stand_ins=False, check=False)
+    if signer == "the-stacks-key":
+        assert update.returncode == 0 and "bluemind InRelease" in update.stdout, update.stdout + update.stderr
+        assert "NO_PUBKEY" not in update.stderr
+    else:
+        assert update.returncode != 0 and "NO_PUBKEY" in update.stdout + update.stderr, update.stdout + update.stderr
 
 
 def test_bluemind_is_installed_once_with_the_stdin_pin_with_no_service_started(node):

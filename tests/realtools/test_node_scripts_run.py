@@ -3,7 +3,7 @@
 - cib-push, with pacemaker's own CLI working on a CIB file (CIB_file) in place of the live cluster: the push
   brings in our configuration, keeps what admins set at run time, is a no-op when repeated, and never applies
   a CIB that crm_verify rejects.
-- bmc-password, corosync-conf and hacluster-password, as root in a sandbox (tests/realtools/sandbox.py) whose
+- bmc-password, corosync-conf and hacluster-lock, as root in a sandbox (tests/realtools/sandbox.py) whose
   /etc is this machine's with every write landing in the test's directory: the files they write, their modes
   and owners, and that a re-run with the same input leaves them untouched (the shared install_stdin helper).
 """
@@ -20,7 +20,7 @@ import pytest
 
 from components.render.cib import GROUP_ID, render_cib
 from components.render.corosync import render_corosync
-from components.render.node_scripts import bmc_password, cib_push, corosync_conf, hacluster_password
+from components.render.node_scripts import bmc_password, cib_push, corosync_conf, hacluster_lock
 from tests.conftest import UNDER_CI, require_root, require_tool
 from tests.realtools.sandbox import Sandbox
 from tests.stacks import settings_of
@@ -243,7 +243,7 @@ def test_corosync_conf_is_installed_only_once_corosync_accepts_it_on_this_node(t
     assert sorted(p.name for p in installed.parent.iterdir()) == ["authkey", "corosync.conf"], "no leftovers"
 
 
-# --- hacluster-password -----------------------------------------------------------------------------------
+# --- hacluster-lock ---------------------------------------------------------------------------------------
 def _crypt(password: str, setting: str) -> str:
     """crypt(3) of the system's libcrypt: what PAM (pam_unix) computes to check a login against the hash."""
     name = ctypes.util.find_library("crypt")
@@ -259,25 +259,35 @@ def _shadow(text: str) -> dict[str, list[str]]:
     return {fields[0]: fields[1:] for fields in (line.split(":") for line in text.splitlines())}
 
 
-@pytest.mark.parametrize("password", [
-    "hacluster pw: with \\ $HOME 'quotes\"",
-    "  spaces around  ",
-], ids=["special-characters", "leading-trailing-spaces"])
-def test_hacluster_password_is_set_for_hacluster_only_and_never_printed(tmp_path, password):
+@pytest.mark.parametrize("earlier", ["a password", "no password", "locked"])
+def test_hacluster_is_locked_for_hacluster_only_and_a_rerun_changes_nothing(tmp_path, earlier):
+    """Nothing uses the hacluster account's password (no pcsd, no hawk): the step locks it, whatever an earlier
+    bluemind-ha (which set one) or an admin left, touches no other account, and leaves a locked one as it is."""
     require_root()
-    require_tool("unshare", "chpasswd")
+    require_tool("unshare", "chpasswd", "usermod", "passwd")
     s = load_settings("prod")
     sandbox, etc = _etc_sandbox(tmp_path)
     real = Path("/etc/shadow")
-    before = _shadow(real.read_text())
-    assert "hacluster" in before, "the pacemaker package creates user hacluster"
+    assert "hacluster" in _shadow(real.read_text()), "the pacemaker package creates user hacluster"
+    password = "set by an earlier bluemind-ha"
+    before_step = {"a password": f"printf 'hacluster:%s\\n' '{password}' | chpasswd",
+                   "no password": "passwd -d hacluster >/dev/null", "locked": "usermod -L hacluster"}[earlier]
+    sandbox.run(before_step)
+    before = _shadow((etc / "shadow").read_text())
+    if earlier == "a password":
+        assert _crypt(password, before["hacluster"][0]) == before["hacluster"][0], "the setup set a usable password"
 
-    result = sandbox.run(hacluster_password(s, s.nodes[0]), password + "\n")  # as ClusterNode sends it
-    assert not _shows(password, result.stdout + result.stderr), "the password was printed"
+    script = hacluster_lock(s, s.nodes[0])
+    result = sandbox.run(script)
     after = _shadow((etc / "shadow").read_text())
     hashed = after["hacluster"][0]
-    assert _crypt(password, hashed) == hashed, "a login with the configured password must succeed"
-    assert _crypt(password + "x", hashed) != hashed  # the check itself can fail
+    assert hashed.startswith("!"), hashed
+    assert _crypt(password, hashed) != hashed and _crypt("", hashed) != hashed, "no password logs in"
+    assert ("unchanged" if earlier == "locked" else "now locked") in result.stdout, result.stdout
     assert {user: entry for user, entry in after.items() if user != "hacluster"} == \
            {user: entry for user, entry in before.items() if user != "hacluster"}, "no other account changed"
     assert _mode_and_owner(etc / "shadow") == _mode_and_owner(real)
+
+    locked = _state(etc / "shadow")
+    again = sandbox.run(script)
+    assert "unchanged" in again.stdout and _state(etc / "shadow") == locked, "a re-run must not rewrite /etc/shadow"
