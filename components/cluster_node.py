@@ -24,7 +24,7 @@ class ClusterNode(pulumi.ComponentResource):
                  storage_ready: list[pulumi.Resource], opts: pulumi.ResourceOptions | None = None):
         super().__init__("bluemind-ha:cluster:Node", name, None, opts)
         packages = step(host, "cluster-packages", node_scripts.cluster_packages(s, node), parent=self)
-        # The first install's version only: a version change is the update chain's job, in maintenance mode.
+        # The first install's version only: a version change is the update chain's job, in the group's maintenance.
         apt_source = step(host, "bluemind-apt-source", node_scripts.bluemind_apt_source(s, node), parent=self,
                           secret=True, stdin=secrets.subscription_url.apply(apt_source_line), depends_on=[packages])
         bluemind = step(host, "bluemind-packages", node_scripts.bluemind_packages(s, node), parent=self,

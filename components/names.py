@@ -52,6 +52,10 @@ RENDERED_MARK = "rendered by bluemind-ha"
 APT_PIN_PATH = "/etc/apt/preferences.d/bluemind-ha"
 APT_SOURCE_PATH = "/etc/apt/sources.list.d/bluemind.list"
 POLICY_RC = "/usr/sbin/policy-rc.d"
+# The cluster stack, held (apt-mark hold): no re-run and no BlueMind update upgrades it; an upgraded corosync
+# or pacemaker restarts the cluster stack from its postinst, and open-iscsi's restarts the sessions under the
+# LUNs. The os_upgrade runbook (components/render/runbooks.py) upgrades them, one node at a time, in standby.
+HELD_PACKAGES = ("corosync", "pacemaker", "pacemaker-cli-utils", "fence-agents", "resource-agents", "open-iscsi")
 
 # --- iSCSI -------------------------------------------------------------------------------------------------
 ISCSID_CONF = "/etc/iscsi/iscsid.conf"

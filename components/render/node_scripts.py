@@ -14,6 +14,7 @@ from components.names import (
     APT_SOURCE_PATH,
     AUTHKEY_PATH,
     COROSYNC_CONF,
+    HELD_PACKAGES,
     POLICY_RC,
     RENDERED_MARK,
     bmc_password_file,
@@ -30,9 +31,11 @@ CIB_MERGE_SOURCE = (Path(__file__).parent / "cib_merge.py").read_text()
 
 
 def cluster_packages(s: Settings, node: Node) -> str:
-    """Install the cluster stack; corosync and pacemaker never start at boot (components/scripts/)."""
+    """Install what is missing of the cluster stack, never upgrade it (--no-upgrade, held); corosync and
+    pacemaker never start at boot (components/scripts/)."""
     return render("cluster-packages.sh", f"{node.name}: cluster packages",
-                  {"node": node.name, "rendered_mark": RENDERED_MARK, "packages": CLUSTER_PACKAGES})
+                  {"node": node.name, "rendered_mark": RENDERED_MARK, "packages": CLUSTER_PACKAGES,
+                   "held": HELD_PACKAGES})
 
 
 def bluemind_apt_source(s: Settings, node: Node) -> str:
