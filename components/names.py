@@ -57,6 +57,15 @@ POLICY_RC = "/usr/sbin/policy-rc.d"
 # LUNs. The os_upgrade runbook (components/render/runbooks.py) upgrades them, one node at a time, in standby.
 HELD_PACKAGES = ("corosync", "pacemaker", "pacemaker-cli-utils", "fence-agents", "resource-agents", "open-iscsi")
 
+# --- systemd on the nodes (the cluster-agents step) ---------------------------------------------------------
+# pacemaker.service is After= and Wants= resource-agents-deps.target: what this drop-in orders before that
+# target starts before pacemaker and, on a shutdown, stops after it.
+RESOURCE_AGENTS_DEPS_DROPIN = "/etc/systemd/system/resource-agents-deps.target.d/bluemind-ha.conf"
+LOGIND_DROPIN = "/etc/systemd/logind.conf.d/bluemind-ha.conf"
+# BlueMind's own target (every BlueMind unit is PartOf= and WantedBy= it; `bmctl start|stop|restart` acts on
+# it): masked, so bmctl cannot restart what pacemaker manages.
+BLUEMIND_TARGET = "bluemind.target"
+
 # --- iSCSI -------------------------------------------------------------------------------------------------
 ISCSID_CONF = "/etc/iscsi/iscsid.conf"
 INITIATORNAME = "/etc/iscsi/initiatorname.iscsi"
