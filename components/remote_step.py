@@ -19,7 +19,7 @@ from pulumi_command import remote
 STEP_ORDER = {
     "virtualbmc-install": 10, "virtualbmc": 20,
     "storage-packages": 10, "storage-volumes": 20, "storage-target": 30,
-    "cluster-packages": 10, "bluemind-apt-source": 18, "bluemind-packages": 20, "cluster-agents": 25, "iscsi-login": 30, "filesystems": 40,
+    "cluster-packages": 10, "cluster-agents": 15, "bluemind-apt-source": 18, "bluemind-packages": 20, "iscsi-login": 30, "filesystems": 40,
     "corosync-authkey": 50, "corosync-conf": 51, "hacluster-password": 52, "bmc-password": 53,
     "sync-key": 54, "sync-trust": 55, "sync-config": 56,
     "cluster-start": 60, "fence-preflight": 70, "cib-push": 80,

@@ -31,7 +31,7 @@ def test_a_reviewer_sees_the_sync_configuration_and_the_service_agent(plan):
     out, config, _ = plan
     node = out / "nodes" / config["nodes"][0]["name"]
     assert "sync {\n    default.rsync," in (node / "56-sync-config.stdin").read_text()
-    assert "OCF_ROOT" in (node / "25-cluster-agents.stdin").read_text()
+    assert "OCF_ROOT" in (node / "15-cluster-agents.stdin").read_text()
 
 
 def test_no_secret_reaches_a_payload_unmasked(plan):
