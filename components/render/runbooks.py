@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shlex
 
-from components.names import GROUP_ID, HELD_PACKAGES, POLICY_RC, bmc_password_file
+from components.names import BLUEMIND_TARGET, GROUP_ID, HELD_PACKAGES, POLICY_RC, bmc_password_file
 from components.render.fence_preflight import PREFLIGHT_TIMEOUT_S, agent_stdin, fence_parameters
 from components.render.shell import render
 from components.services import LSYNCD
@@ -154,4 +154,5 @@ def verify_script(s: Settings) -> str:
     return render("verify.sh", f"verify the {s.stack} cluster", {
         "group": GROUP_ID, "url": s.bluemind.url, "vip": s.network.vip, "stonith": "true" if s.fenced else "false",
         "timeout_s": PREFLIGHT_TIMEOUT_S, "nodes": [n.name for n in s.nodes],
-        "directories": [lun.directory for lun in s.storage.luns], "peer_fence_parameters": peer_parameters})
+        "directories": [lun.directory for lun in s.storage.luns], "peer_fence_parameters": peer_parameters,
+        "held": HELD_PACKAGES, "bluemind_target": BLUEMIND_TARGET})
