@@ -34,6 +34,7 @@ import shlex
 from components.names import (
     APT_PIN_PATH,
     APT_SOURCE_PATH,
+    BLUEMIND_TARGET,
     GROUP_ID,
     HELD_PACKAGES,
     POLICY_RC,
@@ -102,7 +103,8 @@ def package_update_script(s: Settings, node: Node) -> str:
     return render("update-packages.sh", f"update step 2 on {node.name}: BlueMind packages to {bm.version}", {
         **_common(s), "node": node.name, "apt_source_path": APT_SOURCE_PATH,
         "apt_pin_path": APT_PIN_PATH, "apt_pin": apt_pin(bm.version), "policy_rc": POLICY_RC,
-        "cluster_units": [u + ".service" for u in active_only_units(bm.major)], "held": HELD_PACKAGES})
+        "cluster_units": [u + ".service" for u in active_only_units(bm.major)], "held": HELD_PACKAGES,
+        "bluemind_target": BLUEMIND_TARGET})
 
 
 def post_install_script(s: Settings, node: Node) -> str:

@@ -11,7 +11,7 @@ source "${BASH_SOURCE[0]%/*}/lib.sh"
 # shellcheck source=update-common.sh
 source "${BASH_SOURCE[0]%/*}/update-common.sh"
 : "${node:?}" "${apt_source_path:?}" "${apt_pin_path:?}" "${apt_pin:?}" "${policy_rc:?}"
-: "${cluster_units[@]-}" "${held[@]-}"
+: "${cluster_units[@]-}" "${held[@]-}" "${bluemind_target:?}"
 exit_if_release_in_place
 
 require_maintenance
@@ -31,6 +31,12 @@ mapfile -t bluemind_packages < <(dpkg-query -W -f '${db:Status-Abbrev} ${binary:
   2>/dev/null | awk '$1 == "ii" {print $2}')
 [ "${#bluemind_packages[@]}" -gt 0 ] || fail "no BlueMind package is installed on $node" \
   "install BlueMind first (the bluemind-packages step), then re-run this step"
+# bluemind.target is masked (the cluster-agents step: bmctl must not restart what pacemaker manages), but
+# BlueMind's package scripts may enable or start it and fail on a mask: unmasked for the upgrade only, masked
+# again whatever happens. It wants no cluster-managed unit (they are all disabled), so starting it starts
+# none of them.
+systemctl unmask --quiet "$bluemind_target"
+cleanup_push systemctl mask --quiet "$bluemind_target"
 apt-get install -y -qq --only-upgrade -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
   "${bluemind_packages[@]}" \
   || fail "the upgrade failed on $node" "run 'dpkg --configure -a' and 'apt-get -f install' there, then re-run this step"

@@ -114,6 +114,10 @@ def test_the_update_chain_upgrades_bluemind_only_and_keeps_the_stack_held(sandbo
         ("3.1.7-1", "2.1.5-1", "15.1-1")
     assert not [c for c in calls if c.startswith("systemctl restart")], calls
     assert set(HELD_PACKAGES) <= node.held()
+    # bluemind.target is unmasked for BlueMind's package scripts only, and masked again at the end.
+    install = next(i for i, c in enumerate(calls) if c.startswith("apt-get install"))
+    unmask = calls.index("systemctl unmask --quiet bluemind.target")
+    assert unmask < install < calls.index("systemctl mask --quiet bluemind.target")
 
 
 def test_the_old_update_chain_would_have_upgraded_corosync(sandbox_ready, tmp_path):
