@@ -27,14 +27,15 @@ class ClusterNode(pulumi.ComponentResource):
         preflight = step(host, "preflight", node_scripts.preflight(s, node), parent=self)
         packages = step(host, "cluster-packages", node_scripts.cluster_packages(s, node), parent=self,
                         depends_on=[preflight])
-        # The first install's version only: a version change is the update chain's job, in maintenance mode.
+        # The first install's version only: a version change is the update chain's job, in the group's maintenance.
         apt_source = step(host, "bluemind-apt-source", node_scripts.bluemind_apt_source(s, node), parent=self,
                           secret=True, stdin=secrets.subscription_url.apply(lambda url: apt_source_line(url, apt_keyring(s))),
                           depends_on=[packages])
         bluemind = step(host, "bluemind-packages", node_scripts.bluemind_packages(s, node), parent=self,
                         stdin=first_install_pin(s), create_only_stdin=True, depends_on=[apt_source])
+        # After BlueMind's packages: the step masks bluemind.target, which they install.
         agents = step(host, "cluster-agents", node_scripts.cluster_agents(s, node), parent=self,
-                      stdin=service_agent_source(), depends_on=[packages], delete=deletes.cluster_agents_delete(s, node))
+                      stdin=service_agent_source(), depends_on=[packages, bluemind], delete=deletes.cluster_agents_delete(s, node))
         iscsi = step(host, "iscsi-login", login_script(s, node), parent=self, secret=True,
                      stdin=secrets.chap_password.apply(lambda pw: iscsid_conf(s, pw)),
                      depends_on=[packages] + storage_ready)

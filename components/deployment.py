@@ -8,7 +8,12 @@ from components.cluster_node import ClusterNode
 from components.config_sync import ConfigSync
 from components.hosts import LibvirtLab, existing_hosts
 from components.names import fence_id
-from components.render.runbooks import manual_takeover_runbook, switchover_commands, verify_script
+from components.render.runbooks import (
+    manual_takeover_runbook,
+    os_upgrade_runbook,
+    switchover_commands,
+    verify_script,
+)
 from components.secrets import Secrets
 from components.settings import Settings
 from components.storage import IscsiTarget
@@ -57,6 +62,7 @@ def stack_outputs(s: Settings) -> dict:
                           for n in s.nodes if s.fenced},
         "switchover": switchover_commands(s),
         "manual_takeover": manual_takeover_runbook(s),
+        "os_upgrade": os_upgrade_runbook(s),
         "verify": verify_script(s),
     }
 

@@ -51,6 +51,19 @@ APT_SOURCE_PATH = "/etc/apt/sources.list.d/bluemind.list"
 # methods check signatures as the _apt user.
 APT_KEYRING_PATH = "/etc/apt/keyrings/bluemind.asc"
 POLICY_RC = "/usr/sbin/policy-rc.d"
+# The cluster stack, held (apt-mark hold): no re-run and no BlueMind update upgrades it; an upgraded corosync
+# or pacemaker restarts the cluster stack from its postinst, and open-iscsi's restarts the sessions under the
+# LUNs. The os_upgrade runbook (components/render/runbooks.py) upgrades them, one node at a time, in standby.
+HELD_PACKAGES = ("corosync", "pacemaker", "pacemaker-cli-utils", "fence-agents", "resource-agents", "open-iscsi")
+
+# --- systemd on the nodes (the cluster-agents step) ---------------------------------------------------------
+# pacemaker.service is After= and Wants= resource-agents-deps.target: what this drop-in orders before that
+# target starts before pacemaker and, on a shutdown, stops after it.
+RESOURCE_AGENTS_DEPS_DROPIN = "/etc/systemd/system/resource-agents-deps.target.d/bluemind-ha.conf"
+LOGIND_DROPIN = "/etc/systemd/logind.conf.d/bluemind-ha.conf"
+# BlueMind's own target (every BlueMind unit is PartOf= and WantedBy= it; `bmctl start|stop|restart` acts on
+# it): masked, so bmctl cannot restart what pacemaker manages.
+BLUEMIND_TARGET = "bluemind.target"
 
 # --- iSCSI -------------------------------------------------------------------------------------------------
 ISCSID_CONF = "/etc/iscsi/iscsid.conf"

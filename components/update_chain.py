@@ -1,11 +1,12 @@
 """BlueMind's update procedure for an HA pair, as resources (the seed's "Managing the BlueMind update"):
-maintenance mode on -> packages updated on both nodes (in parallel) -> post-installation on the node that
-holds the VIP only (found at run time) -> maintenance mode off -> cluster state checked.
+the BlueMind group's maintenance on (fencing stays armed) -> packages updated on both nodes (in parallel) ->
+post-installation on the node that holds the VIP only (found at run time) -> the group's maintenance off ->
+cluster state checked.
 
 The chain runs when the stack's BlueMind version changes (its scripts name the version): each step is an
 in-place update, run in dependency order. On the first `pulumi up` it only records the version: the first
-install is the nodes' bluemind-packages step. A failing step stops the chain, and the cluster stays in
-maintenance mode (never half-enabled HA); the failing script says what to do next.
+install is the nodes' bluemind-packages step. A failing step stops the chain, and the group stays in
+maintenance (never half-enabled HA; fencing stays armed); the failing script says what to do next.
 """
 from __future__ import annotations
 

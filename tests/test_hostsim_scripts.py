@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PATH, alert_agent_source
-from components.names import by_path_device
+from components.names import HELD_PACKAGES, by_path_device
 from components.render import deletes, node_scripts, storage_scripts, sync_scripts, update
 from components.render.cib import render_cib
 from components.render.corosync import render_corosync
@@ -33,8 +33,10 @@ def test_cluster_packages_stop_a_cluster_only_before_ours_is_configured(tmp_path
     run = Host(tmp_path, {"uname": [("-n", Reply(NODE.name + "\n"))]}, files=files).run(
         node_scripts.cluster_packages(PROD, NODE))
     assert run.returncode == 0, run.output
-    assert run.lines("apt-get") == ["apt-get update -qq", "apt-get install -y -qq --no-install-recommends " +
-                                    " ".join(node_scripts.CLUSTER_PACKAGES)]
+    # Missing packages only, never an upgrade (an upgraded corosync's postinst restarts the cluster); held.
+    assert run.lines("apt-get") == ["apt-get update -qq", "apt-get install -y -qq --no-install-recommends --no-upgrade "
+                                    + " ".join(node_scripts.CLUSTER_PACKAGES)]
+    assert run.lines("apt-mark") == ["apt-mark hold " + " ".join(HELD_PACKAGES)]
     stop = "systemctl stop pacemaker.service corosync.service"
     assert run.lines("systemctl") == ["systemctl disable --quiet corosync.service pacemaker.service",
                                       *([] if rendered else [stop]), "systemctl enable --now iscsid.service"]

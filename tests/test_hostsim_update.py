@@ -16,23 +16,28 @@ MEMBERS = group_member_ids(S)
 VIP = "10.20.0.50"
 UPGRADED = Reply("Upgrade Complete: Success\n", rc=3)
 RELEASE_Q = "--type crm_config --set-name bluemind-ha-state --name bluemind-ha-release --query --quiet"
-MAINT_Q = "--type crm_config --name maintenance-mode --query --quiet"
+MAINT_Q = "--type crm_config --name maintenance-mode --query --quiet"   # the cluster-wide one: an admin's
+GROUP_MAINT_Q = "--resource bluemind --meta --get-parameter maintenance --quiet"   # the update window
+ON = "crm_resource --resource bluemind --meta --set-parameter maintenance --parameter-value true"
 
 
-def cluster(tmp_path, *, release="4.9.0+old", maintenance="true", where=None, failures=0, vip_here=True, here=None,
-            bm_cli=UPGRADED, installed=None, files=None, first=None) -> Host:
-    """A fake node of a cluster: `where` maps a group member to the nodes it runs on (default: all on A)."""
+def cluster(tmp_path, *, release="4.9.0+old", maintenance="true", cluster_maintenance="false", where=None,
+            failures=0, vip_here=True, here=None, bm_cli=UPGRADED, installed=None, files=None, first=None) -> Host:
+    """A fake node of a cluster: `maintenance` is the group's (the update window), `cluster_maintenance` the
+    cluster-wide maintenance-mode; `where` maps a group member to the nodes it runs on (default: all on A)."""
     where = where or {}
     locate = [(f"--locate --resource {m} --quiet", Reply("".join(f"{n}\n" for n in where.get(m, [A]))))
               for m in MEMBERS]
     failure_xml = "".join('<failure op_key="x" node="a"/>\n' for _ in range(failures))
     rules = {
-        "crm_attribute": [(f"{RELEASE_Q}", Reply(f"{release}\n")), (MAINT_Q, Reply(f"{maintenance}\n"))],
-        "crm_resource": [*locate, ("--resource vip --get-parameter ip --quiet", Reply(f"{VIP}\n"))],
+        "crm_attribute": [(f"{RELEASE_Q}", Reply(f"{release}\n")), (MAINT_Q, Reply(f"{cluster_maintenance}\n"))],
+        "crm_resource": [*locate, ("--resource vip --get-parameter ip --quiet", Reply(f"{VIP}\n")),
+                         (GROUP_MAINT_Q, Reply(f"{maintenance}\n"))],
         "crm_mon": [("-1 --output-as=xml", Reply(f"<crm_mon>\n{failure_xml}</crm_mon>\n"))],
         "ip": [("-o -4 addr show", Reply(f"2: eth0    inet {here or (VIP if vip_here else '10.20.0.11')}/24 brd x\n"))],
         "bm-cli": [("setup upgrade", bm_cli)],
-        "dpkg-query": [("*bluemind-full", Reply(installed or f"{S.bluemind.version}-1"))],
+        "dpkg-query": [("*bluemind-full", Reply(installed or f"{S.bluemind.version}-1")),
+                       ("*binary:Package* bm-\\* bluemind-\\*", Reply("ii  bluemind-full\nii  bm-core\nrc  bm-old\n"))],
     }
     for name, extra in (first or {}).items():  # rules that come before the healthy cluster's
         rules[name] = [*extra, *rules.get(name, [])]
@@ -70,7 +75,7 @@ def test_a_step_acts_when_the_release_differs(tmp_path, step):
 def test_no_recorded_release_runs_the_step(tmp_path):
     run = cluster(tmp_path, first={"crm_attribute": [(RELEASE_Q, Reply("", rc=6))]}).run(update.maintenance_on_script(S))
     assert "is in place" not in run.stdout, run.output
-    assert run.called("crm_attribute --type crm_config --name maintenance-mode --update true")
+    assert run.called(ON)
 
 
 # --- step 1: maintenance on ---------------------------------------------------------------------------------
@@ -80,14 +85,15 @@ def test_maintenance_on_sets_it_and_reads_it_back(tmp_path):
     assert run.returncode == 0, run.output
     # The release is read twice: is it in place already, and is the stack's version a downgrade of it.
     assert run.lines("crm_attribute") == [f"crm_attribute {RELEASE_Q}", f"crm_attribute {RELEASE_Q}",
-                                          "crm_attribute --type crm_config --name maintenance-mode --update true",
                                           f"crm_attribute {MAINT_Q}"]
+    assert run.lines("crm_resource") == [ON, f"crm_resource {GROUP_MAINT_Q}"]
+    assert "Fencing stays armed" in run.stdout
 
 
 def test_maintenance_on_fails_when_it_does_not_read_back(tmp_path):
     run = cluster(tmp_path, maintenance="false").run(update.maintenance_on_script(S))
     assert run.returncode == 1
-    assert "maintenance-mode did not read back as true" in run.stderr
+    assert "the group's maintenance did not read back as true" in run.stderr
 
 
 # --- step 2: packages ---------------------------------------------------------------------------------------
@@ -95,7 +101,7 @@ def test_maintenance_on_fails_when_it_does_not_read_back(tmp_path):
 def test_packages_refuse_outside_maintenance(tmp_path):
     run = cluster(tmp_path, maintenance="false").run(update.package_update_script(S, S.nodes[0]))
     assert run.returncode == 1
-    assert "not in maintenance mode" in run.stderr
+    assert "the group bluemind is not in maintenance" in run.stderr
     assert not run.lines("apt-get") and run.files == {}
 
 
@@ -106,9 +112,11 @@ def test_packages_block_service_starts_on_the_passive_node_only(tmp_path, vip_he
     run = cluster(tmp_path, vip_here=vip_here, first={"apt-get": [("*", seen)]}).run(
         update.package_update_script(S, S.nodes[0]))
     assert run.returncode == 0, run.output
+    # Only BlueMind's installed packages are upgraded (never a dist-upgrade: the cluster stack stays held).
     assert run.lines("apt-get") == [
         "apt-get update -qq",
-        "apt-get -y -qq -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold dist-upgrade"]
+        "apt-get install -y -qq --only-upgrade -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
+        "bluemind-full bm-core"]
     pin = run.files["/etc/apt/preferences.d/bluemind-ha"]
     assert pin.text == update.apt_pin(S.bluemind.version) and pin.mode == 0o644
     seen_text = (tmp_path / "hostsim/policy-seen").read_text() if (tmp_path / "hostsim/policy-seen").exists() else ""
@@ -178,15 +186,15 @@ def test_post_install_judges_bm_cli(tmp_path, reply, ok):
 
 # --- step 4: maintenance off, only with the group on exactly one node --------------------------------------
 
-OFF = "crm_attribute --type crm_config --name maintenance-mode --delete"
+OFF = "crm_resource --resource bluemind --meta --delete-parameter maintenance"
 
 
 def test_maintenance_off_with_the_group_on_one_node(tmp_path):
     run = cluster(tmp_path).run(update.maintenance_off_script(S))
     assert run.returncode == 0, run.output
-    assert run.lines("crm_resource")[0] == "crm_resource --refresh"
-    assert run.lines("crm_attribute")[-1] == OFF
-    assert f"pacemaker manages the group again, on {A}" in run.stdout
+    assert run.lines("crm_resource")[1] == "crm_resource --refresh --resource bluemind"
+    assert OFF in run.lines("crm_resource")
+    assert f"pacemaker manages BlueMind again, on {A}" in run.stdout
 
 
 @pytest.mark.parametrize(("where", "message"), [
@@ -199,20 +207,21 @@ def test_maintenance_off_refuses_a_group_not_on_exactly_one_node(tmp_path, where
     run = cluster(tmp_path, where=where).run(update.maintenance_off_script(S))
     assert run.returncode == 1
     assert message in run.stderr
-    assert OFF not in run.lines("crm_attribute"), "maintenance mode stays on"
+    assert OFF not in run.lines("crm_resource"), "the group's maintenance stays on"
 
 
 def test_maintenance_off_when_already_off_does_nothing(tmp_path):
     run = cluster(tmp_path, maintenance="false").run(update.maintenance_off_script(S))
     assert run.returncode == 0
-    assert "already off" in run.stdout and run.lines("crm_resource") == []
+    assert "is not in maintenance; nothing to do" in run.stdout
+    assert run.lines("crm_resource") == [f"crm_resource {GROUP_MAINT_Q}"]
 
 
 def test_maintenance_off_refuses_when_the_reprobe_does_not_settle(tmp_path):
     run = cluster(tmp_path, first={"crm_resource": [("--wait *", Reply(rc=124))]}).run(update.maintenance_off_script(S))
     assert run.returncode == 1
     assert "the re-probe did not settle" in run.stderr
-    assert OFF not in run.lines("crm_attribute")
+    assert OFF not in run.lines("crm_resource")
 
 
 # --- step 5: the cluster check ------------------------------------------------------------------------------
@@ -227,7 +236,8 @@ def test_check_passes_a_healthy_cluster_and_records_the_release(tmp_path):
 
 
 @pytest.mark.parametrize(("fault", "problem"), [
-    ({"maintenance": "true"}, "the cluster is in maintenance mode"),
+    ({"maintenance": "true"}, "the group bluemind is in maintenance"),
+    ({"cluster_maintenance": "true"}, "the cluster is in maintenance mode"),
     ({"where": {"svc-bm-core": [A, B]}}, "svc-bm-core runs on: "),
     ({"where": {"vip": []}}, "vip runs on: no node"),
     ({"where": {"svc-bm-lmtpd": [B]}}, "the group bluemind is not on exactly one node"),

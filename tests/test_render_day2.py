@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from components.render import update
 from components.render.cib import render_cib
 from components.render.lsyncd import SYNC_KEY, render_lsyncd_conf
-from components.render.runbooks import manual_takeover_runbook, switchover_commands
+from components.render.runbooks import manual_takeover_runbook, os_upgrade_runbook, switchover_commands
 from components.settings import Sync
 from components.sync_paths import NEVER_SYNCED, SYNCED, excluded_paths, sync_roots
 from tools.stackfile import load_settings
@@ -130,14 +131,17 @@ def _stub(bin_dir: Path, name: str, body: str) -> None:
 
 def _run_post_install(tmp_path, *, address: str, maintenance: str = "true", bm_cli_rc: int = 3,
                       bm_cli_says: str = "Upgrade Complete: Success"):
-    """The real post-install script with `ip`, `crm_attribute` and `bm-cli` stubbed on PATH."""
+    """The real post-install script with `ip`, `crm_resource` and `bm-cli` stubbed on PATH. `maintenance`: the
+    group's maintenance meta attribute."""
     s = load_settings("dev")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     calls = tmp_path / "bm-cli.calls"
     _stub(bin_dir, "ip", f"echo '2: ens3    inet {address}/24 brd 192.168.150.255 scope global ens3'")
-    _stub(bin_dir, "crm_attribute", f"echo {maintenance}")
-    _stub(bin_dir, "crm_resource", f"echo {s.network.vip}")  # the VIP, as the CIB holds it
+    _stub(bin_dir, "crm_attribute", "echo false")  # the cluster-wide maintenance-mode: never the chain's
+    # The VIP's address, as the CIB holds it; the group's maintenance meta attribute.
+    _stub(bin_dir, "crm_resource", f'case "$*" in *"--meta --get-parameter maintenance"*) echo {maintenance} ;; '
+                                   f'*) echo {s.network.vip} ;; esac')
     _stub(bin_dir, "bm-cli", f'echo "$@" >> {calls}; echo "{bm_cli_says}"; exit {bm_cli_rc}')
     script = tmp_path / "post.sh"
     script.write_text(update.post_install_script(s, s.nodes[0]))
@@ -161,7 +165,8 @@ def test_post_install_skips_on_the_node_without_the_vip(tmp_path):
 def test_post_install_failure_keeps_maintenance_and_says_what_next(tmp_path):
     result, _ = _run_post_install(tmp_path, address="192.168.150.100", bm_cli_says="Upgrade failed")
     assert result.returncode == 1
-    assert "stays in maintenance mode" in result.stderr and "Next:" in result.stderr
+    assert "stays in maintenance" in result.stderr and "fencing stays armed" in result.stderr
+    assert "Next:" in result.stderr
 
 
 def test_post_install_refuses_outside_maintenance_mode(tmp_path):
@@ -180,14 +185,26 @@ def test_the_release_changes_with_the_version_and_with_the_repository_and_hides_
 def test_update_scripts_pin_the_version_and_never_turn_maintenance_off_except_step_4():
     s = load_settings("prod")
     package = update.package_update_script(s, s.nodes[0])
-    assert "Pin: version 5.3.2*" in package and "dist-upgrade" in package and "exit 101" in package
+    assert "Pin: version 5.3.2*" in package and "exit 101" in package
     assert "systemctl disable" in package and "lsyncd.service" in package
     for text in (update.maintenance_on_script(s), package, update.post_install_script(s, s.nodes[1])):
-        assert "maintenance-mode --delete" not in text and "maintenance-mode --update false" not in text
+        assert "--delete-parameter maintenance" not in text
     off = update.maintenance_off_script(s)
-    assert off.index("crm_resource --refresh") < off.index("maintenance-mode --delete")
+    assert off.index('crm_resource --refresh --resource "$group"') < off.index("--delete-parameter maintenance")
     assert all(text.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in text for text in
                (package, off, update.cluster_check_script(s)))
+
+
+def test_the_update_window_is_the_groups_maintenance_never_the_cluster_wide_one():
+    """maintenance-mode=true would disarm fencing for the whole update (tools/failover.py: update-window-*)."""
+    s = load_settings("prod")
+    chain = [update.maintenance_on_script(s), update.maintenance_off_script(s), update.cluster_check_script(s),
+             update.post_install_script(s, s.nodes[0])] + [update.package_update_script(s, n) for n in s.nodes]
+    for text in chain:  # no command sets or clears it (a warning may name the command for the admin)
+        assert not re.search(r"^\s*crm_attribute [^\n]*maintenance-mode --(update|delete)", text, re.M)
+    assert 'crm_resource --resource "$group" --meta --set-parameter maintenance --parameter-value true' \
+        in update.maintenance_on_script(s)
+    assert "group=bluemind" in update.maintenance_on_script(s)
 
 
 # --- runbooks ---------------------------------------------------------------------------------------
@@ -207,3 +224,16 @@ def test_manual_takeover_confirms_power_off_before_quorum_and_fenced_stacks_conf
     fenced = manual_takeover_runbook(load_settings("dev"))
     assert "stonith_admin --confirm bm1" in fenced and "stonith_admin --confirm bm2" in fenced
     assert "corosync-quorumtool" not in fenced
+
+
+def test_os_upgrade_standbys_the_node_then_upgrades_the_held_stack_and_rejoins_bounded():
+    from components.deployment import stack_outputs
+    s = load_settings("prod")
+    text = os_upgrade_runbook(s)
+    assert stack_outputs(s)["os_upgrade"] == text
+    order = ['--name standby --update on', 'systemctl stop pacemaker.service corosync.service',
+             'apt-mark unhold corosync pacemaker', 'dist-upgrade', 'apt-mark hold corosync pacemaker',
+             'systemctl start corosync.service pacemaker.service', '--name standby --delete']
+    assert [text.index(step) for step in order] == sorted(text.index(step) for step in order)
+    assert text.count('deadline=$((SECONDS + ') == 2 and text.count('-ge "$deadline"') == 2  # bounded waits
+    assert "exit 101" in text and "systemctl disable --quiet corosync.service pacemaker.service" in text

@@ -6,11 +6,13 @@ import subprocess
 
 import pytest
 
+from components.names import HELD_PACKAGES
 from components.render.runbooks import verify_script
 from tools.stackfile import load_settings
 
 HEALTHY = {"members": "1 bm-prod-a member\n2 bm-prod-b member\n", "me": "bm-prod-a", "stonith": "true",
-           "fence_rc": "0", "located": "bm-prod-a\n", "mounted": "yes", "http": "302"}
+           "fence_rc": "0", "located": "bm-prod-a\n", "mounted": "yes", "http": "302", "group_maintenance": "",
+           "maintenance_mode": "", "held": "\n".join(HELD_PACKAGES), "target": "masked"}
 
 
 def _run(tmp_path, **scenario) -> subprocess.CompletedProcess:
@@ -19,9 +21,13 @@ def _run(tmp_path, **scenario) -> subprocess.CompletedProcess:
     bin_dir.mkdir(exist_ok=True)
     stubs = {
         "crm_node": f'[ "$1" = --name ] && echo {state["me"]} || printf %s "{state["members"]}"',
-        "crm_attribute": f"echo {state['stonith']}",
+        "crm_attribute": f'case "$*" in *maintenance-mode*) echo "{state["maintenance_mode"]}" ;; '
+                         f'*) echo {state["stonith"]} ;; esac',
         "fence_ipmilan": f"cat >/dev/null; exit {state['fence_rc']}",
-        "crm_resource": f'printf %s "{state["located"]}"',
+        "crm_resource": f'case "$*" in *"--get-parameter maintenance"*) echo "{state["group_maintenance"]}" ;; '
+                        f'*) printf %s "{state["located"]}" ;; esac',
+        "apt-mark": f'[ "$1" = showhold ] && printf "%s\\n" "{state["held"]}"',
+        "systemctl": f'[ "$1 $2" = "is-enabled bluemind.target" ] && echo {state["target"]}',
         "findmnt": f'[ {state["mounted"]} = yes ] && echo "$4"; true',
         "curl": f"printf {state['http']}",
     }
@@ -35,7 +41,7 @@ def _run(tmp_path, **scenario) -> subprocess.CompletedProcess:
 def test_a_healthy_cluster_passes_every_check(tmp_path):
     result = _run(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "FAIL" not in result.stdout and result.stdout.count("PASS") == 2 + 2 + 1 + 11 + 1
+    assert "FAIL" not in result.stdout and result.stdout.count("PASS") == 2 + 2 + 1 + 2 + 11 + 1 + 2
 
 
 @pytest.mark.parametrize(("fault", "failing"), [
@@ -47,6 +53,10 @@ def test_a_healthy_cluster_passes_every_check(tmp_path):
     ({"mounted": "no"}, "/var/lib/postgresql is mounted here, once"),
     ({"me": "bm-prod-b"}, "/var/spool/cyrus is not mounted here (the group runs on bm-prod-a)"),
     ({"http": "503"}, "answers on the VIP 10.20.0.50"),
+    ({"group_maintenance": "true"}, "pacemaker manages the group bluemind"),
+    ({"maintenance_mode": "true"}, "the cluster is not in maintenance-mode"),
+    ({"held": "pacemaker"}, "the cluster stack is held"),
+    ({"target": "enabled"}, "bluemind.target is masked"),
 ])
 def test_each_fault_fails_its_check_and_the_run(tmp_path, fault, failing):
     result = _run(tmp_path, **fault)

@@ -277,6 +277,25 @@ def _rebooted(cib: str, node: str) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
+def _with_update_window(cib: str) -> str:
+    """The update chain's window (components/render/update.py): the group's own maintenance meta attribute,
+    as `crm_resource --resource GROUP --meta --set-parameter maintenance --parameter-value true` sets it."""
+    root = ET.fromstring(cib)
+    group = root.find(f".//resources/group[@id='{GROUP_ID}']")
+    meta = group.find("meta_attributes")
+    if meta is None:
+        meta = ET.SubElement(group, "meta_attributes", id=f"{GROUP_ID}-meta_attributes")
+    ET.SubElement(meta, "nvpair", id=f"{meta.get('id')}-maintenance", name="maintenance", value="true")
+    return ET.tostring(root, encoding="unicode")
+
+
+def _nobody_fenced(o: Outcome, why: str) -> Outcome:
+    """`o` (a node was lost, nobody was fenced) said so first."""
+    if o.fenced:
+        return o
+    return Outcome(**{**o.__dict__, "does": f"Fences nobody ({why}), {o.does[0].lower()}{o.does[1:]}"})
+
+
 def _with_maintenance_mode(cib: str) -> str:
     root = ET.fromstring(cib)
     props = root.find(".//crm_config/cluster_property_set")
@@ -397,12 +416,28 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
             return [f"{rsc}_monitor_{m.monitor_ms[rsc]}@{active}={OCF_NOT_RUNNING}"] * times
 
         def maintenance() -> list[Outcome]:
+            """The cluster-wide maintenance-mode (an admin's), then the update chain's window: the group's own
+            maintenance, which leaves fencing armed (components/render/update.py)."""
             rsc = m.members[0]
             times = m.migration_threshold[rsc] or 1
-            steps = crmsim.run_until_idle(_with_maintenance_mode(settled.cib), quorum=True,
-                                          inject=monitor_failures(rsc, times))
-            return [_outcome(m, "maintenance", f"maintenance-mode=true, and the monitor of {rsc} fails "
-                             f"{_times(times)}", steps)]
+            frozen = _with_maintenance_mode(settled.cib)
+            steps = crmsim.run_until_idle(frozen, quorum=True, inject=monitor_failures(rsc, times))
+            outcomes = [_outcome(m, "maintenance", f"maintenance-mode=true, and the monitor of {rsc} fails "
+                                 f"{_times(times)}", steps)]
+            if settings.fenced:
+                lost = crmsim.run_until_idle(frozen, quorum=q.survivor_quorate, fail=[active])
+                outcomes.append(_nobody_fenced(_outcome(
+                    m, "maintenance-active-crash", f"maintenance-mode=true, and {active}, the active node, crashes",
+                    lost, lost=[active]), "maintenance-mode stops fencing too: never used for updates"))
+            window = _with_update_window(settled.cib)
+            during = f"during an update (the update chain's window: group {GROUP_ID} meta maintenance=true)"
+            outcomes.append(_outcome(m, "update-window", f"{during}, the monitor of {rsc} fails {_times(times)}",
+                                     crmsim.run_until_idle(window, quorum=True, inject=monitor_failures(rsc, times))))
+            for key, node, role in (("update-window-active-crash", active, "the active node"),
+                                    ("update-window-passive-crash", passive, "the passive node")):
+                lost = crmsim.run_until_idle(window, quorum=q.survivor_quorate, fail=[node])
+                outcomes.append(_outcome(m, key, f"{during}, {node}, {role}, crashes", lost, lost=[node]))
+            return outcomes
 
         def monitor_fails(rsc: str) -> Callable[[], list[Outcome]]:
             # The recovery of a failed monitor is one transition: scheduling it shows all of it, and is

@@ -36,14 +36,17 @@ MUTANTS = (
     # update-check.sh
     Mutant(S + "update-check.sh", "if [ \"$problems\" -ne 0 ]; then", "if false; then", "check_",
            why="success on an unhealthy cluster"),
-    Mutant(S + "update-check.sh", "if in_maintenance; then", "if ! in_maintenance; then", "check_"),
+    Mutant(S + "update-check.sh", "if group_in_maintenance; then", "if ! group_in_maintenance; then", "check_"),
+    Mutant(S + "update-check.sh", "if cluster_in_maintenance; then", "if ! cluster_in_maintenance; then", "check_"),
     Mutant(S + "update-check.sh", "if [ \"$failures\" -ne 0 ]; then", "if [ \"$failures\" -gt 1 ]; then", "check_"),
     Mutant(S + "update-check.sh", "\"$(printf '%s\\n' \"$found\" | grep -c .)\" -ne 1",
            "\"$(printf '%s\\n' \"$found\" | grep -c .)\" -gt 1", "check_"),
     # update-common.sh: the release comparison, maintenance, the VIP holder
     Mutant(S + "update-common.sh", "= \"$release\" ]", "!= \"\" ]", "release"),
     Mutant(S + "update-common.sh", "= \"$release\" ]", "= \"${release%?}\" ]", "release"),
-    Mutant(S + "update-common.sh", "[ \"$(\"${maintenance_query[@]}\" 2>/dev/null || true)\" = true ]", "true",
+    Mutant(S + "update-common.sh",
+           "[ \"$(crm_resource --resource \"$group\" --meta --get-parameter maintenance --quiet 2>/dev/null || true)\" = true ]",
+           "true",
            "maintenance or packages or post_install"),
     Mutant(S + "update-common.sh", "grep -qxF \"$vip\"", "grep -qF \"$vip\"", "post_install or packages"),
     # update-post-install.sh

@@ -14,9 +14,13 @@ from components.names import (
     APT_PIN_PATH,
     APT_SOURCE_PATH,
     AUTHKEY_PATH,
+    BLUEMIND_TARGET,
     COROSYNC_CONF,
+    HELD_PACKAGES,
+    LOGIND_DROPIN,
     POLICY_RC,
     RENDERED_MARK,
+    RESOURCE_AGENTS_DEPS_DROPIN,
     bmc_password_file,
     by_path_device,
 )
@@ -28,6 +32,23 @@ CLUSTER_PACKAGES = ("corosync", "pacemaker", "pacemaker-cli-utils", "fence-agent
                     "open-iscsi", "xfsprogs", "e2fsprogs", "lsyncd", "rsync", "ipmitool", "python3",
                     "iputils-ping",  # the uplink watch (ocf:pacemaker:ping)
                     "curl")  # the service agent's HTTP probes
+# Boot and shutdown order: pacemaker starts after, so stops before, the iSCSI sessions (iscsid, and
+# open-iscsi.service, which logs them in at boot and out at shutdown) and the network. On a reboot BlueMind is
+# stopped while its LUNs are still there.
+BOOT_ORDER_UNITS = ("iscsid.service", "open-iscsi.service", "network-online.target")
+# Red Hat and SUSE, for integrated fence devices (IPMI): the power key must not start a graceful shutdown, so
+# that a fence's power-off is immediate.
+LOGIND_CONF = "# bluemind-ha: a fence's power-off (IPMI) is immediate, never a graceful shutdown\n[Login]\nHandlePowerKey=ignore\n"
+
+
+def resource_agents_deps_dropin() -> str:
+    """The resource-agents-deps.target drop-in: Requires= and After= the iSCSI sessions and the network."""
+    units = " ".join(BOOT_ORDER_UNITS)
+    return ("# bluemind-ha: pacemaker (After=resource-agents-deps.target) starts after, and on a shutdown stops\n"
+            "# before, the iSCSI sessions and the network: BlueMind stops while its LUNs are still reachable.\n"
+            f"[Unit]\nRequires={units}\nAfter={units}\n")
+
+
 CIB_MERGE_SOURCE = (Path(__file__).parent / "cib_merge.py").read_text()
 
 
@@ -46,13 +67,14 @@ def preflight(s: Settings, node: Node) -> str:
 
 
 def cluster_packages(s: Settings, node: Node) -> str:
-    """Check the host's name (renamed only when the stack says nodes[].rename_host), then install the cluster
-    stack; corosync and pacemaker never start at boot (components/scripts/)."""
+    """Check the host's name (renamed only when the stack says nodes[].rename_host), then install what is
+    missing of the cluster stack, never upgrade it (--no-upgrade, held); corosync and pacemaker never start at
+    boot (components/scripts/)."""
     index = s.nodes.index(node)
     return render("cluster-packages.sh", f"{node.name}: cluster packages",
                   {"node": node.name, "node_key": f"nodes[{index}]", "stack": s.stack,
                    "rename_host": "true" if node.rename_host else "false", "rendered_mark": RENDERED_MARK,
-                   "packages": CLUSTER_PACKAGES})
+                   "packages": CLUSTER_PACKAGES, "held": HELD_PACKAGES})
 
 
 def bluemind_apt_source(s: Settings, node: Node) -> str:
@@ -75,11 +97,14 @@ def bluemind_packages(s: Settings, node: Node) -> str:
 
 def cluster_agents(s: Settings, node: Node) -> str:
     """stdin: ocf:bluemind-ha:service, the resource agent that checks what BlueMind's bm-checks check; plus
-    the mail alert agent when the stack sends alerts."""
+    the mail alert agent when the stack sends alerts. Also what pacemaker needs of systemd: the boot and
+    shutdown order (resource-agents-deps.target), the power key ignored (logind), bluemind.target masked."""
     alert = bool(s.cluster.alert_recipient)
-    return render("cluster-agents.sh", f"{node.name}: bluemind-ha's pacemaker agents",
+    return render("cluster-agents.sh", f"{node.name}: bluemind-ha's pacemaker agents, boot order, power key",
                   {"service_agent": SERVICE_AGENT_PATH, "alert_agent": ALERT_AGENT_PATH if alert else "",
-                   "alert_agent_text": Text(alert_agent_source() if alert else "\n", "ALERT_AGENT")})
+                   "alert_agent_text": Text(alert_agent_source() if alert else "\n", "ALERT_AGENT"),
+                   "deps_dropin": RESOURCE_AGENTS_DEPS_DROPIN, "deps_conf": resource_agents_deps_dropin(),
+                   "logind_dropin": LOGIND_DROPIN, "logind_conf": LOGIND_CONF, "bluemind_target": BLUEMIND_TARGET})
 
 
 def filesystems(s: Settings, node: Node) -> str:

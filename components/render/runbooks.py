@@ -1,5 +1,5 @@
-"""Commands an admin runs by hand: a planned switchover, taking over after the active node died, and the
-checks after `pulumi up`.
+"""Commands an admin runs by hand: a planned switchover, taking over after the active node died, upgrading
+the OS and the cluster stack one node at a time, and the checks after `pulumi up`.
 
 Pure: Settings in, text out. The README and the stack outputs show them.
 """
@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import shlex
 
-from components.names import GROUP_ID, bmc_password_file
+from components.names import BLUEMIND_TARGET, GROUP_ID, HELD_PACKAGES, POLICY_RC, bmc_password_file
 from components.render.fence_preflight import PREFLIGHT_TIMEOUT_S, agent_stdin, fence_parameters
 from components.render.shell import render
 from components.services import LSYNCD
 from components.settings import Node, Settings
 
 SWITCHOVER_TIMEOUT_S = 1200  # every member's stop, then every start, of a cold BlueMind
+REJOIN_TIMEOUT_S = 300  # corosync and pacemaker started by hand until the node is online in the cluster
 
 
 def switchover_commands(s: Settings) -> str:
@@ -33,6 +34,71 @@ done
 # Always remove the move constraint, so the cluster is free to fail over again.
 crm_resource --clear --resource {GROUP_ID}
 crm_mon -1
+"""
+
+
+def os_upgrade_runbook(s: Settings) -> str:
+    """Upgrade the OS and the cluster stack (held by the cluster-packages step: no `pulumi up` and no
+    BlueMind update upgrades them) one node at a time: standby the node (the group leaves it, if it ran
+    there), stop its cluster stack cleanly (a clean leave is never fenced), unhold, upgrade with no service
+    started, hold again, reboot if asked, rejoin, unstandby. Then the other node. Bounded waits."""
+    a, b = (n.name for n in s.nodes)
+    held = " ".join(HELD_PACKAGES)
+    return f"""#!/bin/bash
+# OS and cluster-stack upgrade, one node at a time, never both at once. Save as a file and run it with bash,
+# as root, on the node being upgraded: first the passive node, then the other (its standby moves BlueMind
+# away: a switchover, a short outage). The cluster packages are held ({held}):
+# only this procedure upgrades them. It stops at the first failure with the node in standby, out of the
+# cluster; fix the cause and run it again: it picks up where it stopped. After a reboot, run it again.
+set -eu
+node=$(uname -n)
+if [ "$node" = {a} ]; then peer={b}; else peer={a}; fi
+if systemctl is-active --quiet pacemaker.service; then
+  # 1. Standby: the group leaves this node (if it ran here); wait until it runs whole on the peer.
+  crm_attribute --node "$node" --name standby --update on
+  deadline=$((SECONDS + {SWITCHOVER_TIMEOUT_S}))
+  until [ "$(crm_resource --resource {LSYNCD.rsc_id} --locate --quiet 2>/dev/null)" = "$peer" ] \\
+      && ! crm_resource --resource {GROUP_ID} --locate --quiet 2>/dev/null | grep -qx "$node"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "the group does not run whole on $peer after {SWITCHOVER_TIMEOUT_S}s: see crm_mon -1; $node stays in standby" >&2
+      exit 1
+    fi
+    sleep 5
+  done
+  # 2. Leave the cluster cleanly: $peer keeps quorum alone (two_node), and a clean leave is never fenced.
+  systemctl stop pacemaker.service corosync.service
+fi
+# 3. Upgrade everything, the cluster stack included; no package script starts a service (no LUN is mounted
+#    here, and the cluster stack must stay down until it rejoins below).
+if [ -e {POLICY_RC} ] && ! grep -q bluemind-ha {POLICY_RC}; then
+  echo "{POLICY_RC} exists and is not bluemind-ha's: review it first" >&2
+  exit 1
+fi
+printf '#!/bin/sh\\n# bluemind-ha: OS upgrade, no service starts\\nexit 101\\n' > {POLICY_RC}
+chmod 0755 {POLICY_RC}
+apt-mark unhold {held}
+apt-get update
+apt-get -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold dist-upgrade
+apt-mark hold {held}
+rm -f {POLICY_RC}
+systemctl disable --quiet corosync.service pacemaker.service  # never at boot: no fence loops
+if [ -e /run/reboot-required ]; then
+  echo "$node asks for a reboot: reboot it, then run this again to rejoin; it stays in standby meanwhile."
+  exit 0
+fi
+# 4. Rejoin, wait until the cluster sees this node online, then take it out of standby.
+systemctl start corosync.service pacemaker.service
+deadline=$((SECONDS + {REJOIN_TIMEOUT_S}))
+until crm_mon -1 --output-as=xml 2>/dev/null | grep -q "<node name=\\"$node\\"[^>]* online=\\"true\\""; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "$node is not online after {REJOIN_TIMEOUT_S}s: see corosync-cfgtool -s and crm_mon -1; it stays in standby" >&2
+    exit 1
+  fi
+  sleep 5
+done
+crm_attribute --node "$node" --name standby --delete
+crm_mon -1
+echo "$node upgraded and back in the cluster (BlueMind stays where it runs: no failback). Next: the same on $peer."
 """
 
 
@@ -88,4 +154,5 @@ def verify_script(s: Settings) -> str:
     return render("verify.sh", f"verify the {s.stack} cluster", {
         "group": GROUP_ID, "url": s.bluemind.url, "vip": s.network.vip, "stonith": "true" if s.fenced else "false",
         "timeout_s": PREFLIGHT_TIMEOUT_S, "nodes": [n.name for n in s.nodes],
-        "directories": [lun.directory for lun in s.storage.luns], "peer_fence_parameters": peer_parameters})
+        "directories": [lun.directory for lun in s.storage.luns], "peer_fence_parameters": peer_parameters,
+        "held": HELD_PACKAGES, "bluemind_target": BLUEMIND_TARGET})

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install BlueMind once, with every service it brings disabled at boot (only pacemaker starts them, on the
-# active node); later versions arrive through the update chain, in maintenance mode. Once BlueMind is
+# active node); later versions arrive through the update chain, the group in maintenance. Once BlueMind is
 # installed, a re-run only keeps the cluster-managed units disabled at boot: it installs, pins and stops
 # nothing, since pacemaker may be running them on this node.
 # stdin: the apt pin of the BlueMind version to install first (the apt source is the bluemind-apt-source

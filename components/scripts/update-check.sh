@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Update step 5, once: pass only if maintenance mode is off, every group member runs on one and the same
+# Update step 5, once: pass only if neither the group nor the cluster is in maintenance, every group member runs on one and the same
 # node, and pacemaker lists no failed action; then record the release as the cluster's, which completes
 # the update. Prints crm_mon's view either way.
 # shellcheck source=lib.sh
 source "${BASH_SOURCE[0]%/*}/lib.sh"
 # shellcheck source=update-common.sh
 source "${BASH_SOURCE[0]%/*}/update-common.sh"
-: "${group:?}" "${members[@]-}"
+: "${members[@]-}"
 exit_if_release_in_place
 
 crm_mon -1 --show-detail || true
 problems=0
-if in_maintenance; then
-  echo "PROBLEM: the cluster is in maintenance mode: nothing fails over." >&2
+if group_in_maintenance; then
+  echo "PROBLEM: the group $group is in maintenance: pacemaker neither monitors nor recovers it." >&2
+  problems=1
+fi
+if cluster_in_maintenance; then
+  echo "PROBLEM: the cluster is in maintenance mode: nothing is fenced, nothing fails over." >&2
   problems=1
 fi
 nodes=""

@@ -1,8 +1,11 @@
 # shellcheck shell=bash
-# What every step of the update chain shares (sourced after lib.sh). Maintenance mode is never turned off
-# here: a failure anywhere leaves the cluster in maintenance mode and says what to do next.
-: "${release:?}" "${version:?}" "${allow_downgrade:?}" "${stack:?}" "${release_attribute[@]-}"
-: "${maintenance_query[@]-}" "${vip_id:?}"
+# What every step of the update chain shares (sourced after lib.sh). The update window is the BlueMind
+# group's own maintenance (its meta attribute maintenance=true): pacemaker neither starts, stops nor monitors
+# the group's members, while the fence devices and the membership stay managed, so a node lost during the
+# update is still fenced. Never the cluster-wide maintenance-mode, which disarms fencing and all recovery.
+# The window is never closed here: a failure anywhere leaves the group in maintenance and says what to do.
+: "${release:?}" "${version:?}" "${allow_downgrade:?}" "${stack:?}" "${release_attribute[@]-}" "${group:?}"
+: "${vip_id:?}"
 
 # Does the cluster run this release already (recorded by the last step of a completed update)?
 release_in_place() {
@@ -44,21 +47,28 @@ refuse_downgrade() {
   exit 1
 }
 
-in_maintenance() {
-  [ "$("${maintenance_query[@]}" 2>/dev/null || true)" = true ]
+# The group's update window: its maintenance meta attribute (inherited by every member).
+group_in_maintenance() {
+  [ "$(crm_resource --resource "$group" --meta --get-parameter maintenance --quiet 2>/dev/null || true)" = true ]
 }
 
-# fail WHAT NEXT: say what failed and what to do, and stop. Maintenance mode is left as it is.
+# The cluster-wide maintenance-mode, which the chain never sets: an admin's (fencing is off while it is on).
+cluster_in_maintenance() {
+  [ "$(crm_attribute --type crm_config --name maintenance-mode --query --quiet 2>/dev/null || true)" = true ]
+}
+
+# fail WHAT NEXT: say what failed and what to do, and stop. The group's maintenance is left as it is.
 fail() {
   echo "FAILED: $1" >&2
-  echo "The cluster stays in maintenance mode: pacemaker neither starts, stops nor monitors anything." >&2
+  echo "The group $group stays in maintenance (meta maintenance=true): pacemaker neither starts, stops nor" \
+       "monitors BlueMind; fencing stays armed, so a lost node is still powered off." >&2
   echo "Next: $2" >&2
   exit 1
 }
-trap 'echo "FAILED at line $LINENO; the cluster stays in maintenance mode. Fix the cause and re-run this step." >&2' ERR
+trap 'echo "FAILED at line $LINENO; the group $group stays in maintenance, fencing stays armed. Fix the cause and re-run this step." >&2' ERR
 
 require_maintenance() {
-  in_maintenance || fail "the cluster is not in maintenance mode" \
+  group_in_maintenance || fail "the group $group is not in maintenance" \
     "run the maintenance-on step first; updating under a managing pacemaker would trigger recovery or fencing"
 }
 

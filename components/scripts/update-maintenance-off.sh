@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# Update step 4, once: re-probe every resource (crm_resource --refresh), refuse unless the probes found the
-# whole group on exactly one node, then turn maintenance mode off and wait for the cluster to settle.
+# Update step 4, once: re-probe the group's members (crm_resource --refresh --resource GROUP: what the
+# package scripts changed, and no fail count left from the update), refuse unless the probes found the whole
+# group on exactly one node, then close the update window (the group's maintenance meta attribute) and wait
+# for the cluster to settle.
 # shellcheck source=lib.sh
 source "${BASH_SOURCE[0]%/*}/lib.sh"
 # shellcheck source=update-common.sh
 source "${BASH_SOURCE[0]%/*}/update-common.sh"
-: "${group:?}" "${members[@]-}" "${settle_timeout_s:?}"
+: "${members[@]-}" "${settle_timeout_s:?}"
 exit_if_release_in_place
 
-if ! in_maintenance; then
-  echo "maintenance-mode is already off; nothing to do. Next: the cluster check."
+if ! group_in_maintenance; then
+  echo "the group $group is not in maintenance; nothing to do. Next: the cluster check."
   exit 0
 fi
-# While in maintenance, pacemaker still runs probes: what it finds is what it will manage afterwards.
-crm_resource --refresh >/dev/null
+# While the group is in maintenance, pacemaker still runs probes: what it finds is what it will manage
+# afterwards.
+crm_resource --refresh --resource "$group" >/dev/null
 crm_resource --wait --timeout="${settle_timeout_s}s" \
   || fail "the re-probe did not settle" "look at crm_mon -1; re-run this step"
 nodes=""
@@ -29,6 +32,6 @@ done
 if [ "$(printf '%s\n' "$nodes" | grep -c .)" -ne 1 ]; then
   fail "the group $group is split across nodes: ${nodes//$'\n'/ }" "stop the members on the node without the VIP; re-run this step"
 fi
-crm_attribute --type crm_config --name maintenance-mode --delete
+crm_resource --resource "$group" --meta --delete-parameter maintenance >/dev/null
 crm_resource --wait --timeout="${settle_timeout_s}s" || echo "the cluster has not settled yet; the cluster check tells more." >&2
-echo "maintenance-mode off: pacemaker manages the group again, on $nodes. Next: the cluster check."
+echo "group $group: maintenance off: pacemaker manages BlueMind again, on $nodes. Next: the cluster check."

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Update step 1, on either node: refuse a downgrade the stack does not allow (before anything changes), then
-# put the whole cluster in maintenance mode and verify it took.
+# open the update window, the BlueMind group's own maintenance (its meta attribute maintenance=true, inherited
+# by every member), and verify it took. Pacemaker then neither starts, stops nor monitors BlueMind's
+# resources, but the fence devices and the membership stay managed: a node lost during the update is still
+# fenced. Never the cluster-wide maintenance-mode, which disarms fencing.
 # shellcheck source=lib.sh
 source "${BASH_SOURCE[0]%/*}/lib.sh"
 # shellcheck source=update-common.sh
@@ -9,7 +12,14 @@ source "${BASH_SOURCE[0]%/*}/update-common.sh"
 exit_if_release_in_place
 refuse_downgrade
 
-crm_attribute --type crm_config --name maintenance-mode --update true
-in_maintenance || fail "maintenance-mode did not read back as true" "check the cluster with crm_mon -1; re-run this step"
-echo "maintenance-mode=true: pacemaker neither starts, stops nor monitors resources; the services keep running."
+crm_resource --resource "$group" --meta --set-parameter maintenance --parameter-value true >/dev/null
+group_in_maintenance || fail "the group's maintenance did not read back as true" \
+  "check the cluster with crm_mon -1; re-run this step"
+echo "group $group: maintenance=true: pacemaker neither starts, stops nor monitors BlueMind; the services keep running."
+if cluster_in_maintenance; then
+  echo "WARNING: the cluster-wide maintenance-mode is on (an admin's): fencing is off until it is removed" \
+       "(crm_attribute --type crm_config --name maintenance-mode --delete)." >&2
+else
+  echo "Fencing stays armed: a node lost during the update is powered off by its fence device."
+fi
 echo "Next: the package update on both nodes (${nodes[0]}, ${nodes[1]})."

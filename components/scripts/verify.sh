@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Is the cluster what pulumi up declared? Run on each node as root (`pulumi stack output verify | ssh
 # root@<node> bash`): both nodes members, STONITH on and the peer's fence device answering a status call, the
-# group on exactly one node, each LUN mounted once (here when the group runs here, else not at all), and
-# BlueMind's URL answering on the VIP. One PASS/FAIL line each; exit 1 if anything failed.
+# group on exactly one node and managed (neither it nor the cluster left in maintenance), each LUN mounted
+# once (here when the group runs here, else not at all), BlueMind's URL answering on the VIP, the cluster
+# stack held (no upgrade restarts it) and bluemind.target masked (bmctl cannot restart what pacemaker
+# manages). One PASS/FAIL line each; exit 1 if anything failed.
 # shellcheck source=lib.sh
 source "${BASH_SOURCE[0]%/*}/lib.sh"
 : "${group:?}" "${url:?}" "${vip:?}" "${stonith:?}" "${timeout_s:?}"
 : "${nodes[@]:?}" "${directories[@]:?}"
-: "${peer_fence_parameters[@]-}"
+: "${peer_fence_parameters[@]-}" "${held[@]:?}" "${bluemind_target:?}"
 
 failures=0
 check() {
@@ -21,6 +23,14 @@ peer_fence_answers() {
   local params=${peer_fence_parameters[$1]}
   timeout "$timeout_s" fence_ipmilan <<<"${params%$'\n'}" >/dev/null 2>&1 || [ $? = 2 ]  # 2: answered, powered off
 }
+group_managed() {
+  [ "$(crm_resource --resource "$group" --meta --get-parameter maintenance --quiet 2>/dev/null || true)" != true ]
+}
+cluster_managed() {
+  [ "$(crm_attribute --type crm_config --name maintenance-mode --query --quiet 2>/dev/null || true)" != true ]
+}
+stack_held() { [ "$(apt-mark showhold 2>/dev/null | grep -cxF -f <(printf '%s\n' "${held[@]}"))" = "${#held[@]}" ]; }
+masked() { [ "$(systemctl is-enabled "$1" 2>/dev/null || true)" = masked ]; }
 one_node() { [ "$(grep -c . <<<"$where")" = 1 ]; }
 mounted_times() { [ "$(findmnt -n -o TARGET --mountpoint "$1" 2>/dev/null | grep -c .)" = "$2" ]; }
 answers() {
@@ -40,6 +50,8 @@ fi
 where=$(crm_resource --resource "$group" --locate --quiet 2>/dev/null | sort -u)
 on=${where:-nowhere}
 check "the group $group runs on exactly one node (${on//$'\n'/ and })" one_node
+check "pacemaker manages the group $group (not in maintenance: a leftover update window?)" group_managed
+check "the cluster is not in maintenance-mode (it stops fencing and every recovery)" cluster_managed
 for directory in "${directories[@]}"; do
   if [ "$where" = "$me" ]; then
     check "$directory is mounted here, once" mounted_times "$directory" 1
@@ -48,6 +60,8 @@ for directory in "${directories[@]}"; do
   fi
 done
 check "https://$url/ answers on the VIP $vip" answers
+check "the cluster stack is held: ${held[*]} (apt-mark showhold)" stack_held
+check "$bluemind_target is masked" masked "$bluemind_target"
 if ((failures)); then
   echo "$failures check(s) failed on $me: crm_mon -1 -r -f shows the cluster; README, Troubleshooting" >&2
   exit 1

@@ -327,6 +327,43 @@ def test_maintenance_mode_freezes_everything(matrix):
     assert (o.fenced, o.started, o.stopped, o.group_after) == ((), (), (), (mx.active,))
 
 
+def test_a_node_lost_during_the_update_window_is_still_fenced(matrix):
+    """Issue 14 item 6: the update chain's window (the group's maintenance) keeps STONITH live, unlike the
+    cluster-wide maintenance-mode, which leaves a lost node unfenced (the proof bites: maintenance-active-crash)."""
+    s, mx = matrix
+    active = mx.outcome("update-window-active-crash")
+    passive = mx.outcome("update-window-passive-crash")
+    if s.fenced:
+        assert [node for node, *_ in active.fenced] == [mx.active]
+        assert [node for node, *_ in passive.fenced] == [mx.passive]
+        assert mx.outcome("maintenance-active-crash").fenced == ()
+    else:
+        assert active.fenced == passive.fenced == ()
+    # The unmanaged group is never started on the survivor in the middle of an update, nor moved.
+    assert (active.started, active.stopped, active.group_after) == ((), (), ())
+    assert (passive.started, passive.stopped, passive.group_after, passive.running_after) == \
+        ((), (), (mx.active,), mx.members)
+
+
+def test_pacemaker_leaves_the_group_alone_during_the_update_window(matrix):
+    """Failed monitors during the update (package scripts restarting services) neither restart nor move the
+    group, even at the migration-threshold."""
+    _, mx = matrix
+    o = mx.outcome("update-window")
+    # The member whose monitor said "not running" is left as reported; every other one keeps running.
+    assert (o.fenced, o.started, o.stopped, o.group_after, o.running_after) == \
+        ((), (), (), (mx.active,), mx.members[1:])
+
+
+def test_the_update_window_proof_bites():
+    """Without the window (the group managed), the same failures restart the group; without fencing armed
+    (maintenance-mode), the same crash is not fenced."""
+    require_tool("crm_simulate")
+    mx = matrix_of("dev")
+    assert mx.outcome("monitor-" + mx.members[0] + "-threshold").started  # managed: it moves
+    assert mx.outcome("update-window-active-crash").fenced and not mx.outcome("maintenance-active-crash").fenced
+
+
 def test_a_node_booting_alone_starts_nothing(matrix):
     _, mx = matrix
     assert not mx.quorum.lone_boot_quorate
@@ -455,3 +492,4 @@ def test_failover_markdown_is_deterministic_and_says_what_happens(name):
     else:
         assert f"Starts nothing on {passive}" in crash_row
     assert "| no |" not in first
+    assert f"during an update (the update chain's window: group bluemind meta maintenance=true), {active}" in first

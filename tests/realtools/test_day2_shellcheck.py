@@ -4,13 +4,15 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
+import xml.etree.ElementTree as ET
 
 import pytest
 
 from components.agents import SERVICE_AGENT_SOURCE
+from components.names import GROUP_ID
 from components.render import update
 from components.render.cib import render_cib
-from components.render.runbooks import manual_takeover_runbook, switchover_commands
+from components.render.runbooks import manual_takeover_runbook, os_upgrade_runbook, switchover_commands
 from tests.conftest import require_tool
 from tools.stackfile import load_settings
 
@@ -29,6 +31,7 @@ def _scripts(stack: str):
     yield "switchover", switchover_commands(s)
     yield "takeover-fenced", manual_takeover_runbook(s)
     yield "takeover-manual", manual_takeover_runbook(manual)
+    yield "os-upgrade", os_upgrade_runbook(s)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -63,8 +66,8 @@ def _simulated_cluster(tmp_path, stack: str):
 def test_the_update_chain_runs_only_for_a_new_release_and_completes_only_on_a_healthy_cluster(stack, tmp_path):
     """Against the CIB of a started cluster (pacemaker's tools read and write it through CIB_file): the
     chain's first creation records the stack's release; steps that run again for that release do nothing;
-    a new release puts the cluster in maintenance, and its last step records it only once the cluster is
-    out of maintenance and healthy."""
+    a new release puts the group (never the cluster) in maintenance, and its last step records it only once
+    neither is in maintenance and the cluster is healthy."""
     require_tool("crm_simulate", "crm_mon", "crm_resource", "crm_attribute", "cibadmin")
     s, cib_file = _simulated_cluster(tmp_path, stack)
     env = {**os.environ, "CIB_file": str(cib_file)}
@@ -88,17 +91,37 @@ def test_the_update_chain_runs_only_for_a_new_release_and_completes_only_on_a_he
     assert cib_file.read_text() == before, "an unchanged release must not touch the cluster"
 
     newer = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, version=s.bluemind.version + ".1"))
-    assert run(update.maintenance_on_script(newer)).returncode == 0
+    opened = run(update.maintenance_on_script(newer))
+    assert opened.returncode == 0 and "Fencing stays armed" in opened.stdout, opened.stderr
+    # The update window is the group's maintenance, never the cluster's (which would disarm fencing).
+    assert _meta(cib_file, "bluemind", "maintenance") == "true"
+    assert _property(cib_file, "maintenance-mode") is None
     in_maintenance = run(update.cluster_check_script(newer))
-    assert in_maintenance.returncode == 1 and "maintenance mode" in in_maintenance.stderr
+    assert in_maintenance.returncode == 1 and "is in maintenance" in in_maintenance.stderr
     assert cluster_release() == update.release_id(s), "an update that has not completed is not recorded"
 
-    # Step 4 waits for a live cluster to settle, which a CIB file cannot: turn maintenance off as it does.
-    subprocess.run(["crm_attribute", "--type", "crm_config", "--name", "maintenance-mode", "--delete"], env=env,
-                   check=True, capture_output=True, timeout=30)
+    # Step 4 waits for a live cluster to settle, which a CIB file cannot: close the window as it does.
+    subprocess.run(update.GROUP_MAINTENANCE_OFF.split(), env=env, check=True, capture_output=True, timeout=30)
     completed = run(update.cluster_check_script(newer))
     assert completed.returncode == 0 and "runs complete on" in completed.stdout, completed.stderr
     assert cluster_release() == update.release_id(newer)
+
+    # An admin's cluster-wide maintenance-mode fails the check too: nothing would be fenced.
+    subprocess.run(["crm_attribute", "--type", "crm_config", "--name", "maintenance-mode", "--update", "true"],
+                   env=env, check=True, capture_output=True, timeout=30)
+    newest = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, version=s.bluemind.version + ".2"))
+    frozen = run(update.cluster_check_script(newest))
+    assert frozen.returncode == 1 and "nothing is fenced" in frozen.stderr
+
+
+def _meta(cib_file, rsc: str, name: str) -> str | None:
+    found = ET.parse(cib_file).getroot().find(f".//resources//*[@id='{rsc}']/meta_attributes/nvpair[@name='{name}']")
+    return None if found is None else found.get("value")
+
+
+def _property(cib_file, name: str) -> str | None:
+    found = ET.parse(cib_file).getroot().find(f".//crm_config//nvpair[@name='{name}']")
+    return None if found is None else found.get("value")
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -115,9 +138,8 @@ def test_a_version_lower_than_the_clusters_release_is_refused_before_anything_ch
         path.write_text(text)
         return subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True, timeout=120)
 
-    def maintenance() -> str:
-        return subprocess.run(update.MAINTENANCE_QUERY.split(), env=env, capture_output=True, text=True,
-                              timeout=30).stdout.strip()
+    def maintenance() -> str | None:
+        return _meta(cib_file, GROUP_ID, "maintenance")
 
     def at(version: str, allow: bool = False):
         return dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, version=version, allow_downgrade=allow))
@@ -136,8 +158,8 @@ def test_a_version_lower_than_the_clusters_release_is_refused_before_anything_ch
     # An update goes through: dpkg's ordering, not text's.
     newer = run(update.maintenance_on_script(at(running + "0")))   # x.y.z.10 > x.y.z.1, though "10" < "1" as text
     assert newer.returncode == 0 and "DOWNGRADE" not in newer.stdout, newer.stderr
-    subprocess.run(["crm_attribute", "--type", "crm_config", "--name", "maintenance-mode", "--delete"], env=env,
-                   check=True, capture_output=True, timeout=30)
+    subprocess.run(["crm_resource", "--resource", GROUP_ID, "--meta", "--delete-parameter", "maintenance"],
+                   env=env, check=True, capture_output=True, timeout=30)
 
     allowed = run(update.maintenance_on_script(at(s.bluemind.version, allow=True)))
     assert allowed.returncode == 0, allowed.stderr
