@@ -19,9 +19,7 @@ import pytest
 from components.agents import (
     ALERT_AGENT_PATH,
     ALERT_AGENT_SOURCE,
-    SERVICE_AGENT_PATH,
     alert_agent_source,
-    service_agent_source,
 )
 from components.render import node_scripts
 from components.render.cib import render_cib
@@ -176,19 +174,3 @@ def test_the_cluster_agents_step_installs_the_agent_itself():
     result = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
 
-
-def test_the_cluster_agents_step_writes_the_agent_byte_for_byte(tmp_path):
-    """The step, run with its paths moved under tmp_path, writes exactly both agents, and again changes nothing."""
-    s = load_settings("prod")
-    script = node_scripts.cluster_agents(s, s.nodes[0])
-    for old, new in ((f"service_agent={SERVICE_AGENT_PATH}", f"service_agent={tmp_path}/ocf/service"),
-                     (f"alert_agent={ALERT_AGENT_PATH}", f"alert_agent={tmp_path}/local/alert_smtp")):
-        assert old in script, old
-        script = script.replace(old, new)
-    for _ in range(2):
-        result = subprocess.run(["bash", "-c", script], input=service_agent_source(), capture_output=True,
-                                text=True, timeout=30)
-        assert result.returncode == 0, result.stderr
-    installed = tmp_path / "local" / "alert_smtp"
-    assert installed.read_text() == alert_agent_source() and oct(installed.stat().st_mode & 0o777) == "0o755"
-    assert (tmp_path / "ocf" / "service").read_text() == service_agent_source()

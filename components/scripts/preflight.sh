@@ -8,16 +8,16 @@ source "${BASH_SOURCE[0]%/*}/lib.sh"
 : "${peer_addresses[@]:?}"
 
 problems=()
-# shellcheck source=/dev/null
-os=$(. "$os_release" 2>/dev/null && echo "${ID:-}-${VERSION_ID:-}")
-[ "$os" = debian-12 ] || problems+=("the OS is '${os:-unknown}', not Debian 12 (bookworm)")
+os=$(awk -F= '$1 == "ID" { id = $2 } $1 == "VERSION_ID" { v = $2 } END { gsub(/"/, "", id); gsub(/"/, "", v); print id "-" v }' \
+  "$os_release" 2>/dev/null || true)
+[ "$os" = debian-12 ] || problems+=("the OS is '${os#-}', not Debian 12 (bookworm)")
 if ! command -v timedatectl >/dev/null; then
   problems+=("no timedatectl: install and enable a time sync (systemd-timesyncd or chrony)")
 elif [ "$(timedatectl show -p NTPSynchronized --value 2>/dev/null)" != yes ]; then
   problems+=("the clock is not synchronized (timedatectl: NTPSynchronized=no): enable systemd-timesyncd or chrony")
 fi
-# shellcheck disable=SC2016 # $1 and $2 are the inner bash's arguments
-answers() { timeout "$timeout_s" bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null; }
+# An address and a port from the settings' grammars: nothing for the inner shell to interpret.
+answers() { timeout "$timeout_s" bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
 for address in "${peer_addresses[@]}"; do
   answers "$address" "$ssh_port" || problems+=("the peer does not answer on $address:$ssh_port (lsyncd's SSH; a route or firewall?)")
 done

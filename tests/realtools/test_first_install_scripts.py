@@ -128,7 +128,7 @@ def test_an_existing_host_of_another_name_is_refused_before_anything_changes_unl
     renamed = node.run(cluster_packages(renaming, renaming.nodes[1]))
     assert node.logged()[0] == "hostnamectl set-hostname bm-prod-b"
     assert f"renamed this host from '{current}' to 'bm-prod-b'" in renamed.stdout
-    assert "apt-get install -y -qq --no-install-recommends corosync" in " ".join(node.logged())
+    assert "apt-get install -y -qq --no-install-recommends --no-upgrade corosync" in " ".join(node.logged())
 
 
 # --- bluemind-packages --------------------------------------------------------------------------------------

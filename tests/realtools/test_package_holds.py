@@ -22,7 +22,8 @@ NEWER_STACK = {**INSTALLED_STACK, "corosync": "3.1.8-1", "pacemaker": "2.1.6-1"}
 
 class AptNode(Node):
     def __init__(self, tmp_path, installed: dict[str, str], available: dict[str, str]):
-        super().__init__(tmp_path)
+        # Named as the dev stack's first node: the package step refuses a host of another name.
+        super().__init__(tmp_path, hostname=load_settings("dev").nodes[0].name)
         for name, body in apt_stand_in.STAND_INS.items():
             (self.bin / name).write_text(f"#!/bin/bash\n{body}\n")
             (self.bin / name).chmod(0o755)
