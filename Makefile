@@ -4,7 +4,7 @@ BASE ?= HEAD
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: deps plan-deps plan test lint lab diff bench clean guard-mutants
+.PHONY: deps plan-deps plan test lint lab diff bench clean guard-mutants mutation
 
 # The real tools of the tests and the lab (some are daemons Debian starts: for a test machine).
 deps:
@@ -37,6 +37,11 @@ bench: plan-deps
 # Each safety guard of the host scripts (and each complete set) flipped in turn: its fast tests must fail.
 guard-mutants: deps
 	@$(PY) -m tools.guard_mutants
+
+# mutmut on components/ with the fast suite (setup.cfg); long: run it on a machine with time to spare.
+mutation: deps
+	@rm -rf mutants
+	@.venv/bin/mutmut run --max-children 2; .venv/bin/mutmut results
 
 clean:
 	rm -rf build .venv

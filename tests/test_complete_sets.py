@@ -188,3 +188,48 @@ def test_every_directory_has_a_lun_a_mkfs_and_a_mount_point(name):
         conf = render_targets_conf(s, "secret-0123")
         assert re.findall(r"# (\S+): \d+ GB", conf) == directories
         assert re.findall(r"^\s+lun (\d+)$", conf, re.M) == [str(i) for i in range(1, len(directories) + 1)]
+
+
+# --- corosync.conf, whole (README "Cluster layout": knet, aes256/sha256, the token, a passive second link,
+# two_node for a fenced stack; corosync's own logging to its file and syslog) --------------------------------
+
+def _parse_corosync(text):
+    """corosync.conf as nested (section, [items]) where an item is (key, value) or a section; any line that is
+    not a comment, blank, `name {`, `}` or `key: value` fails."""
+    stack = [("", [])]
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or line.startswith("#"):
+            continue
+        if m := re.fullmatch(r"([a-z_]+) \{", stripped):
+            section = (m.group(1), [])
+            stack[-1][1].append(section)
+            stack.append(section)
+        elif stripped == "}":
+            stack.pop()
+        elif m := re.fullmatch(r"([a-z0-9_]+): (\S+)", stripped):
+            stack[-1][1].append((m.group(1), m.group(2)))
+        else:
+            raise AssertionError(f"not corosync.conf syntax: {line!r}")
+    assert len(stack) == 1, "unbalanced braces"
+    return stack[0][1]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_corosync_conf_whole(name):
+    config = raw(name)
+    second = "link1_subnet" in config["network"]
+    cluster = config.get("cluster", {})
+    interfaces = [("interface", [("linknumber", "0"), ("knet_link_priority", "2")]),
+                  ("interface", [("linknumber", "1"), ("knet_link_priority", "1")])] if second else []
+    totem = [("version", "2"), ("cluster_name", cluster.get("name", "bluemind")), ("transport", "knet"),
+             ("crypto_cipher", "aes256"), ("crypto_hash", "sha256"), ("keyfile", "/etc/corosync/authkey"),
+             ("token", str(cluster.get("token_ms", 5000))), *([("link_mode", "passive")] if second else []),
+             *interfaces]
+    nodes = [("node", [("ring0_addr", n["ip"]), *([("ring1_addr", n["link1_ip"])] if second else []),
+                       ("name", n["name"]), ("nodeid", str(i))]) for i, n in enumerate(config["nodes"], 1)]
+    quorum = [("provider", "corosync_votequorum"), *([] if manual(name) else [("two_node", "1")])]
+    logging = [("to_logfile", "yes"), ("logfile", "/var/log/corosync/corosync.log"), ("to_syslog", "yes"),
+               ("timestamp", "on")]
+    parsed = _parse_corosync(render_corosync(settings_of(name)))
+    assert parsed == [("totem", totem), ("nodelist", nodes), ("quorum", quorum), ("logging", logging)]
