@@ -13,111 +13,26 @@ any breach of the safety rules every scenario must keep:
 Quorum is what the rendered corosync.conf gives: a lone survivor keeps quorum only with `two_node`, and
 a node that boots alone has none while `wait_for_all` holds.
 
-`failover_markdown` turns the matrix into the admin's table "when X happens -> the cluster does Y".
+tools/failover_model.py reads the rendered configuration; tools/failover_markdown.py turns the matrix into the
+admin's table "when X happens -> the cluster does Y".
 """
 from __future__ import annotations
 
 import itertools
-import re
-import subprocess
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from components.names import GROUP_ID
-from components.render.corosync import render_corosync
 from components.settings import Settings
 from tools import crmsim
+from tools import failover_model as cibs
+from tools import failover_words as words
+from tools.failover_model import Model, Votequorum, model
 
 CONCURRENCY = 2  # crm_simulate runs at once: the machines this runs on have two cores
 OCF_NOT_RUNNING = 7
 FAILURES_WITHOUT_THRESHOLD = 10  # a run of failed monitors, for a member that never moves
-
-
-# ---------------------------------------------------------------------------------------------------
-# What the simulation needs to know about the rendered configuration
-# ---------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Votequorum:
-    survivor_quorate: bool  # a node that lost its peer keeps quorum (two_node)
-    lone_boot_quorate: bool  # a node that boots while its peer is down has quorum (two_node without wait_for_all)
-
-
-def votequorum(corosync_conf: str) -> Votequorum:
-    """Read the quorum section of a corosync.conf the way votequorum(5) defines two_node and wait_for_all."""
-    section = re.search(r"^quorum\s*\{(.*?)^\}", corosync_conf, re.M | re.S)
-    options = dict(re.findall(r"^\s*(\w+)\s*:\s*(\S+)", section.group(1), re.M)) if section else {}
-    two_node = options.get("two_node") == "1"
-    wait_for_all = options.get("wait_for_all", "1" if two_node else "0") == "1"
-    # Two nodes, one vote each, no two_node: a lone node holds 1 of 2 votes and is inquorate.
-    return Votequorum(survivor_quorate=two_node, lone_boot_quorate=two_node and not wait_for_all)
-
-
-def _seconds(duration: str) -> float:
-    """A pacemaker duration ("15s", "500ms", "2min", "1h", "90") in seconds."""
-    match = re.fullmatch(r"\s*(\d+)\s*(ms|msec|s|sec|m|min|h|hr)?\s*", duration)
-    if not match:
-        raise ValueError(f"not a pacemaker duration: {duration!r}")
-    unit = {"ms": 0.001, "msec": 0.001, "m": 60, "min": 60, "h": 3600, "hr": 3600}.get(match.group(2) or "s", 1)
-    return int(match.group(1)) * unit
-
-
-def _nvpairs(element: ET.Element | None, tag: str) -> dict[str, str]:
-    if element is None:
-        return {}
-    return {nv.get("name"): nv.get("value") for block in element.findall(tag) for nv in block.findall("nvpair")}
-
-
-@dataclass(frozen=True)
-class Model:
-    members: tuple[str, ...]  # the group, in start order
-    monitor_ms: Mapping[str, int]  # member -> its recurring monitor's interval
-    migration_threshold: Mapping[str, int]  # member -> failures before it is banned (0: never)
-    static_fence_delay_s: Mapping[str, tuple[float, float]]  # fenced node -> the device's own (min, max) delay
-    fence_devices: Mapping[str, str]  # fenced node -> the stonith primitive that fences it
-    fence_monitor_ms: Mapping[str, int]  # stonith primitive -> its recurring monitor's interval
-    ping: tuple[str, int, tuple[str, ...]] | None  # the uplink watch: (node attribute, its value per target, targets)
-    nodes: tuple[str, str]
-    quorum: Votequorum
-
-
-def model(settings: Settings, cib_xml: str) -> Model:
-    root = ET.fromstring(cib_xml)
-    group = root.find(f".//resources/group[@id='{GROUP_ID}']")
-    defaults = _nvpairs(root.find(".//rsc_defaults"), "meta_attributes")
-    group_meta = _nvpairs(group, "meta_attributes")
-    members, monitors, thresholds = [], {}, {}
-    for primitive in group.findall("primitive"):
-        rsc = primitive.get("id")
-        members.append(rsc)
-        monitor = primitive.find("operations/op[@name='monitor']")
-        monitors[rsc] = int(_seconds(monitor.get("interval")) * 1000)
-        meta = {**defaults, **group_meta, **_nvpairs(primitive, "meta_attributes")}
-        threshold = meta.get("migration-threshold", "INFINITY")
-        thresholds[rsc] = 0 if threshold.upper() in ("INFINITY", "+INFINITY") else int(threshold)
-    delays, devices, device_monitors = {}, {}, {}
-    for device in root.iterfind(".//resources/primitive[@class='stonith']"):
-        params = _nvpairs(device, "instance_attributes")
-        monitor = device.find("operations/op[@name='monitor']")
-        if monitor is not None:
-            device_monitors[device.get("id")] = int(_seconds(monitor.get("interval")) * 1000)
-        base = _seconds(params.get("pcmk_delay_base", "0"))
-        # pcmk_delay_max bounds base + a random part (pacemaker-fenced metadata)
-        high = max(base, _seconds(params.get("pcmk_delay_max", "0")))
-        for target in re.split(r"[\s,;]+", params.get("pcmk_host_list", "").strip()):
-            if target:
-                delays[target] = (base, high)
-                devices[target] = device.get("id")
-    ping = None
-    for primitive in root.iterfind(".//resources/clone/primitive[@class='ocf'][@provider='pacemaker'][@type='ping']"):
-        params = _nvpairs(primitive, "instance_attributes")
-        # ocf:pacemaker:ping's defaults: attribute pingd, multiplier 1
-        ping = (params.get("name", "pingd"), int(params.get("multiplier", "1")), tuple(params["host_list"].split()))
-    return Model(members=tuple(members), monitor_ms=monitors, migration_threshold=thresholds,
-                 static_fence_delay_s=delays, fence_devices=devices, fence_monitor_ms=device_monitors, ping=ping,
-                 nodes=(settings.nodes[0].name, settings.nodes[1].name),
-                 quorum=votequorum(render_corosync(settings)))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -218,21 +133,9 @@ def _outcome(m: Model, key: str, when: str, steps: list[crmsim.Step], lost: Iter
 # ---------------------------------------------------------------------------------------------------
 # Saying what happened, for the admin
 # ---------------------------------------------------------------------------------------------------
-def _span(members: list[str]) -> str:
-    return members[0] if len(members) == 1 else f"{members[0]} … {members[-1]}, {len(members)} members"
-
-
-def _seconds_range(earliest: float, latest: float) -> str:
-    return f"{earliest:g} s" if earliest == latest else f"{earliest:g} to {latest:g} s"
-
-
-def _fence_phrase(node: str, earliest: float, latest: float) -> str:
-    return f"fences {node} (after a {_seconds_range(earliest, latest)} fencing delay)" if latest else f"fences {node} at once"
-
-
 def _described(m: Model, o: Outcome, lost: frozenset[str]) -> Outcome:
     """The outcome with `does` said from its facts."""
-    parts = [_fence_phrase(*fence) for fence in o.fenced]
+    parts = [words.fence_phrase(*fence) for fence in o.fenced]
     after = o.group_after[0] if o.group_after else None
     started_on_after = [r for r, n in o.started if n == after]
     survivors = [n for n in m.nodes if n not in lost]
@@ -242,13 +145,13 @@ def _described(m: Model, o: Outcome, lost: frozenset[str]) -> Outcome:
         parts.append("takes no action: no fence, no stop, no start" if o.group_before
                      else "starts nothing and fences nobody")
     elif after is None:
-        parts.append(f"stops the group ({_span([r for r, _ in o.stopped])}) and starts nothing")
+        parts.append(f"stops the group ({words.span([r for r, _ in o.stopped])}) and starts nothing")
     elif after not in o.group_before and len(o.running_after) == len(m.members) and started_on_after:
         verb = "then starts" if o.fenced else (f"stops the group on {o.group_before[0]}, then starts"
                                                if o.group_before else "starts")
-        parts.append(f"{verb} the whole group on {after} in order ({_span(started_on_after)})")
+        parts.append(f"{verb} the whole group on {after} in order ({words.span(started_on_after)})")
     elif started_on_after:
-        parts.append(f"restarts {_span(started_on_after)} in place on {after}")
+        parts.append(f"restarts {words.span(started_on_after)} in place on {after}")
     else:
         parts.append(f"leaves the group running on {after}, untouched")
     does = ", ".join(parts)
@@ -266,60 +169,11 @@ def _prefixed(m: Model, o: Outcome, first: str, unsafe: Iterable[str], lost: Ite
 # ---------------------------------------------------------------------------------------------------
 # The scenarios
 # ---------------------------------------------------------------------------------------------------
-def _rebooted(cib: str, node: str) -> str:
-    """`node` after a reboot: whatever it ran is gone. When a node joins, the DC erases its resource history
-    and re-probes; crm_simulate's node-up keeps the history, so a node lost without a fence (no STONITH)
-    would otherwise come back pretending to run what it ran before the crash."""
-    root = ET.fromstring(cib)
-    state = root.find(f"status/node_state[@uname='{node}']")
-    for stale in state.findall("lrm") + state.findall("transient_attributes"):
-        state.remove(stale)
-    return ET.tostring(root, encoding="unicode")
-
-
-def _with_update_window(cib: str) -> str:
-    """The update chain's window (components/render/update.py): the group's own maintenance meta attribute,
-    as `crm_resource --resource GROUP --meta --set-parameter maintenance --parameter-value true` sets it."""
-    root = ET.fromstring(cib)
-    group = root.find(f".//resources/group[@id='{GROUP_ID}']")
-    meta = group.find("meta_attributes")
-    if meta is None:
-        meta = ET.SubElement(group, "meta_attributes", id=f"{GROUP_ID}-meta_attributes")
-    ET.SubElement(meta, "nvpair", id=f"{meta.get('id')}-maintenance", name="maintenance", value="true")
-    return ET.tostring(root, encoding="unicode")
-
-
 def _nobody_fenced(o: Outcome, why: str) -> Outcome:
     """`o` (a node was lost, nobody was fenced) said so first."""
     if o.fenced:
         return o
     return Outcome(**{**o.__dict__, "does": f"Fences nobody ({why}), {o.does[0].lower()}{o.does[1:]}"})
-
-
-def _with_maintenance_mode(cib: str) -> str:
-    root = ET.fromstring(cib)
-    props = root.find(".//crm_config/cluster_property_set")
-    ET.SubElement(props, "nvpair", id=f"{props.get('id')}-maintenance-mode", name="maintenance-mode", value="true")
-    return ET.tostring(root, encoding="unicode")
-
-
-def _with_group_stopped(cib: str) -> str:
-    """The group stopped by the admin (target-role=Stopped), as during the first install or a storage grow."""
-    root = ET.fromstring(cib)
-    group = root.find(f".//resources/group[@id='{GROUP_ID}']")
-    meta = group.find("meta_attributes")
-    if meta is None:
-        meta = ET.SubElement(group, "meta_attributes", id=f"{GROUP_ID}-meta_attributes")
-    ET.SubElement(meta, "nvpair", id=f"{GROUP_ID}-meta_attributes-target-role", name="target-role", value="Stopped")
-    return ET.tostring(root, encoding="unicode")
-
-
-def _ordinal(n: int) -> str:
-    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
-
-
-def _times(n: int) -> str:
-    return "once" if n == 1 else f"{n} times in a row"
 
 
 def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] | None = None) -> Matrix:
@@ -355,7 +209,7 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
 
         def active_crash_and_return() -> list[Outcome]:
             steps = crash(active)
-            back = crmsim.run_until_idle(_rebooted(steps[-1].cib, active), quorum=True, up=[active])
+            back = crmsim.run_until_idle(cibs.rebooted(steps[-1].cib, active), quorum=True, up=[active])
             outcomes = [_outcome(m, "active-crash", f"{active}, the active node, crashes or loses power", steps,
                                  lost=[active]),
                         *_fence_fails(m, active, passive, steps[0]),
@@ -367,7 +221,7 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
             return outcomes
 
         def race_with_group_stopped() -> list[Outcome]:
-            stopped = crmsim.run_until_idle(_with_group_stopped(settled.cib), quorum=True)[-1].cib
+            stopped = crmsim.run_until_idle(cibs.with_group_stopped(settled.cib), quorum=True)[-1].cib
             return [split(stopped, active, passive, "fence-race-stopped",
                           f"{active} and {passive} lose each other while the group runs nowhere (first install, "
                           "storage grow, a failed start)")]
@@ -389,7 +243,7 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
                      else f"Stops {device}: it is banned from {passive}, the only node it may run on")
             unsafe = () if usable else (f"{passive}'s fencer ignores {device} (banned from its node): {active} "
                                         "cannot be fenced",)
-            when = (f"the monitor of {device} (the device fencing {active}, on {passive}) fails {_times(times)} "
+            when = (f"the monitor of {device} (the device fencing {active}, on {passive}) fails {words.times(times)} "
                     f"(a flaky BMC), then {active} crashes")
             return [_prefixed(m, _outcome(m, "fence-device-flaky", when, steps, lost=[active]), first + "; then it",
                               unsafe, lost=[active])]
@@ -420,18 +274,18 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
             maintenance, which leaves fencing armed (components/render/update.py)."""
             rsc = m.members[0]
             times = m.migration_threshold[rsc] or 1
-            frozen = _with_maintenance_mode(settled.cib)
+            frozen = cibs.with_maintenance_mode(settled.cib)
             steps = crmsim.run_until_idle(frozen, quorum=True, inject=monitor_failures(rsc, times))
             outcomes = [_outcome(m, "maintenance", f"maintenance-mode=true, and the monitor of {rsc} fails "
-                                 f"{_times(times)}", steps)]
+                                 f"{words.times(times)}", steps)]
             if settings.fenced:
                 lost = crmsim.run_until_idle(frozen, quorum=q.survivor_quorate, fail=[active])
                 outcomes.append(_nobody_fenced(_outcome(
                     m, "maintenance-active-crash", f"maintenance-mode=true, and {active}, the active node, crashes",
                     lost, lost=[active]), "maintenance-mode stops fencing too: never used for updates"))
-            window = _with_update_window(settled.cib)
+            window = cibs.with_update_window(settled.cib)
             during = f"during an update (the update chain's window: group {GROUP_ID} meta maintenance=true)"
-            outcomes.append(_outcome(m, "update-window", f"{during}, the monitor of {rsc} fails {_times(times)}",
+            outcomes.append(_outcome(m, "update-window", f"{during}, the monitor of {rsc} fails {words.times(times)}",
                                      crmsim.run_until_idle(window, quorum=True, inject=monitor_failures(rsc, times))))
             for key, node, role in (("update-window-active-crash", active, "the active node"),
                                     ("update-window-passive-crash", passive, "the passive node")):
@@ -452,10 +306,10 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
                     # Without a threshold (0: never moves), show that even a run of failures stays in place.
                     times = threshold - 1 if threshold else FAILURES_WITHOUT_THRESHOLD
                     outcomes.append(_outcome(m, f"monitor-{rsc}-restart", f"the monitor of {rsc} fails "
-                                             f"{_times(times)}", recovery(times)))
+                                             f"{words.times(times)}", recovery(times)))
                 if threshold:
                     outcomes.append(_outcome(m, f"monitor-{rsc}-threshold", f"the monitor of {rsc} fails a "
-                                             f"{_ordinal(threshold)} time (migration-threshold)", recovery(threshold)))
+                                             f"{words.ordinal(threshold)} time (migration-threshold)", recovery(threshold)))
                 return outcomes
             return run
 
@@ -489,7 +343,7 @@ def _fence_fails(m: Model, lost: str, survivor: str, step: crmsim.Step) -> list[
         why = f"all {len(starts)} starts of the group on {survivor} wait for the fence of {lost} in the transition graph"
     unsafe = tuple(f"{a.resource} can start on {survivor} although {lost} was never fenced" for a in runnable)
     if runnable:
-        does = f"Starts {_span([a.resource for a in runnable])} on {survivor} without the fence"
+        does = f"Starts {words.span([a.resource for a in runnable])} on {survivor} without the fence"
     else:
         does = (f"Starts nothing on {survivor} ({why}); the cluster waits until the fence succeeds or an admin "
                 f"confirms {lost} is off (stonith_admin --confirm {lost})")
@@ -522,8 +376,8 @@ def _fence_race(m: Model, active: str, passive: str, active_lost: Outcome, passi
     latest = {shooter: max((last for _, _, last in fences), default=float("inf")) for shooter, fences in shots.items()}
     winner = next((me for me, other in ((active, passive), (passive, active)) if latest[me] < earliest[other]), None)
     if winner is None:
-        does = (f"Both may fence each other: {active} fences after {_seconds_range(earliest[active], latest[active])}, "
-                f"{passive} after {_seconds_range(earliest[passive], latest[passive])}. UNSAFE: the fence race is not decided")
+        does = (f"Both may fence each other: {active} fences after {words.seconds_range(earliest[active], latest[active])}, "
+                f"{passive} after {words.seconds_range(earliest[passive], latest[passive])}. UNSAFE: the fence race is not decided")
         return Outcome(key=key, when=when, does=does, fenced=(), started=(), stopped=(),
                        group_before=active_lost.group_before, group_after=(), running_after=(),
                        unsafe=("the fence race is not decided",))
@@ -534,65 +388,9 @@ def _fence_race(m: Model, active: str, passive: str, active_lost: Outcome, passi
     if earliest[loser] > static:
         reasons.insert(0, "priority-fencing-delay protects the node running the group")
     why = f" ({'; '.join(reasons)})" if reasons else ""
-    does = (f"{winner} wins the race: it fences {loser} after {_seconds_range(earliest[winner], latest[winner])}, "
-            f"while {loser} would fence {winner} only after {_seconds_range(earliest[loser], latest[loser])}{why}; "
+    does = (f"{winner} wins the race: it fences {loser} after {words.seconds_range(earliest[winner], latest[winner])}, "
+            f"while {loser} would fence {winner} only after {words.seconds_range(earliest[loser], latest[loser])}{why}; "
             f"the group ends on {', '.join(view.group_after) or 'no node'}")
     return Outcome(key=key, when=when, does=does, fenced=shots[winner], started=view.started,
                    stopped=view.stopped, group_before=view.group_before, group_after=view.group_after,
                    running_after=view.running_after, unsafe=view.unsafe)
-
-
-# ---------------------------------------------------------------------------------------------------
-# The admin's table
-# ---------------------------------------------------------------------------------------------------
-def _pacemaker_version() -> str:
-    return subprocess.run(["crm_simulate", "--version"], capture_output=True, text=True,
-                          timeout=crmsim.TIME_LIMIT_S).stdout.splitlines()[0].strip()
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def failover_markdown(settings: Settings, cib_xml: str) -> str:
-    """The table "when X happens -> the cluster does Y" for `cib_xml`, from pacemaker's scheduler.
-
-    A monitor failure is simulated for the group's first member only, the one whose failure restarts the
-    most (the test suite simulates every member), so that `make plan` stays fast."""
-    matrix = run_matrix(settings, cib_xml, failing_members=model(settings, cib_xml).members[:1])
-    q = matrix.quorum
-    mode = "automatic failover with IPMI fencing" if settings.fenced else "manual failover (no fencing)"
-    lines = [
-        f"# Failover behaviour of stack `{settings.stack}`",
-        "",
-        f"Computed by pacemaker's own scheduler ({_pacemaker_version()}, `crm_simulate`) on the rendered CIB, "
-        f"for {mode}. With both nodes up the group `{GROUP_ID}` runs on **{matrix.active}**; "
-        f"**{matrix.passive}** is passive.",
-        f"Quorum follows the rendered corosync.conf: a node that loses its peer "
-        f"{'keeps' if q.survivor_quorate else 'loses'} quorum, a node that boots alone "
-        f"{'has' if q.lone_boot_quorate else 'has no'} quorum.",
-        "",
-        f"Group start order ({len(matrix.members)} members, stopped in reverse): "
-        + " → ".join(f"`{r}`" for r in matrix.members) + ".",
-        "",
-        "Every row is checked for: the group never runs on both nodes, its members start in order, and "
-        "nothing starts on a node before the other node's copy is stopped or fenced.",
-        "",
-        "| When | the cluster does | Safe |",
-        "|---|---|---|",
-    ]
-    for o in matrix.outcomes:
-        lines.append(f"| {_cell(o.when)} | {_cell(o.does)} | {'no' if o.unsafe else 'yes'} |")
-    non_critical = sorted(p.get("id") for p in ET.fromstring(cib_xml).iter("primitive")
-                          if p.find("meta_attributes/nvpair[@name='critical'][@value='false']") is not None)
-    first_moves_at = model(settings, cib_xml).migration_threshold[matrix.members[0]]
-    if not first_moves_at:
-        lines += ["", "A failed monitor of any other member likewise restarts that member and the members after it "
-                  "in place; the group never leaves its node on its own (no migration-threshold: without STONITH "
-                  "there is no automatic changeover), only an admin moves it."]
-    else:
-        lines += ["", "A failed monitor of any other member restarts that member and the members after it in place; "
-                  "it moves the group at its migration-threshold like the first member"
-                  + (f", except {', '.join(f'`{r}`' for r in non_critical)} (critical=false): at its threshold it "
-                     "stays stopped on its node and the group does not move." if non_critical else ".")]
-    return "\n".join(lines) + "\n"

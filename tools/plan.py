@@ -277,7 +277,7 @@ def write_plan(stack: str, out_dir: Path, config: dict[str, Any] | None = None,
                 payload = masked_payload(d.stdin, {k: config[k] for k in secret_keys or set()})
                 path.with_suffix(".stdin").write_text(payload)
 
-    from tools.failover import failover_markdown
+    from tools.failover_markdown import failover_markdown
     (out_dir / "failover.md").write_text(failover_markdown(settings, cib))
     from tools.topology import write_topology
     write_topology(settings, out_dir)

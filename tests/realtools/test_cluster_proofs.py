@@ -22,6 +22,7 @@ from components.settings import Settings
 from tests.conftest import require_root, require_tool
 from tests.stacks import ALL, CIB_CONFIGS, STACK_NAMES, settings_of
 from tools import crmsim, failover
+from tools.failover_markdown import failover_markdown
 
 TIME_LIMIT_S = 60
 OCF_ROOT = "/usr/lib/ocf"
@@ -483,7 +484,7 @@ def test_failover_markdown_is_deterministic_and_says_what_happens(name):
     require_tool("crm_simulate")
     s = settings_of(name)
     cib = render_cib(s)
-    first, second = failover.failover_markdown(s, cib), failover.failover_markdown(s, cib)
+    first, second = failover_markdown(s, cib), failover_markdown(s, cib)
     assert first == second
     active, passive = (n.name for n in s.nodes)
     crash_row = next(line for line in first.splitlines() if line.startswith(f"| {active}, the active node, crashes"))
