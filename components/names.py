@@ -38,6 +38,9 @@ def group_member_ids(s: Settings) -> list[str]:
             + [svc.rsc_id for svc in group_services(s.bluemind.major)])
 
 
+# How long a step waits for the cluster to settle: the group's slowest path, every start timeout of a cold start.
+SETTLE_TIMEOUT_S = 900
+
 # --- corosync ---------------------------------------------------------------------------------------------
 AUTHKEY_PATH = "/etc/corosync/authkey"
 COROSYNC_CONF = "/etc/corosync/corosync.conf"

@@ -133,11 +133,14 @@ def test_corosync_conf_accepted_prints_nothing_of_corosyncs_own_chatter(tmp_path
 
 # --- cib-push.sh -----------------------------------------------------------------------------------------------
 
+RUNS_ON_A = ("--resource bluemind --locate --quiet", Reply(f"{NODE.name}\n"))
+
+
 @pytest.mark.parametrize(("diff_rc", "patched", "ok"), [(0, False, True), (1, True, True), (2, False, False)])
 def test_cib_push_patches_only_a_difference(tmp_path, diff_rc, patched, ok):
     cib = render_cib(PROD)
-    run = Host(tmp_path, {"cibadmin": [("--query", Reply(cib))], "crm_diff": [("*", Reply(rc=diff_rc))]}).run(
-        node_scripts.cib_push(PROD, NODE), stdin=cib)
+    run = Host(tmp_path, {"cibadmin": [("--query", Reply(cib))], "crm_diff": [("*", Reply(rc=diff_rc))],
+                          "crm_resource": [RUNS_ON_A]}).run(node_scripts.cib_push(PROD, NODE), stdin=cib)
     assert (run.returncode == 0) is ok, run.output
     assert run.lines("crm_verify")[0].startswith("crm_verify --xml-file ")
     assert any(line.startswith("cibadmin --patch --xml-file ") for line in run.lines("cibadmin")) is patched
@@ -149,6 +152,25 @@ def test_cib_push_never_patches_a_cib_crm_verify_refuses(tmp_path):
                           "crm_diff": [("*", Reply(rc=1))]}).run(node_scripts.cib_push(PROD, NODE), stdin=cib)
     assert run.returncode != 0
     assert run.lines("crm_diff") == [] and run.lines("cibadmin") == ["cibadmin --query"]
+
+
+def test_cib_push_waits_for_the_group_and_fails_with_pacemakers_status_when_it_runs_nowhere(tmp_path):
+    cib = render_cib(PROD)
+    run = Host(tmp_path, {"cibadmin": [("--query", Reply(cib))], "crm_diff": [("*", Reply(rc=1))],
+                          "crm_mon": [("-1 -r -f", Reply("Failed Resource Actions: fs-var-lib-cyrus start\n"))]}).run(
+        node_scripts.cib_push(PROD, NODE), stdin=cib)
+    assert run.returncode == 1 and "runs on no node" in run.stderr and "fs-var-lib-cyrus start" in run.stderr
+    assert run.lines("crm_resource")[0] == "crm_resource --wait --timeout=900s", "bounded"
+
+
+@pytest.mark.parametrize("admin", [("--resource bluemind --meta --get-parameter target-role --quiet", "Stopped"),
+                                   ("--resource bluemind --meta --get-parameter maintenance --quiet", "true")])
+def test_cib_push_accepts_a_group_an_admin_stopped_or_put_in_maintenance(tmp_path, admin):
+    cib = render_cib(PROD)
+    run = Host(tmp_path, {"cibadmin": [("--query", Reply(cib))],
+                          "crm_resource": [(admin[0], Reply(admin[1] + "\n"))]}).run(
+        node_scripts.cib_push(PROD, NODE), stdin=cib)
+    assert run.returncode == 0 and "as an admin set it" in run.stdout, run.output
 
 
 # --- iscsi-login.sh --------------------------------------------------------------------------------------------

@@ -16,11 +16,13 @@ from components.names import (
     AUTHKEY_PATH,
     BLUEMIND_TARGET,
     COROSYNC_CONF,
+    GROUP_ID,
     HELD_PACKAGES,
     LOGIND_DROPIN,
     POLICY_RC,
     RENDERED_MARK,
     RESOURCE_AGENTS_DEPS_DROPIN,
+    SETTLE_TIMEOUT_S,
     bmc_password_file,
     by_path_device,
 )
@@ -150,4 +152,5 @@ def cluster_start(s: Settings, node: Node) -> str:
 def cib_push(s: Settings, node: Node) -> str:
     """stdin: the rendered CIB. Splice it into the live CIB (keeping admin state), verify the result, and
     patch only the difference, like pcs does."""
-    return render("cib-push.sh", f"{node.name}: push the CIB", {"cib_merge_py": Text(CIB_MERGE_SOURCE, "PY")})
+    return render("cib-push.sh", f"{node.name}: push the CIB", {
+        "cib_merge_py": Text(CIB_MERGE_SOURCE, "PY"), "group": GROUP_ID, "settle_timeout_s": SETTLE_TIMEOUT_S})

@@ -39,6 +39,7 @@ from components.names import (
     GROUP_ID,
     HELD_PACKAGES,
     POLICY_RC,
+    SETTLE_TIMEOUT_S,
     VIP_ID,
     group_member_ids,
 )
@@ -49,7 +50,6 @@ from components.settings import Node, Settings
 # The update window: the group's own maintenance meta attribute (never the cluster-wide maintenance-mode).
 GROUP_MAINTENANCE_ON = f"crm_resource --resource {GROUP_ID} --meta --set-parameter maintenance --parameter-value true"
 GROUP_MAINTENANCE_OFF = f"crm_resource --resource {GROUP_ID} --meta --delete-parameter maintenance"
-SETTLE_TIMEOUT_S = 900  # the group's slowest path: every start timeout of a cold start
 # Where the CIB holds the release the cluster runs: a property set of ours, next to pacemaker's own.
 RELEASE_QUERY = "crm_attribute --type crm_config --set-name bluemind-ha-state --name bluemind-ha-release"
 
