@@ -220,8 +220,10 @@ def test_corosync_conf_whole(name):
     config = raw(name)
     second = "link1_subnet" in config["network"]
     cluster = config.get("cluster", {})
-    interfaces = [("interface", [("linknumber", "0"), ("knet_link_priority", "2")]),
-                  ("interface", [("linknumber", "1"), ("knet_link_priority", "1")])] if second else []
+    # The dedicated back-to-back link 1 is preferred (the higher priority, issue 14: link priorities); the
+    # shared client network, link 0, is the fallback.
+    interfaces = [("interface", [("linknumber", "0"), ("knet_link_priority", "1")]),
+                  ("interface", [("linknumber", "1"), ("knet_link_priority", "2")])] if second else []
     totem = [("version", "2"), ("cluster_name", cluster.get("name", "bluemind")), ("transport", "knet"),
              ("crypto_cipher", "aes256"), ("crypto_hash", "sha256"), ("keyfile", "/etc/corosync/authkey"),
              ("token", str(cluster.get("token_ms", 5000))), *([("link_mode", "passive")] if second else []),
