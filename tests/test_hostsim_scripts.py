@@ -100,6 +100,26 @@ def test_cluster_agents(tmp_path, stack):
         assert ALERT_AGENT_PATH not in run.files
 
 
+@pytest.mark.parametrize("stack", ["prod", "dev"])  # BlueMind 5 and 4: other systemd: members
+def test_the_cibs_op_timeouts_are_the_systemd_members_own(tmp_path, stack):
+    """Pacemaker's systemd class sets no TimeoutStartSec: each systemd: resource of the CIB gets a drop-in with
+    its start op's timeout, and a stop timeout that ends inside its stop op's (before a fence)."""
+    import xml.etree.ElementTree as ET
+
+    s = settings_of(stack)
+    run = Host(tmp_path).run(node_scripts.cluster_agents(s, s.nodes[0]), stdin="#!/bin/sh\n")
+    assert run.returncode == 0, run.output
+    members = ET.fromstring(render_cib(s)).findall(".//group/primitive[@class='systemd']")
+    assert len(members) >= 2
+    for prim in members:
+        ops = {op.get("name"): int(op.get("timeout").rstrip("s")) for op in prim.iter("op")}
+        dropin = run.files[f"/etc/systemd/system/{prim.get('type')}.service.d/50-bluemind-ha-timeouts.conf"]
+        values = dict(line.split("=", 1) for line in dropin.text.splitlines() if "=" in line)
+        assert int(values["TimeoutStartSec"]) == ops["start"], prim.get("id")
+        assert 0 < int(values["TimeoutStopSec"]) <= ops["stop"] - 5, prim.get("id")
+    assert "systemctl daemon-reload" in run.lines("systemctl")
+
+
 # --- corosync-conf.sh ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("existing", "running", "reload"), [

@@ -27,7 +27,7 @@ from components.names import (
     by_path_device,
 )
 from components.render.shell import Text, render
-from components.services import active_only_units
+from components.services import active_only_units, group_services
 from components.settings import Node, Settings
 
 CLUSTER_PACKAGES = ("corosync", "pacemaker", "pacemaker-cli-utils", "fence-agents", "resource-agents",
@@ -49,6 +49,23 @@ def resource_agents_deps_dropin() -> str:
     return ("# bluemind-ha: pacemaker (After=resource-agents-deps.target) starts after, and on a shutdown stops\n"
             "# before, the iSCSI sessions and the network: BlueMind stops while its LUNs are still reachable.\n"
             f"[Unit]\nRequires={units}\nAfter={units}\n")
+
+
+def stop_timeout_within(stop_op_s: int) -> int:
+    """systemd's TimeoutStopSec inside the CIB's stop op timeout: a tenth less, at least 5 s less, never 0, so
+    systemd's final SIGKILL lands before pacemaker would count the stop failed and fence the node (the same
+    rule as ocf:bluemind-ha:service's own drop-in)."""
+    return max(1, stop_op_s - max(5, -(-stop_op_s // 10)))
+
+
+def systemd_timeout_dropins(s: Settings) -> dict[str, str]:
+    """For each `systemd:` member of the group (a service with nothing to probe): a drop-in that makes the
+    CIB's op timeouts the unit's own. Pacemaker's systemd class sets no TimeoutStartSec, so a unit's own (a
+    package's 90 s) would silently cut a longer CIB start short."""
+    return {f"/etc/systemd/system/{svc.unit}.service.d/50-bluemind-ha-timeouts.conf":
+            "# bluemind-ha: the CIB's op timeouts for this systemd: resource\n"
+            f"[Service]\nTimeoutStartSec={svc.start_timeout_s}\nTimeoutStopSec={stop_timeout_within(svc.stop_timeout_s)}\n"
+            for svc in group_services(s.bluemind.major) if svc.probe is None}
 
 
 CIB_MERGE_SOURCE = (Path(__file__).parent / "cib_merge.py").read_text()
@@ -100,13 +117,15 @@ def bluemind_packages(s: Settings, node: Node) -> str:
 def cluster_agents(s: Settings, node: Node) -> str:
     """stdin: ocf:bluemind-ha:service, the resource agent that checks what BlueMind's bm-checks check; plus
     the mail alert agent when the stack sends alerts. Also what pacemaker needs of systemd: the boot and
-    shutdown order (resource-agents-deps.target), the power key ignored (logind), bluemind.target masked."""
+    shutdown order (resource-agents-deps.target), the power key ignored (logind), bluemind.target masked, and
+    the CIB's timeouts on the `systemd:` members."""
     alert = bool(s.cluster.alert_recipient)
     return render("cluster-agents.sh", f"{node.name}: bluemind-ha's pacemaker agents, boot order, power key",
                   {"service_agent": SERVICE_AGENT_PATH, "alert_agent": ALERT_AGENT_PATH if alert else "",
                    "alert_agent_text": Text(alert_agent_source() if alert else "\n", "ALERT_AGENT"),
                    "deps_dropin": RESOURCE_AGENTS_DEPS_DROPIN, "deps_conf": resource_agents_deps_dropin(),
-                   "logind_dropin": LOGIND_DROPIN, "logind_conf": LOGIND_CONF, "bluemind_target": BLUEMIND_TARGET})
+                   "logind_dropin": LOGIND_DROPIN, "logind_conf": LOGIND_CONF, "bluemind_target": BLUEMIND_TARGET,
+                   "timeout_dropins": systemd_timeout_dropins(s)})
 
 
 def filesystems(s: Settings, node: Node) -> str:

@@ -7,11 +7,14 @@
 #   before the iSCSI sessions are logged out and the network goes down;
 # - the power key ignored (logind): a fence's IPMI power-off is immediate, never a graceful shutdown;
 # - bluemind.target masked: `bmctl start|stop|restart` acts on it, and every BlueMind unit is PartOf= it, so
-#   bmctl could restart what pacemaker manages, on either node.
+#   bmctl could restart what pacemaker manages, on either node;
+# - the CIB's op timeouts on the systemd: members (timeout_dropins): a unit's own TimeoutStartSec would cut a
+#   longer CIB start short.
 # shellcheck source=lib.sh
 source "${BASH_SOURCE[0]%/*}/lib.sh"
 : "${service_agent:?}" "${alert_agent-}" "${alert_agent_text-}"
 : "${deps_dropin:?}" "${deps_conf:?}" "${logind_dropin:?}" "${logind_conf:?}" "${bluemind_target:?}"
+: "${timeout_dropins[@]-}"
 
 install -d -m 0755 "${service_agent%/*}"
 install_stdin "$service_agent" 0755
@@ -23,7 +26,15 @@ fi
 install -d -m 0755 "${deps_dropin%/*}" "${logind_dropin%/*}"
 deps=$(printf '%s' "$deps_conf" | install_stdin "$deps_dropin" 0644)
 logind=$(printf '%s' "$logind_conf" | install_stdin "$logind_dropin" 0644)
-if [ "$deps" = changed ] || [ "$logind" = changed ]; then
+# The CIB's op timeouts on the systemd: members (pacemaker's systemd class sets none of its own).
+timeouts=unchanged
+for dropin in "${!timeout_dropins[@]}"; do
+  install -d -m 0755 "${dropin%/*}"
+  if [ "$(printf '%s' "${timeout_dropins[$dropin]}" | install_stdin "$dropin" 0644)" = changed ]; then
+    timeouts=changed
+  fi
+done
+if [ "$deps" = changed ] || [ "$logind" = changed ] || [ "$timeouts" = changed ]; then
   systemctl daemon-reload
 fi
 if [ "$logind" = changed ]; then
