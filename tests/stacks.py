@@ -56,3 +56,14 @@ def settings_of(name: str) -> Settings:
     if change:
         change(config)
     return parse_settings(name, config, secrets)
+
+
+def settings_with(stack: str, firewall: dict[str, Any] | None = None, **changes: Any) -> Settings:
+    """A shipped stack with top-level settings replaced (`firewall=` for the firewall section), parsed and
+    validated like any stack."""
+    config, secrets = read_stack_config(stack)
+    config = copy.deepcopy(config)
+    if firewall is not None:
+        config["firewall"] = firewall
+    config.update(changes)
+    return parse_settings(stack, config, secrets)

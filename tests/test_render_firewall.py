@@ -12,6 +12,7 @@ import pytest
 from components.remote_step import STEP_ORDER
 from components.render.firewall import firewall_script, render_ruleset
 from components.settings import SettingsError, parse_settings
+from tests.stacks import settings_with
 from tools.stackfile import load_settings, read_stack_config
 
 RULE = re.compile(r"^(?:ip saddr (?P<src>\S+) )?(?:ip daddr (?P<dst>\S+) )?"
@@ -123,15 +124,6 @@ EXPECTED = {
 }
 ADMIN_NETWORKS = {"prod": "10.20.0.0/24", "dev": "192.168.150.0/24", "lab": "10.99.0.0/24"}
 CASES = [(stack, node) for stack in EXPECTED for node in EXPECTED[stack]]
-
-
-def settings_with(stack: str, firewall=None, **changes):
-    config, secrets = read_stack_config(stack)
-    config = copy.deepcopy(config)
-    if firewall is not None:
-        config["firewall"] = firewall
-    config.update(changes)
-    return parse_settings(stack, config, secrets)
 
 
 @pytest.mark.parametrize("stack,node", CASES)

@@ -24,7 +24,7 @@ import pytest
 from components.render.firewall import firewall_script, render_ruleset
 from tests.conftest import require_root, require_tool
 from tests.realtools.sandbox import Sandbox
-from tests.test_render_firewall import settings_with
+from tests.stacks import settings_with
 from tools.stackfile import load_settings
 
 VARIANTS = {

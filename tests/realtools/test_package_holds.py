@@ -13,7 +13,7 @@ from components.render.node_scripts import CLUSTER_PACKAGES, cluster_packages
 from components.render.update import package_update_script
 from tests.conftest import require_root, require_tool
 from tests.realtools import apt_stand_in
-from tests.realtools.test_first_install_scripts import Node
+from tests.realtools.stand_in_host import Node
 from tools.stackfile import load_settings
 
 INSTALLED_STACK = {**dict.fromkeys(CLUSTER_PACKAGES, "1.0-1"), "corosync": "3.1.7-1", "pacemaker": "2.1.5-1"}
