@@ -113,16 +113,21 @@ def rebooted(cib: str, node: str) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
-def with_update_window(cib: str) -> str:
-    """The update chain's window (components/render/update.py): the group's own maintenance meta attribute,
-    as `crm_resource --resource GROUP --meta --set-parameter maintenance --parameter-value true` sets it."""
+def _with_group_meta(cib: str, name: str, value: str) -> str:
+    """The CIB with a meta attribute set on the group, as `crm_resource --resource GROUP --meta
+    --set-parameter NAME --parameter-value VALUE` sets it."""
     root = ET.fromstring(cib)
     group = root.find(f".//resources/group[@id='{GROUP_ID}']")
     meta = group.find("meta_attributes")
     if meta is None:
         meta = ET.SubElement(group, "meta_attributes", id=f"{GROUP_ID}-meta_attributes")
-    ET.SubElement(meta, "nvpair", id=f"{meta.get('id')}-maintenance", name="maintenance", value="true")
+    ET.SubElement(meta, "nvpair", id=f"{meta.get('id')}-{name}", name=name, value=value)
     return ET.tostring(root, encoding="unicode")
+
+
+def with_update_window(cib: str) -> str:
+    """The update chain's window (components/render/update.py): the group's own maintenance meta attribute."""
+    return _with_group_meta(cib, "maintenance", "true")
 
 
 def with_maintenance_mode(cib: str) -> str:
@@ -134,10 +139,4 @@ def with_maintenance_mode(cib: str) -> str:
 
 def with_group_stopped(cib: str) -> str:
     """The group stopped by the admin (target-role=Stopped), as during the first install or a storage grow."""
-    root = ET.fromstring(cib)
-    group = root.find(f".//resources/group[@id='{GROUP_ID}']")
-    meta = group.find("meta_attributes")
-    if meta is None:
-        meta = ET.SubElement(group, "meta_attributes", id=f"{GROUP_ID}-meta_attributes")
-    ET.SubElement(meta, "nvpair", id=f"{GROUP_ID}-meta_attributes-target-role", name="target-role", value="Stopped")
-    return ET.tostring(root, encoding="unicode")
+    return _with_group_meta(cib, "target-role", "Stopped")
