@@ -46,6 +46,14 @@ AUTHKEY_PATH = "/etc/corosync/authkey"
 COROSYNC_CONF = "/etc/corosync/corosync.conf"
 # In the first line of every corosync.conf we render: how a node tells our cluster from Debian's example.
 RENDERED_MARK = "rendered by bluemind-ha"
+# The arbitrator (cluster.qdevice): corosync-qnetd's port, and the NSS databases of both sides (the qnetd CA and
+# its server key on the arbitrator, each node's own client key; a private key never leaves its host).
+QNETD_PORT = 5403
+QNETD_NSSDB = "/etc/corosync/qnetd/nssdb"
+QDEVICE_NSSDB = "/etc/corosync/qdevice/net/nssdb"
+# corosync.service Wants= corosync-qdevice.service (whose own unit is After= and Requires= corosync): starting
+# corosync starts the device, stopping corosync stops it, and neither starts at boot.
+QDEVICE_DROPIN = "/etc/systemd/system/corosync.service.d/50-bluemind-ha-qdevice.conf"
 
 # --- packages ----------------------------------------------------------------------------------------------
 APT_PIN_PATH = "/etc/apt/preferences.d/bluemind-ha"

@@ -35,6 +35,22 @@ def _bluemind(version: str) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+# The arbitrator of each shipped stack's qdevice variant: a third machine on the nodes' network.
+QDEVICE_HOSTS = {
+    "dev": {"name": "bm-qnetd", "ip": "192.168.150.30"},
+    "lab": {"name": "lab-qnetd", "ip": "10.99.0.30",
+            "ssh_host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIrnHQO2IXnxEbg3tlIhOO83k6+ojnW9jNaY3uDTnX4T root@lab-qnetd"},
+    "prod": {"name": "qnetd", "ip": "10.20.1.30",
+             "ssh_host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIrnHQO2IXnxEbg3tlIhOO83k6+ojnW9jNaY3uDTnX4T root@qnetd"},
+}
+
+
+def _qdevice(stack: str) -> Callable[[dict[str, Any]], None]:
+    def change(config: dict[str, Any]) -> None:
+        config.setdefault("cluster", {})["qdevice"] = dict(QDEVICE_HOSTS[stack])
+    return change
+
+
 STACK_NAMES = tuple(sorted(p.name.split(".")[1] for p in STACKS.glob("Pulumi.*.yaml")))
 VARIANTS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
     "dev-manual": ("dev", _manual),
@@ -42,6 +58,9 @@ VARIANTS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
     "lab-second-link": ("lab", _second_link),
     "dev-bluemind-5": ("dev", _bluemind("5.3.2")),
     "prod-bluemind-4": ("prod", _bluemind("4.9.3")),
+    "dev-qdevice": ("dev", _qdevice("dev")),
+    "lab-qdevice": ("lab", _qdevice("lab")),
+    "prod-qdevice": ("prod", _qdevice("prod")),
 }
 ALL = STACK_NAMES + tuple(VARIANTS)
 # A second corosync link changes nothing in the CIB: lab-second-link is proved by corosync only.

@@ -76,6 +76,11 @@ def manual(name):
     return raw(name).get("failover", "automatic") == "manual"
 
 
+def arbitrator(name):
+    """The stack's cluster.qdevice map, or None (README, "qdevice arbitration")."""
+    return raw(name).get("cluster", {}).get("qdevice")
+
+
 def major(name):
     return int(str(raw(name)["bluemind"]["version"]).split(".")[0])
 
@@ -91,8 +96,10 @@ def expected_properties(name):
                 "start-failure-is-fatal": "false"}
     return {"stonith-enabled": "true", "stonith-action": "reboot",
             "stonith-timeout": f"{cluster_value(name, 'stonith_timeout_s')}s",
-            "priority-fencing-delay": f"{cluster_value(name, 'priority_fencing_delay_s')}s",
-            "no-quorum-policy": "stop", "symmetric-cluster": "true", "start-failure-is-fatal": "true"}
+            # With an arbitrator only the quorate side fences: no priority delay, and an inquorate node freezes.
+            "priority-fencing-delay": "0s" if arbitrator(name) else f"{cluster_value(name, 'priority_fencing_delay_s')}s",
+            "no-quorum-policy": "freeze" if arbitrator(name) else "stop", "symmetric-cluster": "true",
+            "start-failure-is-fatal": "true"}
 
 
 def expected_rsc_defaults(name):
@@ -164,7 +171,7 @@ def test_the_corosync_links_exactly(name):
         assert re.findall(r"ring(\d)_addr: (\S+)", block) == (
             [("0", node["ip"]), ("1", node["link1_ip"])] if second else [("0", node["ip"])])
     assert re.findall(r"nodeid: (\d+)", conf) == ["1", "2"]
-    assert ("two_node: 1" in conf) is (not manual(name))
+    assert ("two_node: 1" in conf) is (not manual(name) and not arbitrator(name))
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -230,7 +237,12 @@ def test_corosync_conf_whole(name):
              *interfaces]
     nodes = [("node", [("ring0_addr", n["ip"]), *([("ring1_addr", n["link1_ip"])] if second else []),
                        ("name", n["name"]), ("nodeid", str(i))]) for i, n in enumerate(config["nodes"], 1)]
-    quorum = [("provider", "corosync_votequorum"), *([] if manual(name) else [("two_node", "1")])]
+    quorum = [("provider", "corosync_votequorum"), *([] if manual(name) or arbitrator(name) else [("two_node", "1")])]
+    if arbitrator(name):
+        # One vote from corosync-qnetd over TLS (required), ffsplit, a tie to the primary (nodeid 1).
+        quorum.append(("device", [("model", "net"), ("votes", "1"), ("net", [
+            ("host", arbitrator(name)["ip"]), ("port", "5403"), ("algorithm", "ffsplit"), ("tls", "required"),
+            ("tie_breaker", "1")])]))
     logging = [("to_logfile", "yes"), ("logfile", "/var/log/corosync/corosync.log"), ("to_syslog", "yes"),
                ("timestamp", "on")]
     parsed = _parse_corosync(render_corosync(settings_of(name)))

@@ -21,6 +21,7 @@ from components.settings import (
     parse_settings,
     required_secrets,
 )
+from tests.stacks import settings_of
 from tools.stackfile import load_settings, read_stack, read_stack_config, with_placeholder_secrets
 
 
@@ -50,13 +51,20 @@ def test_primary_is_the_first_node(stack):
 
 
 def test_the_failover_policy_is_derived_once_from_the_mode():
-    fenced, manual = load_settings("prod"), _manual("prod")
+    fenced, manual, arbitrated = load_settings("prod"), _manual("prod"), settings_of("prod-qdevice")
     assert fenced.policy == FailoverPolicy(two_node=True, stonith_enabled=True, no_quorum_policy="stop",
-                                           migration_threshold=3, start_failure_is_fatal=True)
+                                           migration_threshold=3, start_failure_is_fatal=True,
+                                           priority_fencing_delay_s=15)
+    # With an arbitrator only the quorate side fences: no two_node, no priority delay; an inquorate node freezes.
+    assert arbitrated.policy == FailoverPolicy(two_node=False, stonith_enabled=True, no_quorum_policy="freeze",
+                                               migration_threshold=3, start_failure_is_fatal=True,
+                                               priority_fencing_delay_s=0, quorum_device=True)
     assert manual.policy == FailoverPolicy(two_node=False, stonith_enabled=False, no_quorum_policy="freeze",
                                            migration_threshold=0, start_failure_is_fatal=False)
-    for s in (fenced, manual):
+    for s in (fenced, manual, arbitrated):
         props = {n.get("name"): n.get("value") for n in ET.fromstring(render_cib(s)).iter("nvpair")}
+        assert props.get("priority-fencing-delay", "0s") == f"{s.policy.priority_fencing_delay_s}s"
+        assert ("device {" in render_corosync(s)) == s.policy.quorum_device
         assert props["stonith-enabled"] == str(s.policy.stonith_enabled).lower()
         assert props["no-quorum-policy"] == s.policy.no_quorum_policy
         assert props["migration-threshold"] == str(s.policy.migration_threshold)

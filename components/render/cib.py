@@ -88,11 +88,13 @@ def _properties(s: Settings) -> list[tuple[str, str]]:
             ("stonith-action", "reboot"),
             ("stonith-timeout", f"{s.cluster.stonith_timeout_s}s"),
             # When the nodes lose each other, both try to fence; the node running the group (higher priority)
-            # shoots after the other has waited this long, so the active node survives the race.
-            ("priority-fencing-delay", f"{s.cluster.priority_fencing_delay_s}s"),
+            # shoots after the other has waited this long, so the active node survives the race. With an
+            # arbitrator only one side is quorate and fences: 0 (said out loud, as properties merge by name).
+            ("priority-fencing-delay", f"{policy.priority_fencing_delay_s}s"),
         ]
-    # Fenced: a lone survivor is quorate through two_node. Manual: a lone node is inquorate and freezes; the
-    # admin takes over by hand (README, runbook). start-failure-is-fatal is said out loud in both modes: a push
+    # Fenced: a lone survivor is quorate through two_node, or through the arbitrator's vote (qdevice: a node that
+    # has neither freezes). Manual: a lone node is inquorate and freezes; the admin takes over by hand (README,
+    # runbook). start-failure-is-fatal is said out loud in both modes: a push
     # merges properties by name, so a stack that was in manual mode must get pacemaker's default back.
     return props + [("no-quorum-policy", policy.no_quorum_policy), ("symmetric-cluster", "true"),
                     ("start-failure-is-fatal", _bool(policy.start_failure_is_fatal))]
@@ -137,7 +139,10 @@ def _static_delay(s: Settings, node: Node) -> list[tuple[str, str]]:
     """While the group runs nowhere (first install, storage grow, a failed start) priority-fencing-delay
     protects nobody and a split makes both nodes shoot at once. The device that fences the primary waits a
     little, so the primary always wins that race; shorter than the priority delay, so the node running the
-    group still wins when it is the secondary."""
+    group still wins when it is the secondary. Kept with an arbitrator (cluster.qdevice), where only the quorate
+    side fences: it is what still breaks a race if both sides ever count themselves quorate (an admin who
+    restores quorum by hand during an arbitrator outage, `corosync-quorumtool -e`), and it costs a failover
+    only when the primary is the node fenced."""
     delay = s.cluster.fence_delay_base_s
     return [("pcmk_delay_base", f"{delay}s")] if node == s.nodes[0] and delay else []
 

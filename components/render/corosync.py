@@ -1,8 +1,20 @@
-"""corosync.conf for the two nodes: knet with crypto, one or two links, two-node quorum when fenced."""
+"""corosync.conf for the two nodes: knet with crypto, one or two links, two-node quorum when fenced, or a third
+vote from an arbitrator (cluster.qdevice)."""
 from __future__ import annotations
 
-from components.names import AUTHKEY_PATH, RENDERED_MARK
+from components.names import AUTHKEY_PATH, QNETD_PORT, RENDERED_MARK
 from components.settings import Settings
+
+
+def quorum_device(s: Settings) -> list[str]:
+    """The quorum device block: corosync-qdevice on each node asks corosync-qnetd on the arbitrator for a third
+    vote. ffsplit gives it to exactly one side of a split; a tie (both sides reach the arbitrator) goes to the
+    primary, the node the fence devices also favour (pcmk_delay_base). TLS is required, not merely on: the
+    vote decides who fences whom, and `on` would talk in clear to a man in the middle that claims no TLS."""
+    q = s.qdevice
+    return ["    device {", "        model: net", "        votes: 1", "        net {", f"            host: {q.ip}",
+            f"            port: {QNETD_PORT}", f"            algorithm: {q.algorithm}", "            tls: required",
+            f"            tie_breaker: {s.primary.node_id}", "        }", "    }"]
 
 
 def render_corosync(s: Settings) -> str:
@@ -38,6 +50,8 @@ def render_corosync(s: Settings) -> str:
         # two_node keeps a lone survivor quorate (fencing decides who survives) and implies wait_for_all:
         # after a cold start nothing runs until both nodes have been seen once, which prevents fence loops.
         lines += ["    two_node: 1"]
+    if s.policy.quorum_device:
+        lines += quorum_device(s)
     # Without fencing a lone node must be inquorate, so it never takes over on its own (failover: manual).
     lines += ["}", "", "logging {", "    to_logfile: yes", "    logfile: /var/log/corosync/corosync.log",
               "    to_syslog: yes", "    timestamp: on", "}", ""]

@@ -32,6 +32,7 @@ from components.settings.model import (
     Network,
     Node,
     ProbeKind,
+    QDevice,
     Settings,
     Storage,
     StorageHost,
@@ -40,11 +41,12 @@ from components.settings.model import (
 )
 from components.settings.nodes import nodes as _nodes
 from components.settings.nodes import pair_checks
+from components.settings.qdevice import clashes as qdevice_clashes
 from components.settings.sections import SEED_NO_NFS, SEED_NO_STONITH
 from components.settings.storage import storage as _storage
 
 __all__ = ["NAMESPACE", "SEED_NO_NFS", "SEED_NO_STONITH", "Bmc", "BlueMind", "ClusterOptions", "FailoverMode",
-           "FailoverPolicy", "Firewall", "HostKind", "Libvirt", "Lun", "Network", "Node", "ProbeKind", "Settings", "SettingsError",
+           "FailoverPolicy", "Firewall", "HostKind", "Libvirt", "Lun", "Network", "Node", "ProbeKind", "QDevice", "Settings", "SettingsError",
            "Storage", "StorageHost", "StorageKind", "Sync", "parse_settings", "required_secrets"]
 
 required_secrets = checks.required_secrets
@@ -76,7 +78,7 @@ def parse_settings(stack: str, config: Mapping[str, Any], secret_keys: set[str] 
     else:
         storage_iqn = storage.target_iqn if storage else None
     nodes = p.run(_nodes, config, p, bm, host_kind, storage_iqn)
-    cluster = p.run(sections.cluster, config, p, mode)
+    cluster = p.run(sections.cluster, config, p, mode, host_kind)
     sync = p.run(sections.sync, config, p)
     firewall = p.run(sections.firewall, config, p, network)
     if nodes is not None:
@@ -85,6 +87,8 @@ def parse_settings(stack: str, config: Mapping[str, Any], secret_keys: set[str] 
             p.run(checks.fencing, p, mode, nodes)
         if host_kind is not None:
             p.run(checks.names, p, host_kind, nodes, storage)
+        if cluster is not None and cluster.qdevice is not None:
+            p.run(qdevice_clashes, p, cluster.qdevice, host_kind, network, nodes, storage)
         if network is not None:
             p.run(checks.addresses, p, network, nodes, storage, libvirt)
             if cluster is not None:

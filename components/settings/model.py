@@ -40,15 +40,27 @@ class FailoverPolicy:
 
     two_node: bool               # corosync votequorum two_node (implies wait_for_all)
     stonith_enabled: bool
-    no_quorum_policy: str        # stop (fenced: the survivor is quorate through two_node) | freeze
+    no_quorum_policy: str        # stop | freeze
     migration_threshold: int     # 0: failures never move the group
     start_failure_is_fatal: bool
+    priority_fencing_delay_s: int = 0  # 0: none (manual: no fencing; qdevice: the arbitrator decides splits)
+    quorum_device: bool = False  # a third vote from corosync-qnetd (cluster.qdevice)
 
     @classmethod
-    def derive(cls, mode: str, migration_threshold: int) -> FailoverPolicy:
+    def derive(cls, mode: str, migration_threshold: int, priority_fencing_delay_s: int = 0,
+               quorum_device: bool = False) -> FailoverPolicy:
+        if mode == FailoverMode.AUTOMATIC and quorum_device:
+            # Three votes: after a split only the side the arbitrator votes for is quorate, so only it fences and
+            # nothing races: no two_node, no priority-fencing-delay. An inquorate node freezes (keeps what runs,
+            # starts nothing): with the arbitrator down, the loss of the passive node leaves the active one
+            # serving instead of stopping BlueMind; if the other side is quorate it fences this one anyway.
+            return cls(two_node=False, stonith_enabled=True, no_quorum_policy="freeze",
+                       migration_threshold=migration_threshold, start_failure_is_fatal=True,
+                       priority_fencing_delay_s=0, quorum_device=True)
         if mode == FailoverMode.AUTOMATIC:
             return cls(two_node=True, stonith_enabled=True, no_quorum_policy="stop",
-                       migration_threshold=migration_threshold, start_failure_is_fatal=True)
+                       migration_threshold=migration_threshold, start_failure_is_fatal=True,
+                       priority_fencing_delay_s=priority_fencing_delay_s)
         # failover: manual. Nothing ever starts on a node that cannot prove its peer is gone: a lone node is
         # inquorate and freezes; a failing service is restarted in place, forever; only the admin moves the group.
         return cls(two_node=False, stonith_enabled=False, no_quorum_policy="freeze", migration_threshold=0,
@@ -177,6 +189,21 @@ class Storage:
 
 
 @dataclass(frozen=True)
+class QDevice:
+    """The arbitrator (cluster.qdevice): corosync-qnetd on a third host gives the two nodes a third vote through
+    corosync-qdevice, so after a split only one side is quorate. An existing host over SSH, or a small VM in a
+    libvirt lab."""
+
+    name: str
+    ip: str
+    ssh_user: str
+    algorithm: str  # ffsplit
+    cores: int
+    ram_gb: int
+    ssh_host_key: str | None = None  # as Node.ssh_host_key
+
+
+@dataclass(frozen=True)
 class ClusterOptions:
     name: str
     token_ms: int
@@ -190,6 +217,7 @@ class ClusterOptions:
     alert_recipients: tuple[str, ...] = ()
     ping_targets: tuple[str, ...] = ()  # as set; Settings.ping_targets applies the default
     alert_relay: str | None = None  # host[:port]
+    qdevice: QDevice | None = None
 
     @property
     def fence_delay_base_s(self) -> int:
@@ -238,7 +266,13 @@ class Settings:
     @property
     def policy(self) -> FailoverPolicy:
         """two_node, stonith-enabled, no-quorum-policy, migration-threshold, start-failure-is-fatal."""
-        return FailoverPolicy.derive(self.failover, self.cluster.migration_threshold)
+        return FailoverPolicy.derive(self.failover, self.cluster.migration_threshold,
+                                     self.cluster.priority_fencing_delay_s, self.qdevice is not None)
+
+    @property
+    def qdevice(self) -> QDevice | None:
+        """The arbitrator, when the stack has one (cluster.qdevice)."""
+        return self.cluster.qdevice
 
     @property
     def primary(self) -> Node:

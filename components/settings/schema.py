@@ -209,7 +209,8 @@ KEYS: tuple[Key, ...] = (
     Key("cluster.migration_threshold", INT, "Failures before the group leaves a node; refused with failover: "
         "manual, where failures never move the group.", default=3, low=1, high=100),
     Key("cluster.failure_timeout_s", INT, "When a failure is forgotten.", default=600, low=0, high=86400),
-    Key("cluster.priority_fencing_delay_s", INT, "Fence-race protection for the node running the group.",
+    Key("cluster.priority_fencing_delay_s", INT, "Fence-race protection for the node running the group (with "
+        "`qdevice`: not set, the arbitrator decides; half of it stays the primary's static fence delay).",
         default=15, low=0, high=600),
     Key("cluster.stonith_timeout_s", INT, "Fence timeout; must exceed the delays (1.5 x `priority_fencing_delay_s`).", default=90, low=10, high=3600),
     Key("cluster.ipmi_cipher", INT, "IPMI 2.0 cipher suite of the fence devices (see \"IPMI cipher suite\"); "
@@ -222,6 +223,21 @@ KEYS: tuple[Key, ...] = (
     Key("cluster.alert_relay", TEXT, "The SMTP relay the alerts are submitted to, host[:port] (port 25 by "
         "default, 465 for implicit TLS): never the nodes' own postfix, which a failover stops. It must accept "
         "mail from both nodes' addresses without authentication.", default=None, grammar=g.SMTP_RELAY),
+    Key("cluster.qdevice", OBJECT, "The arbitrator: corosync-qnetd on a third host gives the nodes a third vote "
+        "(corosync-qdevice, TLS required), so after a split only one side is quorate and fences: no "
+        "priority-fencing-delay, no two_node (README, \"qdevice arbitration\"). An existing host over SSH, or a "
+        "small VM in a libvirt lab.", default=None),
+    Key("cluster.qdevice.name", TEXT, "Its hostname (not a node's nor the storage host's).", grammar=g.HOST_NAME),
+    Key("cluster.qdevice.ip", IPV4, "Its address: not a node's, the VIP, the portal or a BMC (in `network.subnet` "
+        "in a lab). The nodes reach it on TCP 5403."),
+    Key("cluster.qdevice.ssh_user", TEXT, "SSH user: root, or a user with passwordless sudo.", default="root",
+        grammar=g.SSH_USER),
+    Key("cluster.qdevice.ssh_host_key", SSH_KEY, "Its SSH host key, pinned; existing hosts only.",
+        default_doc="required (existing)", default=None),
+    Key("cluster.qdevice.cores", INT, "Cores of the lab VM (libvirt).", default=1, low=1, high=64),
+    Key("cluster.qdevice.ram_gb", INT, "RAM of the lab VM (libvirt).", default=1, low=1, high=64),
+    Key("cluster.qdevice.algorithm", CHOICE, "How corosync-qnetd picks the side that gets its vote; `lms` is "
+        "refused (README, \"qdevice arbitration\").", default="ffsplit", choices=("ffsplit",)),
     # sync
     Key("sync", OBJECT, "Configuration sync (lsyncd).", default=None, default_doc="`{}`"),
     Key("sync.extra_paths", PATHS, "More paths to replicate from the active to the passive node; no system "
@@ -305,8 +321,14 @@ CHECKS: tuple[Check, ...] = (
     Check("storage.extra_directories", "a system directory, one inside another shared directory, a duplicate, or one "
           "whose resource names clash with another's"),
     Check("cluster.migration_threshold", "any value with `failover: manual`"),
-    Check("cluster.stonith_timeout_s", "not above `priority_fencing_delay_s` plus the primary's static fence delay "
-          "(half of `priority_fencing_delay_s`)"),
+    Check("cluster.stonith_timeout_s", "not above `priority_fencing_delay_s` (none with `qdevice`) plus the "
+          "primary's static fence delay (half of `priority_fencing_delay_s`)"),
+    Check("cluster.qdevice", "with `failover: manual`; a name equal to a node's or the storage host's (or "
+          "reserved in a lab); an address equal to a node's (either link), the VIP, the gateway, the portal, the "
+          "storage host's or a BMC's"),
+    Check("cluster.qdevice.algorithm", "`lms`: for two nodes it decides no split better than `ffsplit`, and one "
+          "algorithm is one behaviour to test and document"),
+    Check("cluster.qdevice.ssh_host_key", "missing for an existing host; set for a libvirt VM"),
     Check("cluster.alert_recipient", "without `alert_relay`"),
     Check("cluster.ping_targets", "an empty list, an address listed twice, the VIP or a node's own address"),
     Check("sync.extra_paths", "a system directory (`/`, `/etc`, ...)"),

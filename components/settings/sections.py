@@ -105,8 +105,12 @@ def hosts(config: Mapping[str, Any], p: Problems) -> tuple[HostKind, Libvirt | N
     return kind, libvirt
 
 
-def cluster(config: Mapping[str, Any], p: Problems, mode: FailoverMode | None) -> ClusterOptions:
+def cluster(config: Mapping[str, Any], p: Problems, mode: FailoverMode | None,
+            host_kind: HostKind | None = None) -> ClusterOptions:
+    from components.settings.qdevice import qdevice  # it builds on this module's helpers
+
     o = top(config, "cluster", p, required=False)
+    device = qdevice(o, host_kind, mode)
     if mode == FailoverMode.MANUAL and o.has("migration_threshold"):
         o.fail(o.key("migration_threshold"), "moves the group after failures, an automatic changeover that "
                f"failover: manual never makes ({SEED_NO_STONITH})",
@@ -119,7 +123,7 @@ def cluster(config: Mapping[str, Any], p: Problems, mode: FailoverMode | None) -
         priority_fencing_delay_s=o.read("priority_fencing_delay_s"), stonith_timeout_s=o.read("stonith_timeout_s"),
         ipmi_cipher=o.read("ipmi_cipher"), alert_recipient=recipients[0] if recipients else None,
         alert_recipients=recipients or (), ping_targets=o.read("ping_targets") or (),
-        alert_relay=o.read("alert_relay"))
+        alert_relay=o.read("alert_relay"), qdevice=device)
     o.done()
     if options.alert_recipients and not options.alert_relay:
         o.fail("cluster.alert_recipient", "is set without cluster.alert_relay: the alerts would go through the "
@@ -135,9 +139,11 @@ def cluster(config: Mapping[str, Any], p: Problems, mode: FailoverMode | None) -
         o.fail("cluster.ipmi_cipher", f"cipher suite {options.ipmi_cipher} is refused",
                "use 3 (AES-128, HMAC-SHA1; nearly every IPMI 2.0 BMC) or 17 (SHA-256) if your BMCs "
                "support it: 0 skips authentication, 1 and 2 do not encrypt")
-    if options.stonith_timeout_s <= options.priority_fencing_delay_s + options.fence_delay_base_s:
-        o.fail("cluster.stonith_timeout_s", "must exceed cluster.priority_fencing_delay_s plus the primary's static "
-               f"fence delay (half of it): {options.priority_fencing_delay_s + options.fence_delay_base_s} s",
+    # With an arbitrator no priority-fencing-delay is set (FailoverPolicy): only the primary's static delay.
+    delays = (0 if device else options.priority_fencing_delay_s) + options.fence_delay_base_s
+    if options.stonith_timeout_s <= delays:
+        o.fail("cluster.stonith_timeout_s", "must exceed cluster.priority_fencing_delay_s (none with "
+               f"cluster.qdevice) plus the primary's static fence delay (half of it): {delays} s",
                "the fence operation's timeout includes the delays; raise stonith_timeout_s")
     return options
 
