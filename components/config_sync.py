@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.remote_step import Host, step
+from components.remote_step import Host, as_lines, step
 from components.render import deletes, sync_scripts
 from components.render.lsyncd import render_lsyncd_conf
 from components.settings import Settings
@@ -22,16 +22,10 @@ class ConfigSync(pulumi.ComponentResource):
         for n in s.nodes:
             peer = s.peer_of(n)
             self.ready.append(step(hosts[n.name], "sync-trust", sync_scripts.sync_trust(s, n), parent=self,
-                                   stdin=keys[peer.name].stdout.apply(_as_lines), depends_on=[keys[peer.name]],
+                                   stdin=keys[peer.name].stdout.apply(as_lines), depends_on=[keys[peer.name]],
                                    delete=deletes.sync_trust_delete(s, n)))
             self.ready.append(step(hosts[n.name], "sync-config", sync_scripts.sync_config(s, n), parent=self,
                                    stdin=render_lsyncd_conf(s, n), depends_on=after[n.name],
                                    delete=deletes.sync_config_delete(s, n)))
         self.register_outputs({})
 
-
-def _as_lines(stdout: str | None) -> str | None:
-    """A step's stdout as the lines it printed: pulumi-command trims the final newline of a command's stdout
-    (strings.TrimSuffix in its remote/commandOutputs.go), and a script's last `read` would fail without it.
-    None under the offline plan's mocks, which know no command's output."""
-    return None if stdout is None else stdout + "\n"

@@ -7,7 +7,8 @@ from components.cluster import Cluster
 from components.cluster_node import ClusterNode
 from components.config_sync import ConfigSync
 from components.hosts import LibvirtLab, existing_hosts
-from components.names import fence_id
+from components.names import QNETD_PORT, fence_id
+from components.qdevice import QDevice
 from components.render.runbooks import (
     manual_takeover_runbook,
     os_upgrade_runbook,
@@ -40,6 +41,12 @@ class BlueMindHa(pulumi.ComponentResource):
 
         nodes = {n.name: ClusterNode(f"{name}-{n.name}", s, n, hosts[n.name], secrets, storage_ready, opts=child)
                  for n in s.nodes}
+        if s.qdevice:
+            # Before cluster-start (which waits for each node's ready list): the node's certificate for the arbitrator.
+            arbitration = QDevice(f"{name}-qdevice", s, hosts[s.qdevice.name], hosts,
+                                  {n: list(nodes[n].ready) for n in nodes}, opts=child)
+            for n in nodes:
+                nodes[n].ready.extend(arbitration.ready[n])
         sync = ConfigSync(f"{name}-sync", s, hosts, {n: nodes[n].ready for n in nodes}, opts=child)
         self.cluster = Cluster(f"{name}-cluster", s, hosts, nodes, extra_ready=sync.ready, bmcs=bmcs, opts=child)
         UpdateChain(f"{name}-update", s, hosts, after=[self.cluster.cib_push], opts=child)
@@ -54,6 +61,7 @@ def stack_outputs(s: Settings) -> dict:
         "vip": s.network.vip,
         "failover": s.failover,
         "nodes": {n.name: n.ip for n in s.nodes},
+        **({"qdevice": f"{s.qdevice.ip}:{QNETD_PORT} ({s.qdevice.name}, {s.qdevice.algorithm})"} if s.qdevice else {}),
         "target_iqn": s.storage.target_iqn,
         "portal": s.storage.portal,
         "luns": {lun.directory: {"lun": lun.number, "size_gb": lun.size_gb} for lun in s.storage.luns},

@@ -23,6 +23,9 @@ def existing_hosts(s: Settings, ssh_key: pulumi.Output[str] | None) -> dict[str,
     if s.storage.host:
         h = s.storage.host
         hosts[h.name] = ssh_host(h.name, h.ip, h.ssh_user, ssh_key, host_key=h.ssh_host_key)
+    if s.qdevice:
+        q = s.qdevice
+        hosts[q.name] = ssh_host(q.name, q.ip, q.ssh_user, ssh_key, host_key=q.ssh_host_key)
     return hosts
 
 
@@ -60,6 +63,8 @@ class LibvirtLab(pulumi.ComponentResource):
                                   size=sum(lun.size_gb for lun in s.storage.luns) * GIB + GIB,
                                   opts=pulumi.ResourceOptions.merge(kept, pulumi.ResourceOptions(ignore_changes=["size"])))
             vms.append((h.name, h.ip, h.cores, h.ram_gb, data))
+        if s.qdevice:  # the arbitrator: a small VM of its own (cluster.qdevice)
+            vms.append((s.qdevice.name, s.qdevice.ip, s.qdevice.cores, s.qdevice.ram_gb, None))
         for vm_name, ip, cores, ram_gb, data_disk in vms:
             root = libvirt.Volume(f"{name}-{vm_name}-root", name=f"{vm_name}-root.qcow2", pool=lv.pool,
                                   base_volume_id=base.id, size=lv.root_disk_gb * GIB, format="qcow2", opts=named)

@@ -19,10 +19,11 @@ from pulumi_command import remote
 STEP_ORDER = {
     "virtualbmc-install": 10, "virtualbmc": 20,
     "storage-packages": 10, "storage-volumes": 20, "storage-target": 30,
+    "qnetd": 10, "qnetd-sign": 20,
     "preflight": 5, "cluster-packages": 10, "firewall": 12, "cluster-agents": 15, "bluemind-apt-source": 18,
     "bluemind-packages": 20, "iscsi-login": 30, "filesystems": 40,
     "corosync-authkey": 50, "corosync-conf": 51, "hacluster-lock": 52, "bmc-password": 53,
-    "sync-key": 54, "sync-trust": 55, "sync-config": 56,
+    "sync-key": 54, "sync-trust": 55, "sync-config": 56, "qdevice-request": 57, "qdevice-cert": 58,
     "cluster-start": 60, "fence-preflight": 70, "cib-push": 80,
     "update-maintenance-on": 90, "update-packages": 91, "update-post-install": 92,
     "update-maintenance-off": 93, "update-check": 94,
@@ -80,6 +81,13 @@ def as_root(host: Host, script: str) -> str:
 def script_of(command: str) -> str:
     """The script a step's command runs (as_root undone): what the offline plan shows."""
     return shlex.split(command)[-1]
+
+
+def as_lines(stdout: str | None) -> str | None:
+    """A step's stdout as the lines it printed, for the next step's stdin: pulumi-command trims the final newline
+    of a command's stdout (strings.TrimSuffix in its remote/commandOutputs.go), and a script's last `read` would
+    fail without it. None under the offline plan's mocks, which know no command's output."""
+    return None if stdout is None else stdout + "\n"
 
 
 def step(host: Host, name: str, script: str, parent: pulumi.Resource, stdin: pulumi.Input[str] | None = None,

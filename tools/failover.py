@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from components.names import GROUP_ID
 from components.settings import Settings
-from tools import crmsim
+from tools import crmsim, failover_qdevice
 from tools import failover_model as cibs
 from tools import failover_words as words
 from tools.failover_model import Model, Votequorum, model
@@ -316,7 +316,7 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
         # The longest chain first, so both workers stay busy until the end.
         jobs = ([active_crash_and_return, passive_crash, race_with_group_stopped, flaky_fence_device, uplink_lost,
                  maintenance]
-                + [monitor_fails(r) for r in failing])
+                + [monitor_fails(r) for r in failing] + (failover_qdevice.jobs(m, settled.cib, active, passive) if q.device else []))
         results = [o for future in [pool.submit(job) for job in jobs] + [cold_start] for o in future.result()]
     by_key = {o.key: o for o in results}
     by_key["fence-race"] = _fence_race(m, active, passive, by_key["active-crash"], by_key["passive-crash"])
@@ -360,6 +360,8 @@ def _fence_race(m: Model, active: str, passive: str, active_lost: Outcome, passi
     (the active-crash scenario), `active` sees the passive node lost. With fencing, whoever shoots first wins
     and its view is what happens; the other node is powered off before its own fence fires. `active` is the
     node running the group, if any runs."""
+    if m.quorum.device:  # only the side with the arbitrator's vote acts: tools/failover_qdevice.py
+        return failover_qdevice.arbitrated_split(m, active, passive, active_lost, passive_lost, key, when)
     when = when or f"{active} and {passive} lose each other (network split): both see the other fail"
     shots = {passive: active_lost.fenced, active: passive_lost.fenced}  # shooter -> the fences it carries out
     if not shots[active] and not shots[passive]:

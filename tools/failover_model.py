@@ -18,6 +18,7 @@ from components.settings import Settings
 class Votequorum:
     survivor_quorate: bool  # a node that lost its peer keeps quorum (two_node)
     lone_boot_quorate: bool  # a node that boots while its peer is down has quorum (two_node without wait_for_all)
+    device: bool = False  # a third vote from an arbitrator (quorum.device): the matrix assumes it up
 
 
 def votequorum(corosync_conf: str) -> Votequorum:
@@ -26,6 +27,9 @@ def votequorum(corosync_conf: str) -> Votequorum:
     options = dict(re.findall(r"^\s*(\w+)\s*:\s*(\S+)", section.group(1), re.M)) if section else {}
     two_node = options.get("two_node") == "1"
     wait_for_all = options.get("wait_for_all", "1" if two_node else "0") == "1"
+    if re.search(r"^\s*device\s*\{", section.group(1) if section else "", re.M):
+        # With the arbitrator's vote a lone node holds 2 of 3 votes (tools/failover_qdevice.py: when it is down).
+        return Votequorum(survivor_quorate=True, lone_boot_quorate=True, device=True)
     # Two nodes, one vote each, no two_node: a lone node holds 1 of 2 votes and is inquorate.
     return Votequorum(survivor_quorate=two_node, lone_boot_quorate=two_node and not wait_for_all)
 

@@ -261,7 +261,8 @@ def write_plan(stack: str, out_dir: Path, config: dict[str, Any] | None = None,
         (out_dir / "storage").mkdir()
         (out_dir / "storage" / "targets.conf").write_text(render_targets_conf(settings, masked("chap_password")))
 
-    hosts = [n.name for n in settings.nodes] + ["hypervisor"] + ([settings.storage.host.name] if settings.storage.host else [])
+    hosts = ([n.name for n in settings.nodes] + ["hypervisor"] + ([settings.storage.host.name] if settings.storage.host else [])
+             + ([settings.qdevice.name] if settings.qdevice else []))
     for d in resources:
         placed = host_and_step(d.name, hosts) if d.type == COMMAND_TYPE else None
         if placed:

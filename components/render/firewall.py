@@ -4,7 +4,8 @@ Inbound is filtered strictly (policy drop). Open: loopback, replies (established
 corosync from the peer on the link addresses, SSH from `firewall.admin_networks` and from the peer (lsyncd
 pushes over SSH), and BlueMind's public ports on the VIP only. Outbound (`firewall.output: strict`, the
 default) allows what a node needs: corosync and SSH to the peer, iSCSI to the portal, IPMI to the peer's BMC
-(the node never fences itself), and, to any address, DNS, NTP, DHCP, HTTP(S) (apt: Debian and BlueMind's
+(the node never fences itself), corosync-qdevice to the arbitrator (cluster.qdevice: TCP 5403; the program
+does not manage the arbitrator's own firewall), and, to any address, DNS, NTP, DHCP, HTTP(S) (apt: Debian and BlueMind's
 repository) and SMTP (postfix delivers mail, pacemaker's mail alerts). So a node cannot reach another BMC,
 another iSCSI target or another host's SSH. `output: open` lets everything out. Replies from our SSH server (to
 the admins and the peer) and from BlueMind's privileged ports on the VIP may always leave: sessions open when
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.names import RENDERED_MARK
+from components.names import QNETD_PORT, RENDERED_MARK
 from components.render.shell import Text, render
 from components.settings import Node, Settings
 
@@ -115,6 +116,8 @@ def outbound(s: Settings, node: Node) -> list[Opening]:
     rules.append(Opening("tcp", (s.storage.portal_port,), None, s.storage.portal_ip, "iSCSI to the portal"))
     if peer.bmc is not None:
         rules.append(Opening("udp", (peer.bmc.port,), None, peer.bmc.address, f"IPMI to {peer.name}'s BMC (fencing)"))
+    if s.qdevice is not None:
+        rules.append(Opening("tcp", (QNETD_PORT,), None, s.qdevice.ip, f"corosync-qdevice to the arbitrator {s.qdevice.name}"))
     rules.append(Opening("both", (DNS_PORT,), None, None, "DNS"))
     rules.append(Opening("udp", OUT_ANY_UDP, None, None, "DHCP, NTP"))
     rules.append(Opening("tcp", OUT_ANY_TCP, None, None, "HTTP(S): apt, BlueMind; SMTP: mail out"))
