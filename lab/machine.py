@@ -131,6 +131,9 @@ class Machine:
             self.corosync_starting = False
             self.spawn(["pacemakerd", "-f"])
             self.event("pacemakerd")
+            if self.layout.settings.qdevice:  # with corosync, as its unit's drop-in does (lab.qnetd)
+                from lab.qnetd import start_qdevice
+                start_qdevice(self.spawn)
 
     @staticmethod
     def reap() -> None:
@@ -187,7 +190,7 @@ class Machine:
 
 
 def main() -> None:
-    from tools.stackfile import load_settings
+    from lab.qnetd import load_settings  # a stack file's, or the qdevice profile's
 
     stack, name = sys.argv[1], sys.argv[2]
     layout = Layout(load_settings(stack))

@@ -3,6 +3,7 @@
     python -m lab.run            # the full lab: 6 crashes (alternating sides), a split, a monitor failure
     python -m lab.run --quick    # CI subset: one crash per side and a split
     python -m lab.run --teardown # only remove a lab a killed run left behind
+    python -m lab.run --qdevice [--quick]  # with an arbitrator (lab.qnetd): crash, split, arbitrator down
 
 Exits 1 if any committed row was lost, the shared filesystems were ever mounted on both nodes at once, a
 scenario did not recover (or fenced the wrong node); 2 if the lab could not be built. Full runs write
@@ -17,11 +18,10 @@ import sys
 import time
 
 from components.render.firewall import TABLE
-from lab import report, scenarios, teardown
+from lab import qnetd, report, scenarios, teardown
 from lab.layout import Layout
 from lab.lock import LabBusy, only_lab
 from lab.session import LabError, LabSession
-from tools.stackfile import load_settings
 
 STACK = "lab"
 FULL = [scenarios.crash] * 6 + [scenarios.split, scenarios.monitor_failure]
@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one crash per side and a split (CI)")
     parser.add_argument("--teardown", action="store_true", help="only remove a stale lab")
+    parser.add_argument("--qdevice", action="store_true", help="with an arbitrator: corosync-qnetd in a third "
+                        "namespace, corosync-qdevice on the nodes (lab.qnetd)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.teardown:
                 teardown.teardown()
                 return 0
-            return run_lab(args.quick)
+            return run_lab(args.quick, args.qdevice)
     except LabBusy as exc:
         print(f"lab: {exc}", file=sys.stderr)
         return 2
@@ -56,10 +58,10 @@ def firewall_drops(handle) -> str:
     return ", ".join(f"{what} {packets}" for packets, what in found) or "no table"
 
 
-def run_lab(quick: bool) -> int:
-    settings = load_settings(STACK)
+def run_lab(quick: bool, qdevice: bool = False) -> int:
+    settings = qnetd.load_settings(qnetd.STACK if qdevice else STACK)
     layout = Layout(settings)
-    plan = QUICK if quick else FULL
+    plan = (qnetd.QUICK if quick else qnetd.FULL) if qdevice else (QUICK if quick else FULL)
     started = time.monotonic()
     results = []
     try:
@@ -82,7 +84,7 @@ def run_lab(quick: bool) -> int:
     line = report.summary(results, committed, samples)
     print(report.table(results))
     print(f"{line}; {time.monotonic() - started:.0f} s in all")
-    if not quick:
+    if not quick and not qdevice:  # RESULTS.md is the lab profile's; the qdevice run prints its table
         report.write_results(results, line, f"`{STACK}`: token {settings.cluster.token_ms} ms, priority-fencing-delay "
                              f"{settings.cluster.priority_fencing_delay_s} s, stonith-timeout {settings.cluster.stonith_timeout_s} s")
     return 0 if results and all(r.ok for r in results) and len(results) == len(plan) else 1

@@ -53,6 +53,8 @@ class LabSession:
         passwords = provision.bmc_passwords(self.layout)
         for node in self.layout.nodes:
             provision.node_disk(self.layout, node, passwords)
+        from lab import qnetd  # the qdevice profile (lab.qnetd), which builds on this module
+        self.arbitrator = qnetd.provision(self.layout, self.stack)
         for handle in self.handles:
             self.stack.callback(handle.stop)
             handle.start()

@@ -46,6 +46,7 @@ def teardown(keep_logs: bool = True) -> None:
     # Keep what explains a failure (logs); drop the LUN images and the secrets (authkey, BMC passwords).
     shutil.rmtree(WORK / "disks", ignore_errors=True)
     (WORK / "authkey").unlink(missing_ok=True)
+    shutil.rmtree(WORK / "qnetd" / "etc-corosync", ignore_errors=True)  # the arbitrator's CA key (lab.qnetd)
     for disk in WORK.glob("nodes/*/disk"):
         for part in disk.iterdir():
             if part.name != "var-log":

@@ -10,7 +10,7 @@ import sys
 from tests.conftest import ROOT, require_tool
 
 DAEMON_PACKAGES = {"postgresql", "tgt", "openssh-server", "corosync", "pacemaker", "lsyncd", "open-iscsi",
-                   "openipmi"}
+                   "openipmi", "corosync-qnetd", "corosync-qdevice"}
 
 
 def _profile(name: str) -> tuple[set[str], list[str]]:
