@@ -1,0 +1,56 @@
+"""cluster.qdevice in the program: the arbitrator is a host of its own (an existing host, or a lab VM), its
+steps and each node's come in the order the certificates need, each fed the previous step's output, all before
+cluster-start; the nodes' firewall lets corosync-qdevice out to it, and nothing changes without it."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from components.render.firewall import render_ruleset
+from tests.stacks import VARIANTS, settings_of
+from tools.plan import run_program
+from tools.stackfile import read_stack_config
+
+
+def _declared(name):
+    stack, change = VARIANTS.get(name, (name, None))
+    config, secrets = read_stack_config(stack)
+    config = copy.deepcopy(config)
+    if change:
+        change(config)
+    return {d.name: d for d in run_program(name, config, secrets).declared}
+
+
+def _depends(declared, later, earlier):
+    """Whether the step `later` waits for `earlier` (the plan records dependencies by resource name)."""
+    return earlier in declared[later].dependencies
+
+
+@pytest.mark.parametrize("name", ["prod-qdevice", "dev-qdevice"])
+def test_the_certificate_chain_runs_in_order_before_the_cluster_starts(name):
+    s = settings_of(name)
+    declared = _declared(name)
+    q = s.qdevice.name
+    assert f"{q}-qnetd" in declared
+    for n in s.nodes:
+        chain = [f"{q}-qnetd", f"{n.name}-qdevice-request", f"{q}-qnetd-sign-{n.name}", f"{n.name}-qdevice-cert",
+                 f"{n.name}-cluster-start"]
+        for earlier, later in zip(chain, chain[1:]):
+            assert _depends(declared, later, earlier), (later, earlier)
+    if s.host_kind == "libvirt":  # the arbitrator is a small VM of the lab
+        assert any(d.type == "libvirt:index/domain:Domain" and d.inputs.get("name") == q for d in declared.values())
+
+
+def test_without_an_arbitrator_nothing_of_it_is_declared():
+    declared = _declared("prod")
+    assert not [name for name in declared if "qnetd" in name or "qdevice" in name]
+
+
+@pytest.mark.parametrize("name", ["prod", "prod-qdevice"])
+def test_the_nodes_reach_the_arbitrator_on_5403_only_with_one(name):
+    s = settings_of(name)
+    rules = render_ruleset(s, s.nodes[0])
+    assert ("tcp dport 5403" in rules) == (s.qdevice is not None)
+    if s.qdevice:
+        assert f"ip daddr {s.qdevice.ip} tcp dport 5403 accept" in rules
