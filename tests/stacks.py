@@ -65,6 +65,10 @@ VARIANTS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
 ALL = STACK_NAMES + tuple(VARIANTS)
 # A second corosync link changes nothing in the CIB: lab-second-link is proved by corosync only.
 CIB_CONFIGS = tuple(name for name in ALL if VARIANTS.get(name, (None, None))[1] is not _second_link)
+QDEVICE_CONFIGS = tuple(name for name in ALL if name.endswith("-qdevice"))
+# The two-node fence-race proofs (tests/realtools/test_cluster_proofs.py) are not an arbitrator's, whose own
+# proofs are in tests/realtools/test_qdevice_matrix.py.
+TWO_NODE_CIB_CONFIGS = tuple(name for name in CIB_CONFIGS if name not in QDEVICE_CONFIGS)
 
 
 @functools.cache

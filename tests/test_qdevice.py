@@ -4,6 +4,7 @@ cluster-start; the nodes' firewall lets corosync-qdevice out to it, and nothing 
 from __future__ import annotations
 
 import copy
+import itertools
 
 import pytest
 
@@ -36,7 +37,7 @@ def test_the_certificate_chain_runs_in_order_before_the_cluster_starts(name):
     for n in s.nodes:
         chain = [f"{q}-qnetd", f"{n.name}-qdevice-request", f"{q}-qnetd-sign-{n.name}", f"{n.name}-qdevice-cert",
                  f"{n.name}-cluster-start"]
-        for earlier, later in zip(chain, chain[1:]):
+        for earlier, later in itertools.pairwise(chain):
             assert _depends(declared, later, earlier), (later, earlier)
     if s.host_kind == "libvirt":  # the arbitrator is a small VM of the lab
         assert any(d.type == "libvirt:index/domain:Domain" and d.inputs.get("name") == q for d in declared.values())

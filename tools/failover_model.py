@@ -29,7 +29,7 @@ def votequorum(corosync_conf: str) -> Votequorum:
     wait_for_all = options.get("wait_for_all", "1" if two_node else "0") == "1"
     if re.search(r"^\s*device\s*\{", section.group(1) if section else "", re.M):
         # With the arbitrator's vote a lone node holds 2 of 3 votes (tools/failover_qdevice.py: when it is down).
-        return Votequorum(survivor_quorate=True, lone_boot_quorate=True, device=True)
+        return Votequorum(survivor_quorate=True, lone_boot_quorate=not wait_for_all, device=True)
     # Two nodes, one vote each, no two_node: a lone node holds 1 of 2 votes and is inquorate.
     return Votequorum(survivor_quorate=two_node, lone_boot_quorate=two_node and not wait_for_all)
 

@@ -51,7 +51,9 @@ def render_corosync(s: Settings) -> str:
         # after a cold start nothing runs until both nodes have been seen once, which prevents fence loops.
         lines += ["    two_node: 1"]
     if s.policy.quorum_device:
-        lines += quorum_device(s)
+        # As two_node does: after a cold start nothing runs until both nodes were seen once, even with the
+        # arbitrator's vote (a node booting alone would otherwise fence its peer and start the group).
+        lines += ["    wait_for_all: 1"] + quorum_device(s)
     # Without fencing a lone node must be inquorate, so it never takes over on its own (failover: manual).
     lines += ["}", "", "logging {", "    to_logfile: yes", "    logfile: /var/log/corosync/corosync.log",
               "    to_syslog: yes", "    timestamp: on", "}", ""]

@@ -20,7 +20,7 @@ from components.render.cib import render_cib
 from components.render.corosync import AUTHKEY_PATH, render_corosync
 from components.settings import Settings
 from tests.conftest import require_root, require_tool
-from tests.stacks import ALL, CIB_CONFIGS, STACK_NAMES, settings_of
+from tests.stacks import ALL, CIB_CONFIGS, STACK_NAMES, TWO_NODE_CIB_CONFIGS, settings_of
 from tools import crmsim, failover
 from tools.failover_markdown import failover_markdown
 
@@ -206,7 +206,7 @@ def test_parameter_check_bites():
 # ---------------------------------------------------------------------------------------------------
 # 4. The failover matrix, played by pacemaker's scheduler
 # ---------------------------------------------------------------------------------------------------
-@pytest.fixture(params=CIB_CONFIGS)
+@pytest.fixture(params=TWO_NODE_CIB_CONFIGS)
 def matrix(request) -> tuple[Settings, failover.Matrix]:
     require_tool("crm_simulate")
     return settings_of(request.param), matrix_of(request.param)
