@@ -239,9 +239,9 @@ def test_corosync_conf_whole(name):
                        ("name", n["name"]), ("nodeid", str(i))]) for i, n in enumerate(config["nodes"], 1)]
     quorum = [("provider", "corosync_votequorum"), *([] if manual(name) or arbitrator(name) else [("two_node", "1")])]
     if arbitrator(name):
-        # One vote from corosync-qnetd over TLS (required), ffsplit, a tie to the primary (nodeid 1); as with
-        # two_node, a cold start waits for both nodes.
-        quorum.append(("wait_for_all", "1"))
+        # One vote from corosync-qnetd over TLS (required), ffsplit, a tie to the primary (nodeid 1); no
+        # wait_for_all (re-armed whenever quorum is lost, it would keep a lone survivor inquorate once the
+        # arbitrator is back).
         quorum.append(("device", [("model", "net"), ("votes", "1"), ("net", [
             ("host", arbitrator(name)["ip"]), ("port", "5403"), ("algorithm", "ffsplit"), ("tls", "required"),
             ("tie_breaker", "1")])]))

@@ -185,7 +185,8 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
 
     def boot_alone() -> list[Outcome]:
         node = m.nodes[0]
-        steps = crmsim.run_until_idle(cib_xml, quorum=q.lone_boot_quorate, up=[node])
+        cib = failover_qdevice.with_known_nodes(m, cib_xml) if q.device else cib_xml  # 2 of 3 votes: quorate
+        steps = crmsim.run_until_idle(cib, quorum=q.lone_boot_quorate, up=[node])
         return [_outcome(m, "boot-alone", f"{node} boots while {m.nodes[1]} is down (cold start)", steps)]
 
     with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:

@@ -8,9 +8,23 @@ fenced). With the arbitrator down, the two nodes hold 2 of 3 votes: the first fa
 inquorate."""
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 from tools import crmsim
 from tools import failover as f
 from tools.failover_model import Model
+
+
+def with_known_nodes(m: Model, cib: str) -> str:
+    """`cib` with every node of corosync's nodelist in its nodes section, as pacemaker's controller writes them
+    at start (crm_simulate knows only the nodes a CIB names): a node booting alone then sees its peer as
+    unclean, which it must fence before it starts anything (startup-fencing)."""
+    root = ET.fromstring(cib)
+    nodes = root.find("configuration/nodes")
+    for i, name in enumerate(m.nodes, 1):
+        if nodes.find(f"node[@uname='{name}']") is None:
+            ET.SubElement(nodes, "node", id=str(i), uname=name)
+    return ET.tostring(root, encoding="unicode")
 
 
 def _inquorate(m: Model, cib: str, lost: str, key: str, when: str, does: str) -> f.Outcome:

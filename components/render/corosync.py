@@ -51,9 +51,12 @@ def render_corosync(s: Settings) -> str:
         # after a cold start nothing runs until both nodes have been seen once, which prevents fence loops.
         lines += ["    two_node: 1"]
     if s.policy.quorum_device:
-        # As two_node does: after a cold start nothing runs until both nodes were seen once, even with the
-        # arbitrator's vote (a node booting alone would otherwise fence its peer and start the group).
-        lines += ["    wait_for_all: 1"] + quorum_device(s)
+        # No wait_for_all: votequorum re-arms it whenever the cluster turns inquorate, so a node left alone
+        # while the arbitrator was down (1 of 3 votes) would stay inquorate once the arbitrator is back (2 of 3)
+        # until its peer returns: the lab's arbitrator-down scenario (lab/qnetd.py) hangs with it. A node that
+        # boots alone with the arbitrator's vote fences its peer before it starts anything, like any quorate
+        # partition, and the vote goes to one side only: no fence race at boot.
+        lines += quorum_device(s)
     # Without fencing a lone node must be inquorate, so it never takes over on its own (failover: manual).
     lines += ["}", "", "logging {", "    to_logfile: yes", "    logfile: /var/log/corosync/corosync.log",
               "    to_syslog: yes", "    timestamp: on", "}", ""]
