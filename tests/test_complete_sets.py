@@ -242,7 +242,8 @@ def test_corosync_conf_whole(name):
         # One vote from corosync-qnetd over TLS (required), ffsplit, a tie to the primary (nodeid 1); no
         # wait_for_all (re-armed whenever quorum is lost, it would keep a lone survivor inquorate once the
         # arbitrator is back).
-        quorum.append(("device", [("model", "net"), ("votes", "1"), ("net", [
+        quorum.append(("device", [("model", "net"), ("votes", "1"),
+                                  ("timeout", str(2 * cluster.get("token_ms", 5000))), ("net", [
             ("host", arbitrator(name)["ip"]), ("port", "5403"), ("algorithm", "ffsplit"), ("tls", "required"),
             ("tie_breaker", "1")])]))
     logging = [("to_logfile", "yes"), ("logfile", "/var/log/corosync/corosync.log"), ("to_syslog", "yes"),

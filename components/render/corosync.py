@@ -12,7 +12,12 @@ def quorum_device(s: Settings) -> list[str]:
     primary, the node the fence devices also favour (pcmk_delay_base). TLS is required, not merely on: the
     vote decides who fences whom, and `on` would talk in clear to a man in the middle that claims no TLS."""
     q = s.qdevice
-    return ["    device {", "        model: net", "        votes: 1", "        net {", f"            host: {q.ip}",
+    # timeout: 2 x token (10 s, the default, for the default token). corosync-qnetd drops a node whose
+    # corosync-qdevice went silent (power loss, cut cable) 1.2 x timeout after its last heartbeat, and ffsplit
+    # votes only then: 2.4 x token, just after corosync's own detection (token + consensus = 2.2 x token). With
+    # the default 10 s, a 3 s token would wait 12 s for a vote it could have at 7 s.
+    return ["    device {", "        model: net", "        votes: 1", f"        timeout: {2 * s.cluster.token_ms}",
+            "        net {", f"            host: {q.ip}",
             f"            port: {QNETD_PORT}", f"            algorithm: {q.algorithm}", "            tls: required",
             f"            tie_breaker: {s.primary.node_id}", "        }", "    }"]
 
