@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
 import os
 import subprocess
 import time
@@ -168,5 +169,35 @@ def arbitrator_down(lab: LabSession) -> scenarios.Result:
     return scenarios._finish(lab, result, fault_at, committed_before)
 
 
-QUICK = [scenarios.crash, scenarios.split, arbitrator_down]
-FULL = [scenarios.crash] * 4 + [scenarios.split, arbitrator_down]
+def _cut_side_log(lab: LabSession, victim: str, since_wall: float, since_mono: float) -> list[str]:
+    """The victim's pacemaker log lines from the cut to its power-off (wall clock: the log's own)."""
+    from lab.provision import on_disk  # it imports lab.machine, which imports this module's users
+    offs = [at for at, what in lab.handle(victim).events() if at >= since_mono and what.startswith("off")]
+    until = since_wall + ((offs[0] if offs else time.monotonic()) - since_mono)
+    year = datetime.datetime.fromtimestamp(since_wall).year
+    lines = []
+    for line in on_disk(lab.layout.node(victim), "/var/log/pacemaker/pacemaker.log").read_text().splitlines():
+        try:
+            at = datetime.datetime.strptime(f"{year} {line[:19]}", "%Y %b %d %H:%M:%S.%f").timestamp()
+        except ValueError:
+            continue
+        if since_wall <= at <= until:
+            lines.append(line)
+    return lines
+
+
+def split(lab: LabSession) -> scenarios.Result:
+    """lab.scenarios' split, and what the cut side did until it was fenced: it lost quorum (the arbitrator
+    voted for the other side), requested no fence and started nothing."""
+    victim, since_wall, since_mono = lab.active(), time.time(), time.monotonic()
+    result = scenarios.split(lab)
+    lines = _cut_side_log(lab, victim, since_wall, since_mono)
+    acted = [x for x in lines if "Requesting fencing" in x or "Initiating start operation" in x]
+    if acted or not any("Quorum lost" in x for x in lines):
+        print(f"  split: the cut side {victim} " + (f"acted: {acted[0]}" if acted else "never lost quorum"), flush=True)
+        result.recovery_s = None
+    return result
+
+
+QUICK = [scenarios.crash, split, arbitrator_down]
+FULL = [scenarios.crash] * 4 + [split, arbitrator_down]
