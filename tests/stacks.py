@@ -71,14 +71,19 @@ QDEVICE_CONFIGS = tuple(name for name in ALL if name.endswith("-qdevice"))
 TWO_NODE_CIB_CONFIGS = tuple(name for name in CIB_CONFIGS if name not in QDEVICE_CONFIGS)
 
 
-@functools.cache
-def settings_of(name: str) -> Settings:
+def config_of(name: str) -> tuple[dict[str, Any], set[str]]:
+    """A stack's or a variant's config (a fresh copy: the variant's change applied) and its secret keys."""
     stack, change = VARIANTS.get(name, (name, None))
     config, secrets = read_stack_config(stack)
     config = copy.deepcopy(config)
     if change:
         change(config)
-    return parse_settings(name, config, secrets)
+    return config, secrets
+
+
+@functools.cache
+def settings_of(name: str) -> Settings:
+    return parse_settings(name, *config_of(name))
 
 
 def settings_with(stack: str, firewall: dict[str, Any] | None = None, **changes: Any) -> Settings:

@@ -5,7 +5,6 @@ dropped entry fails as surely as a wrong one. Each expected set is written once,
 The stack files are read raw (their YAML), for the values an admin set."""
 from __future__ import annotations
 
-import copy
 import re
 import xml.etree.ElementTree as ET
 
@@ -16,8 +15,7 @@ from components.render.corosync import render_corosync
 from components.render.node_scripts import bluemind_packages, filesystems
 from components.render.tgt import render_targets_conf
 from components.render.update import package_update_script
-from tests.stacks import ALL, CIB_CONFIGS, VARIANTS, settings_of
-from tools.stackfile import read_stack_config
+from tests.stacks import ALL, CIB_CONFIGS, config_of, settings_of
 
 # --- the shared directories --------------------------------------------------------------------------------
 # The seed, "Data to be made available between both servers" (4.x): seven spools, then "/var/lib/cyrus" and
@@ -60,12 +58,7 @@ ALERT_EVENTS = {"select_nodes", "select_fencing", "select_resources"}
 
 def raw(name):
     """The stack's config as its file (and the variant's change) has it."""
-    stack, change = VARIANTS.get(name, (name, None))
-    config, _ = read_stack_config(stack)
-    config = copy.deepcopy(config)
-    if change:
-        change(config)
-    return config
+    return config_of(name)[0]
 
 
 def cluster_value(name, key):

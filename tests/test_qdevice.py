@@ -3,24 +3,17 @@ steps and each node's come in the order the certificates need, each fed the prev
 cluster-start; the nodes' firewall lets corosync-qdevice out to it, and nothing changes without it."""
 from __future__ import annotations
 
-import copy
 import itertools
 
 import pytest
 
 from components.render.firewall import render_ruleset
-from tests.stacks import VARIANTS, settings_of
+from tests.stacks import config_of, settings_of
 from tools.plan import run_program
-from tools.stackfile import read_stack_config
 
 
 def _declared(name):
-    stack, change = VARIANTS.get(name, (name, None))
-    config, secrets = read_stack_config(stack)
-    config = copy.deepcopy(config)
-    if change:
-        change(config)
-    return {d.name: d for d in run_program(name, config, secrets).declared}
+    return {d.name: d for d in run_program(name, *config_of(name)).declared}
 
 
 def _depends(declared, later, earlier):

@@ -7,7 +7,7 @@ from components.settings.checks import LAB_RESERVED_NAMES
 from components.settings.errors import Problems
 from components.settings.model import FailoverMode, HostKind, Network, Node, QDevice, Storage
 from components.settings.reader import Obj
-from components.settings.sections import SEED_NO_STONITH
+from components.settings.sections import SEED_NO_STONITH, host_key
 
 KEY = "cluster.qdevice"
 # Why `lms` is refused: for two nodes it decides the same splits as ffsplit (the side that still reaches the
@@ -28,12 +28,7 @@ def qdevice(cluster: Obj, host_kind: HostKind | None, mode: FailoverMode | None)
     if q.raw.get("algorithm") == "lms":
         q.fail(q.key("algorithm"), f"is refused: {LMS_REFUSED}", "remove the key (ffsplit) or set it to ffsplit")
         return None
-    key = q.read("ssh_host_key")
-    if host_kind == HostKind.EXISTING and key is None and not q.has("ssh_host_key"):
-        q.fail(q.key("ssh_host_key"), "is required for an existing host: every SSH connection pins it",
-               "set it to the arbitrator's /etc/ssh/ssh_host_ed25519_key.pub line")
-    if host_kind == HostKind.LIBVIRT and key is not None:
-        q.fail(q.key("ssh_host_key"), "is only for existing hosts: the program generates a VM's host key", "remove it")
+    key = host_key(q, host_kind, "the arbitrator's")
     device = QDevice(name=q.read("name"), ip=q.read("ip"), ssh_user=q.read("ssh_user"), algorithm=q.read("algorithm"),
                      cores=q.read("cores"), ram_gb=q.read("ram_gb"), ssh_host_key=key)
     return None if q.failed else device

@@ -33,6 +33,18 @@ def top(config: Mapping[str, Any], key: str, problems: Problems, required: bool 
     return Obj(raw, key, key, problems)
 
 
+def host_key(h: Obj, host_kind: HostKind | None, whose: str) -> str | None:
+    """A host's `ssh_host_key`: required for an existing host (every SSH connection pins it), refused for a
+    libvirt VM (the program generates its key)."""
+    key = h.read("ssh_host_key")
+    if host_kind == HostKind.EXISTING and key is None and not h.has("ssh_host_key"):
+        h.fail(h.key("ssh_host_key"), "is required for an existing host: every SSH connection pins it",
+               f"set it to {whose} /etc/ssh/ssh_host_ed25519_key.pub line")
+    if host_kind == HostKind.LIBVIRT and key is not None:
+        h.fail(h.key("ssh_host_key"), "is only for existing hosts: the program generates a VM's host key", "remove it")
+    return key
+
+
 def bluemind(config: Mapping[str, Any], p: Problems) -> BlueMind:
     o = top(config, "bluemind", p)
     raw_version = o.raw.get("version")

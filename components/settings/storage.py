@@ -11,7 +11,7 @@ from components.settings import schema as sc
 from components.settings.errors import Problems, SettingsError, Skip
 from components.settings.model import BlueMind, HostKind, Lun, Storage, StorageHost, StorageKind
 from components.settings.reader import Obj, convert, type_name
-from components.settings.sections import SEED_NO_NFS, top
+from components.settings.sections import SEED_NO_NFS, host_key, top
 
 
 def storage(config: Mapping[str, Any], p: Problems, bm: BlueMind | None, host_kind: HostKind | None) -> Storage:
@@ -74,13 +74,7 @@ def _host(o: Obj, host_kind: HostKind | None) -> StorageHost | None:
     h = o.obj("host", required=True)
     if h is None:
         return None
-    key = h.read("ssh_host_key")
-    if host_kind == HostKind.EXISTING and key is None and not h.has("ssh_host_key"):
-        h.fail(h.key("ssh_host_key"), "is required for an existing host: every SSH connection pins it",
-               "set it to the host's /etc/ssh/ssh_host_ed25519_key.pub line")
-    if host_kind == HostKind.LIBVIRT and key is not None:
-        h.fail(h.key("ssh_host_key"), "is only for existing hosts: the program generates a VM's host key",
-               "remove it")
+    key = host_key(h, host_kind, "the host's")
     host = StorageHost(name=h.read("name"), ip=h.read("ip"), ssh_user=h.read("ssh_user"), cores=h.read("cores"),
                        ram_gb=h.read("ram_gb"), volume_group=h.read("volume_group"),
                        physical_device=h.read("physical_device"), ssh_host_key=key)

@@ -3,19 +3,16 @@ subset of `make lab` (one crash per side and a network split, with real corosync
 against ipmi_sim, loop-device LUNs and PostgreSQL) loses no row, never double-mounts, and recovers."""
 from __future__ import annotations
 
-import signal
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 from components.render.cib import render_cib
 from lab.transform import lab_cib
-from tests.conftest import ROOT, require_root, require_tool
+from tests.conftest import require_root, require_tool
+from tests.realtools.lab_runner import LAB_TOOLS, run_lab
 from tools.stackfile import load_settings
 
 QUICK_TIMEOUT_S = 420  # the quick lab takes about 2.5 minutes
-LAB_TOOLS = ("corosync", "pacemakerd", "crm_mon", "fence_ipmilan", "ipmi_sim", "ipmitool", "corosync-keygen",
-             "losetup", "mkfs.ext4", "modprobe", "nsenter", "unshare", "ip", "nft")
 
 
 def _without_services(cib: ET.Element) -> str:
@@ -48,19 +45,7 @@ def test_transform_changes_only_the_service_agents(tmp_path):
 def test_quick_lab_loses_nothing_and_recovers():
     require_root()
     require_tool(*LAB_TOOLS)
-    lab = subprocess.Popen([sys.executable, "-m", "lab.run", "--quick"], cwd=ROOT, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
-    try:
-        output, _ = lab.communicate(timeout=QUICK_TIMEOUT_S)
-    except subprocess.TimeoutExpired as timed_out:
-        lab.send_signal(signal.SIGTERM)  # lab.run tears its lab down on SIGTERM
-        output, _ = lab.communicate(timeout=120)
-        raise AssertionError(f"the quick lab took longer than {QUICK_TIMEOUT_S} s:\n{output}") from timed_out
-    finally:
-        if lab.poll() is None:
-            lab.kill()
-        subprocess.run([sys.executable, "-m", "lab.run", "--teardown"], cwd=ROOT, timeout=120)
-    assert lab.returncode == 0, output
+    run_lab("--quick", timeout_s=QUICK_TIMEOUT_S)
 
 
 class _FakeNode:

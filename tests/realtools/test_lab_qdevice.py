@@ -4,14 +4,10 @@ crash of the active node, a cut cable, the arbitrator down then the passive node
 double-mounts, fences only the node it must, and recovers."""
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-
 from components.render import qdevice_scripts
 from lab import qnetd
-from tests.conftest import ROOT, require_root, require_tool
-from tests.realtools.test_lab import LAB_TOOLS
+from tests.conftest import require_root, require_tool
+from tests.realtools.lab_runner import LAB_TOOLS, run_lab
 
 QUICK_TIMEOUT_S = 300  # about 3 minutes on an idle machine; CI's budget for it is 4
 QDEVICE_TOOLS = ("corosync-qnetd", "corosync-qdevice", "corosync-quorumtool", "corosync-qnetd-certutil",
@@ -32,17 +28,5 @@ def test_the_profile_is_the_lab_stack_with_an_arbitrator_and_its_steps_run_witho
 def test_quick_qdevice_lab_loses_nothing_and_recovers():
     require_root()
     require_tool(*LAB_TOOLS, *QDEVICE_TOOLS)
-    lab = subprocess.Popen([sys.executable, "-m", "lab.run", "--quick", "--qdevice"], cwd=ROOT,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        output, _ = lab.communicate(timeout=QUICK_TIMEOUT_S)
-    except subprocess.TimeoutExpired as timed_out:
-        lab.send_signal(signal.SIGTERM)  # lab.run tears its lab down on SIGTERM
-        output, _ = lab.communicate(timeout=120)
-        raise AssertionError(f"the quick qdevice lab took longer than {QUICK_TIMEOUT_S} s:\n{output}") from timed_out
-    finally:
-        if lab.poll() is None:
-            lab.kill()
-        subprocess.run([sys.executable, "-m", "lab.run", "--teardown"], cwd=ROOT, timeout=120)
-    assert lab.returncode == 0, output
-    assert "qnetd-down" in output
+    output = run_lab("--quick", "--qdevice", timeout_s=QUICK_TIMEOUT_S)
+    assert "qnetd-down" in output and "PASS" in output
