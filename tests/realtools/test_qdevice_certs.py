@@ -98,3 +98,18 @@ def test_a_request_without_a_ca_is_refused(exchange):
     s, _, nodes, _, _ = exchange
     refused = nodes[s.nodes[0].name].step(q.qdevice_request(s, s.nodes[0]), "", check=False)
     assert refused.returncode != 0 and "no CA certificate" in refused.stderr
+
+
+@pytest.mark.parametrize("lab", [False, True], ids=["program", "lab"])
+def test_the_rendered_steps_pass_shellcheck(lab, tmp_path):
+    """As the hosts (or the lab, its host parts no-ops) get them: header, lib.sh and the host part inlined."""
+    require_tool("shellcheck")
+    s = settings_of("prod-qdevice")
+    node = s.nodes[0]
+    parts = q.LAB_PARTS if lab else None
+    for name, text in {"qnetd": q.qnetd(s, parts), "qnetd-sign": q.qnetd_sign(s, node),
+                       "qdevice-request": q.qdevice_request(s, node, parts),
+                       "qdevice-cert": q.qdevice_cert(s, node, parts)}.items():
+        (tmp_path / f"{name}.sh").write_text(text)
+        result = subprocess.run(["shellcheck", str(tmp_path / f"{name}.sh")], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, name + ": " + result.stdout
