@@ -20,6 +20,7 @@ import datetime
 import os
 import subprocess
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from components.render import qdevice_scripts
@@ -169,32 +170,52 @@ def arbitrator_down(lab: LabSession) -> scenarios.Result:
     return scenarios._finish(lab, result, fault_at, committed_before)
 
 
-def _cut_side_log(lab: LabSession, victim: str, since_wall: float, since_mono: float) -> list[str]:
-    """The victim's pacemaker log lines from the cut to its power-off (wall clock: the log's own)."""
-    from lab.provision import on_disk  # it imports lab.machine, which imports this module's users
-    offs = [at for at, what in lab.handle(victim).events() if at >= since_mono and what.startswith("off")]
-    until = since_wall + ((offs[0] if offs else time.monotonic()) - since_mono)
+def log_lines_between(path: Path, since_wall: float, until_wall: float) -> list[tuple[float, str]]:
+    """(time, line) of a pacemaker log (`Dec 01 08:05:48.797 ...`) or a corosync log (`Dec 01 08:05:47 ...`),
+    stamped within [since_wall, until_wall] (their clock is the wall clock, this machine's local time)."""
     year = datetime.datetime.fromtimestamp(since_wall).year
-    lines = []
-    for line in on_disk(lab.layout.node(victim), "/var/log/pacemaker/pacemaker.log").read_text().splitlines():
-        try:
-            at = datetime.datetime.strptime(f"{year} {line[:19]}", "%Y %b %d %H:%M:%S.%f").timestamp()
-        except ValueError:
-            continue
-        if since_wall <= at <= until:
-            lines.append(line)
-    return lines
+    found = []
+    for line in path.read_text(errors="replace").splitlines() if path.exists() else []:
+        for stamp, form in ((line[:19], "%Y %b %d %H:%M:%S.%f"), (line[:15], "%Y %b %d %H:%M:%S")):
+            try:
+                at = datetime.datetime.strptime(f"{year} {stamp}", form).timestamp()
+            except ValueError:
+                continue
+            if since_wall <= at <= until_wall:
+                found.append((at, line))
+            break
+    return found
+
+
+def cut_side_problems(entries: list[tuple[float, str]]) -> list[str]:
+    """What the side without the arbitrator's vote did wrong once it saw its peer gone (its logs, from the cut to
+    its power-off): any fence request or start. Before that it may still finish a transition of the joined
+    cluster. Its quorum loss is not required in the logs: the fence may power it off first."""
+    entries = sorted(entries)
+    lost = next((at for at, x in entries if "Members left" in x or "state is now lost" in x), None)
+    if lost is None:
+        return []
+    return [f"acted: {x}" for at, x in entries
+            if at >= lost and ("Requesting fencing" in x or "Initiating start operation" in x)]
 
 
 def split(lab: LabSession) -> scenarios.Result:
-    """lab.scenarios' split, and what the cut side did until it was fenced: it lost quorum (the arbitrator
-    voted for the other side), requested no fence and started nothing."""
+    """lab.scenarios' split, and what the cut side did until it was fenced (cut_side_problems)."""
+    from lab.provision import on_disk  # it imports lab.machine, which imports this module's users
+
     victim, since_wall, since_mono = lab.active(), time.time(), time.monotonic()
     result = scenarios.split(lab)
-    lines = _cut_side_log(lab, victim, since_wall, since_mono)
-    acted = [x for x in lines if "Requesting fencing" in x or "Initiating start operation" in x]
-    if acted or not any("Quorum lost" in x for x in lines):
-        print(f"  split: the cut side {victim} " + (f"acted: {acted[0]}" if acted else "never lost quorum"), flush=True)
+    offs = [at for at, what in lab.handle(victim).events() if at >= since_mono and what.startswith("off")]
+    until_wall = since_wall + ((offs[0] if offs else time.monotonic()) - since_mono)
+    node = lab.layout.node(victim)
+    entries = [e for log in ("/var/log/pacemaker/pacemaker.log", "/var/log/corosync/corosync.log")
+               for e in log_lines_between(on_disk(node, log), since_wall, until_wall)]
+    quorum = "lost quorum" if any("non-primary component" in x or "Quorum lost" in x for _, x in entries) else \
+        "was powered off before it logged a quorum loss"
+    problems = cut_side_problems(entries)
+    print(f"  split: the cut side {victim} {quorum}; " + ("; ".join(problems) or "no fence request, no start"),
+          flush=True)
+    if problems:
         result.recovery_s = None
     return result
 

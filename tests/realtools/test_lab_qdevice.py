@@ -30,3 +30,23 @@ def test_quick_qdevice_lab_loses_nothing_and_recovers():
     require_tool(*LAB_TOOLS, *QDEVICE_TOOLS)
     output = run_lab("--quick", "--qdevice", timeout_s=QUICK_TIMEOUT_S)
     assert "qnetd-down" in output and "PASS" in output
+
+
+def test_the_split_check_reads_the_cut_sides_logs_from_its_peers_loss(tmp_path):
+    """Before the cut side sees its peer gone it may finish a transition of the joined cluster (starts on the
+    rejoined node); after it, a fence request or a start is a failure. Its quorum loss may never reach its logs:
+    the fence can power it off first (the lab's fourth run)."""
+    import datetime
+
+    corosync = tmp_path / "corosync.log"
+    corosync.write_text("Dec 01 08:21:43 [16152] lab2 corosync notice  [TOTEM ] A new membership (2.16) was formed. "
+                        "Members left: 1\n")
+    pacemaker = tmp_path / "pacemaker.log"
+    pacemaker.write_text("Dec 01 08:21:37.413 lab2 pacemaker-controld  [16205] (execute_rsc_action) notice: "
+                         "Initiating start operation ping:1_start_0 on lab1\n")
+    since = datetime.datetime(datetime.date.today().year, 12, 1, 8, 21, 36).timestamp()
+    entries = [e for log in (pacemaker, corosync) for e in qnetd.log_lines_between(log, since, since + 13)]
+    assert len(entries) == 2 and qnetd.cut_side_problems(entries) == []
+    late = (since + 9, "Dec 01 08:21:45.000 lab2 pacemaker-controld [1] notice: Requesting fencing (reboot) of node lab1")
+    assert qnetd.cut_side_problems(entries + [late])[0].startswith("acted:")
+    assert qnetd.log_lines_between(corosync, since + 60, since + 70) == []
