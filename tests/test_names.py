@@ -10,6 +10,7 @@ def test_no_renderer_imports_names_from_another_renderer():
     from pathlib import Path
 
     allowed = {("sync_scripts.py", "components.render.lsyncd"), ("fence_preflight.py", "components.render.cib"),
+               ("node_scripts.py", "components.render.cib"),
                ("runbooks.py", "components.render.fence_preflight"),
                ("node_scripts.py", "components.render.shell"), ("storage_scripts.py", "components.render.shell")}
     render = Path(names.__file__).parent / "render"

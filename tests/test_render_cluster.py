@@ -101,7 +101,7 @@ def test_group_moves_storage_then_vip_then_postgresql_then_bluemind(stack):
     members = [p.get("id") for p in group.findall("primitive")]
     filesystems = {params(p)["directory"]: p for p in group.findall("primitive[@type='Filesystem']")}
     assert {"/var/spool/cyrus", "/var/lib/cyrus", "/var/lib/postgresql"} <= set(filesystems)
-    assert all(params(p)["device"].startswith("/dev/disk/by-path/ip-") for p in filesystems.values())
+    assert all(params(p)["device"].startswith("/dev/disk/by-label/") for p in filesystems.values())  # never a LUN number
     vip = group.find("primitive[@id='vip']")
     assert vip.get("type") == "IPaddr2" and params(vip)["ip"] == s.network.vip
     assert members.index("vip") > max(members.index(f.get("id")) for f in filesystems.values())

@@ -13,9 +13,10 @@ from components.names import (
     GROUP_ID,
     VIP_ID,
     bmc_password_file,
-    by_path_device,
+    by_label_device,
     fence_id,
     fs_id,
+    group_filesystems,
     group_member_ids,
 )
 from components.services import LSYNCD, Service, group_services
@@ -156,7 +157,7 @@ def _fence_device(resources: ET.Element, s: Settings, node: Node, ids: _Ids) -> 
 
 def _filesystem(group: ET.Element, s: Settings, lun: Lun, ids: _Ids) -> None:
     rsc = fs_id(lun)
-    params = [("device", by_path_device(s, lun)), ("directory", lun.directory), ("fstype", s.storage.fstype),
+    params = [("device", by_label_device(lun)), ("directory", lun.directory), ("fstype", s.storage.fstype),
               ("options", "noatime"), ("run_fsck", "auto"),
               # safe: kill only processes holding this mount, without walking /proc of a hung NFS: good for us.
               ("force_unmount", "safe")]
@@ -166,6 +167,14 @@ def _filesystem(group: ET.Element, s: Settings, lun: Lun, ids: _Ids) -> None:
     monitor = _op(ops, rsc, "monitor", "20s", "40s", ids)
     # Level 10 reads from the device, so a LUN that vanished under a still-mounted filesystem is noticed.
     _nvset(monitor, "instance_attributes", f"{rsc}-monitor-20s-instance_attributes", [("OCF_CHECK_LEVEL", "10")], ids)
+
+
+def filesystem_xml(s: Settings, lun: Lun) -> str:
+    """The LUN's Filesystem primitive alone, exactly as render_cib writes it: what the filesystems step inserts
+    into a live group when the LUN is new (components/scripts/lun-add.sh)."""
+    holder = ET.Element("group")
+    _filesystem(holder, s, lun, _Ids())
+    return ET.tostring(holder[0], encoding="unicode")
 
 
 def _vip(group: ET.Element, s: Settings, ids: _Ids) -> None:
@@ -259,9 +268,12 @@ def render_cib(s: Settings) -> str:
     group = ET.SubElement(resources, "group", id=ids(GROUP_ID))
     # The group's priority makes its node win a fence race (priority-fencing-delay).
     _nvset(group, "meta_attributes", f"{GROUP_ID}-meta_attributes", [("priority", str(GROUP_PRIORITY))], ids)
-    for lun in s.storage.luns:
+    before, after = group_filesystems(s)
+    for lun in before:
         _filesystem(group, s, lun, ids)
     _vip(group, s, ids)
+    for lun in after:
+        _filesystem(group, s, lun, ids)
     for svc in group_services(s.bluemind.major):
         prim = _service(group, svc, ids)
         if svc == LSYNCD:
