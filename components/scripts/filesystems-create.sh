@@ -101,9 +101,12 @@ ensure_filesystem() {
     fi
     [ "$creator" != unknown ] || refuse_unknown "$dir" "its LUN is new to the live cluster"
   fi
-  if [ "$creator" != true ]; then
-    [ "$creator" = unknown ] || echo "$dir: created and labelled by ${where:-the primary node}, where the group runs"
-    [ "$creator" != unknown ] || check_label_or_unknown "$dev" "$label" "$dir"
+  if [ "$creator" = unknown ]; then
+    check_label_or_unknown "$dev" "$label" "$dir"
+    return 0
+  elif [ "$creator" = false ]; then
+    if [ -n "$where" ]; then echo "$dir: created and labelled by $where, where the group runs"
+    else echo "$dir: created and labelled by the primary node (the group runs on no node)"; fi
     return 0
   fi
   found=$(blkid -p -s TYPE -o value "$dev") || rc=$?
