@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from components.names import GROUP_ID, VIP_ID, by_path_device, fs_id
 from components.render import node_scripts
 from components.render.cib import render_cib
+from components.render.iscsi_initiator import iscsid_conf, login_script
 from tests.hostsim import Host, Reply
 from tests.stacks import settings_with
 from tools.stackfile import read_stack_config
@@ -129,3 +130,18 @@ def test_a_new_lun_waits_when_pacemaker_does_not_answer_here(tmp_path):
     assert run.returncode == 1
     assert "pacemaker does not answer" in run.stderr and "start the cluster" in run.stderr
     assert not run.called("mkfs*")
+
+
+def test_a_live_session_is_rescanned_so_the_new_lun_appears(tmp_path):
+    """The node is logged in already; the target has a new LUN, which the kernel sees only after a rescan."""
+    s = _dev(window=True)
+    devices = [by_path_device(s, lun) for lun in s.storage.luns]
+    new = by_path_device(s, NEW)
+    session = f"tcp: [1] {s.storage.portal},1 {s.storage.target_iqn} (non-flash)\n"
+    host = Host(tmp_path, {"iscsiadm": [("-m session", Reply(session)), ("* -S", Reply("node.name = x\n")),
+                                        ("* --rescan", Reply(run=f"mknod {new} b 7 0"))]},
+                block_devices=[d for d in devices if d != new])
+    script = login_script(s, s.nodes[0]).replace("\ndevice_wait=60\n", "\ndevice_wait=2\n")
+    run = host.run(script, stdin=iscsid_conf(s, "chap-secret-1"))
+    assert run.returncode == 0, run.output
+    assert run.called("iscsiadm -m node -T * --rescan") and not run.called("iscsiadm * --login")

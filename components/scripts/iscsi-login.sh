@@ -30,11 +30,13 @@ logged_in() {
   iscsiadm -m session 2>/dev/null |
     awk -v p="$portal" -v t="$target" '{ split($3, a, ","); if (a[1] == p && $4 == t) found = 1 } END { exit !found }'
 }
+rescanned=false
 if ! logged_in; then
   timeout "$login_timeout" iscsiadm "${node_record[@]}" --login
+  rescanned=true  # a login scans every LUN
 fi
 
-# Every LUN under the name the CIB's Filesystem resources use (udev creates them shortly after login).
+# Every LUN under its by-path name, which the filesystems steps use (udev creates them shortly after login).
 deadline=$((SECONDS + device_wait))
 while :; do
   missing=()
@@ -42,6 +44,13 @@ while :; do
     [ -b "$device" ] || missing+=("$device")
   done
   [ ${#missing[@]} -eq 0 ] && break
+  if [ "$rescanned" = false ]; then
+    # A LUN added to the target under a live session (README, Adding a shared directory (LUN) to a running
+    # cluster) appears only once the session is rescanned; a rescan disturbs no I/O.
+    timeout "$login_timeout" iscsiadm "${node_record[@]}" --rescan >/dev/null || true
+    rescanned=true
+    continue
+  fi
   if [ $SECONDS -ge $deadline ]; then
     echo "LUNs not visible on $node after $device_wait s (check the target's ACL and CHAP):" >&2
     printf '  %s\n' "${missing[@]}" >&2
