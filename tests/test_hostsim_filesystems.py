@@ -149,7 +149,7 @@ def test_a_label_already_on_another_device_is_not_given_twice(tmp_path):
 
 # --- filesystem-labels.sh: on both nodes, the label leads to that LUN and nothing else --------------------------
 
-def _labels_run(tmp_path, holders=None, by_label=None):
+def _labels_run(tmp_path, holders=None, by_label=None, **stubs):
     s = PROD
     rules, links = _holding(s, "xfs")[:-1], []
     for i, lun in enumerate(s.storage.luns):
@@ -157,7 +157,7 @@ def _labels_run(tmp_path, holders=None, by_label=None):
         rules.append((f"-c /dev/null -t LABEL={lun.fs_label} -o device", Reply((holders or {}).get(i, real) + "\n")))
         links += [(f"-f {dev}", Reply(real + "\n")), (f"-f {real}", Reply(real + "\n")),
                   (f"-f {by_label_device(lun)}", Reply((by_label or {}).get(i, real) + "\n"))]
-    return Host(tmp_path, {"blkid": rules, "readlink": links}).run(node_scripts.filesystem_labels(s, s.nodes[1]))
+    return Host(tmp_path, {"blkid": rules, "readlink": links, **stubs}).run(node_scripts.filesystem_labels(s, s.nodes[1]))
 
 
 def test_the_label_check_passes_when_each_label_leads_to_its_lun(tmp_path):
@@ -165,7 +165,16 @@ def test_the_label_check_passes_when_each_label_leads_to_its_lun(tmp_path):
     assert run.returncode == 0, run.output
     dev = by_path_device(PROD, PROD.storage.luns[0])
     # Read afresh: the peer wrote the filesystem, and udev probes again only on an event.
-    assert run.lines()[:2] == [f"blockdev --flushbufs {dev}", f"udevadm trigger --action=change --settle {dev}"]
+    calls = [line for line in run.lines() if not line.startswith("findmnt ")]
+    assert calls[:2] == [f"blockdev --flushbufs {dev}", f"udevadm trigger --action=change --settle {dev}"]
+
+
+def test_the_label_check_leaves_the_buffers_of_a_lun_mounted_here_alone(tmp_path):
+    lun = PROD.storage.luns[0]
+    dev = by_path_device(PROD, lun)
+    run = _labels_run(tmp_path, findmnt=[(f"-n -o TARGET --source {dev}", Reply(lun.directory + "\n"))])
+    assert run.returncode == 0, run.output
+    assert not run.called(f"blockdev --flushbufs {dev}") and run.called("blockdev --flushbufs *")
 
 
 def test_the_label_check_fails_when_another_disk_carries_the_label(tmp_path):

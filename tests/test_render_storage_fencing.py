@@ -125,6 +125,5 @@ def test_the_storage_step_names_the_grow_command_of_each_luns_filesystem(fstype)
     commands = dict(re.findall(r"\[(\d+)\]='([^']*)'", re.search(r"^declare -A grow_filesystem=\((.*)\)$",
                                                                   storage_targets(s), re.M).group(1)))
     expected = {str(lun.number): (f"xfs_growfs {lun.directory}" if fstype == "xfs" else
-                                  f"resize2fs /dev/disk/by-path/ip-{s.storage.portal}-iscsi-{s.storage.target_iqn}"
-                                  f"-lun-{lun.number}") for lun in s.storage.luns}
+                                  f"resize2fs /dev/disk/by-label/{lun.fs_label}") for lun in s.storage.luns}
     assert commands == expected

@@ -4,9 +4,10 @@
 # label leads to the expected LUN and to nothing else.
 
 # refresh_lun DEVICE: read the LUN afresh: the peer may have written its filesystem (mkfs, a new label) since
-# this node last read it, and udev (by-label) only probes a device again on an event.
+# this node last read it, and udev (by-label) only probes a device again on an event. A LUN mounted here is
+# this node's own to write: its buffers are left alone.
 refresh_lun() {
-  blockdev --flushbufs "$1"
+  [ -n "$(findmnt -n -o TARGET --source "$1" 2>/dev/null)" ] || blockdev --flushbufs "$1"
   udevadm trigger --action=change --settle "$1"
 }
 
