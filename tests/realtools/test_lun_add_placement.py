@@ -6,11 +6,14 @@ scheduler does."""
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from components.names import VIP_ID, fs_id
-from components.render.cib import render_cib
+from components.render.cib import filesystem_xml, render_cib
+from components.render.shell import header, inline, script
 from tests.conftest import require_tool
 from tests.stacks import settings_with
 from tools import crmsim
@@ -71,3 +74,24 @@ def test_adding_an_extra_lun_restarts_only_the_services():
     readme = README.read_text()
     assert (f"the services (`{services[0]}` to `{services[-1]}`) stop and start again; the VIP and the other "
             "filesystems keep running") in " ".join(readme.split())
+
+
+def test_the_step_inserts_the_held_member_with_the_real_tools(tmp_path):
+    """lun-add.sh's insert_held_member on a settled CIB file, with the real python3, crm_verify, crm_diff and
+    cibadmin: the member lands after the VIP, held; releasing it leaves the rendered primitive."""
+    require_tool("crm_simulate", "crm_verify", "crm_diff", "cibadmin", "crm_resource")
+    before, after = _dev(extra=False), _dev(extra=True)
+    lun = next(lun for lun in after.storage.luns if lun.directory == EXTRA)
+    new = fs_id(lun)
+    cib = tmp_path / "cib.xml"
+    cib.write_text(crmsim.settle(render_cib(before), [n.name for n in before.nodes]))
+    body = header({"group": "bluemind", "settle_timeout_s": "60"}) + inline("lun-add.sh") + (
+        f"insert_held_member {new} \"$member\" svc-bm-pimp\n"
+        f"crm_resource --resource {new} --meta --get-parameter target-role\n")
+    run = subprocess.run(["bash", "-c", script("lun-add test", body)], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "CIB_file": str(cib), "member": filesystem_xml(after, lun)})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.strip().endswith("Stopped")
+    group = ET.parse(cib).getroot().find(".//group[@id='bluemind']")
+    ids = [m.get("id") for m in group]
+    assert ids[ids.index(VIP_ID) + 1] == new and ids[ids.index(new) + 1] == "svc-bm-pimp"
