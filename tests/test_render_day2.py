@@ -12,6 +12,7 @@ import pytest
 
 from components.render import update
 from components.render.cib import render_cib
+from components.render.cib_nvsets import INSTANCE, nvpairs
 from components.render.lsyncd import SYNC_KEY, render_lsyncd_conf
 from components.render.runbooks import manual_takeover_runbook, os_upgrade_runbook, switchover_commands
 from components.settings import Sync
@@ -100,7 +101,7 @@ def test_probed_services_run_under_the_service_agent_so_a_failed_probe_restarts_
     assert len(services) == len(members) - len(cib.findall(".//group/primitive[@type='Filesystem']")) - 1  # - vip
     probed = {}
     for prim in services:
-        params = {p.get("name"): p.get("value") for p in prim.iterfind("instance_attributes/nvpair")}
+        params = nvpairs(prim, INSTANCE)
         if prim.get("class") == "systemd":
             assert not params and prim.get("id") == f"svc-{prim.get('type')}"
             continue

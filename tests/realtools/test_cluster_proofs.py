@@ -17,6 +17,7 @@ import pytest
 
 from components.agents import SERVICE_AGENT_PROVIDER, SERVICE_AGENT_SOURCE
 from components.render.cib import render_cib
+from components.render.cib_nvsets import INSTANCE, META, PROPERTIES, nvpair_value, nvpairs, set_nvpair, set_nvpairs
 from components.render.corosync import AUTHKEY_PATH, render_corosync
 from components.settings import Settings
 from tests.conftest import require_root, require_tool
@@ -155,7 +156,7 @@ def _parameter_problems(primitive: ET.Element) -> list[str]:
     known = dict(agent)
     if primitive.get("class") == "stonith":
         known.update(_metadata((FENCED_METADATA, "metadata")))
-    params = {nv.get("name"): nv.get("value") for nv in primitive.findall("instance_attributes/nvpair")}
+    params = nvpairs(primitive, INSTANCE)
     problems = []
     for name, value in params.items():
         meta = known.get(name)
@@ -188,18 +189,13 @@ def test_every_agent_parameter_is_known_and_every_required_one_set(name):
 def test_parameter_check_bites():
     require_tool("fence_ipmilan")
     device = ET.fromstring(render_cib(settings_of("dev"))).find(".//primitive[@class='stonith']")
-    params = device.find("instance_attributes")
-    ip = params.find("nvpair[@name='ip']")
-    params.remove(ip)
-    ET.SubElement(params, "nvpair", id="x-passwd", name="passwd", value="secret")
-    ET.SubElement(params, "nvpair", id="x-pcmk", name="pcmk_host_lst", value="bm1")
-    params.find("nvpair[@name='method']").set("value", "reset")
+    set_nvpairs(device.find(INSTANCE), {"ip": None, "passwd": "secret", "pcmk_host_lst": "bm1", "method": "reset"})
     problems = "\n".join(_parameter_problems(device))
     assert "passwd is deprecated" in problems
     assert "pcmk_host_lst is not a parameter" in problems
     assert "method=reset is not one of" in problems
     filesystem = ET.fromstring(render_cib(settings_of("dev"))).find(".//primitive[@type='Filesystem']")
-    filesystem.find("instance_attributes").remove(filesystem.find("instance_attributes/nvpair[@name='device']"))
+    set_nvpair(filesystem.find(INSTANCE), "device", None)
     assert any("required device is not set" in p for p in _parameter_problems(filesystem))
 
 
@@ -375,7 +371,7 @@ def test_a_node_booting_alone_starts_nothing(matrix):
 def _non_critical(cib: str) -> set[str]:
     """Group members whose failures must never move the group (meta critical=false)."""
     return {p.get("id") for p in ET.fromstring(cib).iter("primitive")
-            if p.find("meta_attributes/nvpair[@name='critical'][@value='false']") is not None}
+            if nvpair_value(p, META, "critical") == "false"}
 
 
 def test_each_member_restarts_in_place_then_moves_the_group_at_its_threshold_only_when_fenced(matrix):
@@ -411,20 +407,14 @@ def test_each_member_restarts_in_place_then_moves_the_group_at_its_threshold_onl
 # The safety rules bite: the unsafe configurations they exist for are reported as unsafe.
 def _without(cib: str, property_name: str, replacement: str | None = None) -> str:
     root = ET.fromstring(cib)
-    props = root.find(".//crm_config/cluster_property_set")
-    nvpair = props.find(f"nvpair[@name='{property_name}']")
-    if replacement is None:
-        props.remove(nvpair)
-    else:
-        nvpair.set("value", replacement)
+    set_nvpair(root.find(f".//crm_config/{PROPERTIES}"), property_name, replacement)
     return ET.tostring(root, encoding="unicode")
 
 
 def _without_static_delay(cib: str) -> str:
     root = ET.fromstring(cib)
-    for params in root.iterfind(".//primitive[@class='stonith']/instance_attributes"):
-        for nvpair in params.findall("nvpair[@name='pcmk_delay_base']"):
-            params.remove(nvpair)
+    for params in root.iterfind(f".//primitive[@class='stonith']/{INSTANCE}"):
+        set_nvpair(params, "pcmk_delay_base", None)
     return ET.tostring(root, encoding="unicode")
 
 
@@ -450,7 +440,7 @@ def test_safety_rules_flag_a_fence_device_that_the_group_threshold_bans():
     s = settings_of("dev")
     root = ET.fromstring(render_cib(s))
     for device in root.iterfind(".//primitive[@class='stonith']"):
-        device.remove(device.find("meta_attributes"))
+        set_nvpair(device.find(META), "migration-threshold", None)
     mx = failover.run_matrix(s, ET.tostring(root, encoding="unicode"), failing_members=())
     o = mx.outcome("fence-device-flaky")
     assert o.unsafe == (f"{mx.passive}'s fencer ignores fence-{mx.active} (banned from its node): {mx.active} "

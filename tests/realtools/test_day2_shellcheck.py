@@ -12,6 +12,7 @@ from components.agents import SERVICE_AGENT_SOURCE
 from components.names import GROUP_ID
 from components.render import update
 from components.render.cib import render_cib
+from components.render.cib_nvsets import META, PROPERTIES, nvpair_value
 from components.render.runbooks import manual_takeover_runbook, os_upgrade_runbook, switchover_commands
 from tests.conftest import require_tool
 from tools.stackfile import load_settings
@@ -115,13 +116,11 @@ def test_the_update_chain_runs_only_for_a_new_release_and_completes_only_on_a_he
 
 
 def _meta(cib_file, rsc: str, name: str) -> str | None:
-    found = ET.parse(cib_file).getroot().find(f".//resources//*[@id='{rsc}']/meta_attributes/nvpair[@name='{name}']")
-    return None if found is None else found.get("value")
+    return nvpair_value(ET.parse(cib_file).getroot().find(f".//resources//*[@id='{rsc}']"), META, name)
 
 
 def _property(cib_file, name: str) -> str | None:
-    found = ET.parse(cib_file).getroot().find(f".//crm_config//nvpair[@name='{name}']")
-    return None if found is None else found.get("value")
+    return nvpair_value(ET.parse(cib_file).getroot().find(".//crm_config"), PROPERTIES, name)
 
 
 @pytest.mark.parametrize("stack", STACKS)
