@@ -33,10 +33,11 @@ from components.render.lsyncd import (
     ssh_command,
 )
 from components.render.sync_scripts import sync_key, sync_trust
-from components.settings import Node, Settings, Sync
+from components.settings import Node, Settings
 from components.sync_paths import SYNCED, sync_roots
 from tests.conftest import require_root, require_tool
 from tests.realtools.sandbox import Sandbox
+from tests.stacks import settings_with
 from tools.stackfile import load_settings
 
 WAIT_S = 15  # lsyncd's delay is 2 s; anything slower than this is a failure, not a slow machine
@@ -115,12 +116,11 @@ def trees(tmp_path, daemons):
     return src, dst, start
 
 
-@pytest.mark.parametrize("extra_paths", [(), ("/etc",)], ids=["listed-paths", "admin-adds-all-of-etc"])
+# An admin cannot list all of /etc (a system directory is refused) but may list node-specific files by name.
+@pytest.mark.parametrize("extra_paths", [(), NODE_SPECIFIC[:-1]], ids=["listed-paths", "admin-lists-node-specific-files"])
 def test_listed_changes_arrive_in_seconds_and_node_specific_files_never(trees, extra_paths):
     src, dst, start = trees
-    settings = load_settings("prod")
-    settings = dataclasses.replace(settings, sync=Sync(extra_paths=extra_paths,
-                                                       extra_excludes=("/etc/bm/node-local.ini",)))
+    settings = settings_with("prod", sync={"extra_paths": list(extra_paths), "extra_excludes": ["/etc/bm/node-local.ini"]})
     for path in NODE_SPECIFIC:
         _write(src, path, "active node's own\n")
     _write(dst, "/etc/hostname", "passive node's own\n")
@@ -283,10 +283,9 @@ def test_sync_trust_refuses_anything_but_two_public_keys_naming_the_peer(tmp_pat
 def _loopback_settings() -> Settings:
     """prod, its nodes on loopback addresses: the active node reaches the passive node's sshd on PASSIVE_IP
     from ACTIVE_IP."""
-    s = load_settings("prod")
-    active, passive = s.nodes
-    return dataclasses.replace(s, nodes=(dataclasses.replace(active, ip=ACTIVE_IP),
-                                         dataclasses.replace(passive, ip=PASSIVE_IP)))
+    return settings_with("prod", network={"subnet": "127.0.0.0/24", "gateway": "127.0.0.254", "dns": ["127.0.0.53"],
+                                          "vip": "127.0.0.50"}, storage={"portal": "127.0.0.40"},
+                         nodes=({"ip": ACTIVE_IP}, {"ip": PASSIVE_IP}))
 
 
 def _free_port(address: str) -> int:

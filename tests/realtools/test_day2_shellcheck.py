@@ -1,7 +1,6 @@
 """Every day-2 script and the OCF agent pass shellcheck; the cluster check reads real pacemaker tools' output."""
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import xml.etree.ElementTree as ET
@@ -15,6 +14,7 @@ from components.render.cib import render_cib
 from components.render.cib_nvsets import META, PROPERTIES, nvpair_value
 from components.render.runbooks import manual_takeover_runbook, os_upgrade_runbook, switchover_commands
 from tests.conftest import require_tool
+from tests.stacks import settings_with
 from tools.stackfile import load_settings
 
 STACKS = ("dev", "prod", "lab")
@@ -22,7 +22,7 @@ STACKS = ("dev", "prod", "lab")
 
 def _scripts(stack: str):
     s = load_settings(stack)
-    manual = dataclasses.replace(s, failover="manual")
+    manual = settings_with(stack, failover="manual")
     yield "maintenance_on", update.maintenance_on_script(s)
     for node in s.nodes:
         yield f"package_update-{node.name}", update.package_update_script(s, node)
@@ -91,7 +91,7 @@ def test_the_update_chain_runs_only_for_a_new_release_and_completes_only_on_a_he
         assert result.returncode == 0 and "nothing to do" in result.stdout, result.stderr
     assert cib_file.read_text() == before, "an unchanged release must not touch the cluster"
 
-    newer = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, version=s.bluemind.version + ".1"))
+    newer = settings_with(stack, bluemind={"version": s.bluemind.version + ".1"})
     opened = run(update.maintenance_on_script(newer))
     assert opened.returncode == 0 and "Fencing stays armed" in opened.stdout, opened.stderr
     # The update window is the group's maintenance, never the cluster's (which would disarm fencing).
@@ -110,7 +110,7 @@ def test_the_update_chain_runs_only_for_a_new_release_and_completes_only_on_a_he
     # An admin's cluster-wide maintenance-mode fails the check too: nothing would be fenced.
     subprocess.run(["crm_attribute", "--type", "crm_config", "--name", "maintenance-mode", "--update", "true"],
                    env=env, check=True, capture_output=True, timeout=30)
-    newest = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, version=s.bluemind.version + ".2"))
+    newest = settings_with(stack, bluemind={"version": s.bluemind.version + ".2"})
     frozen = run(update.cluster_check_script(newest))
     assert frozen.returncode == 1 and "nothing is fenced" in frozen.stderr
 
@@ -141,7 +141,7 @@ def test_a_version_lower_than_the_clusters_release_is_refused_before_anything_ch
         return _meta(cib_file, GROUP_ID, "maintenance")
 
     def at(version: str, allow: bool = False):
-        return dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, version=version, allow_downgrade=allow))
+        return settings_with(stack, bluemind={"version": version, "allow_downgrade": allow})
 
     running = s.bluemind.version + ".1"   # the cluster was updated past the stack's version
     assert run(update.chain_armed_script(at(running))).returncode == 0
