@@ -1,7 +1,6 @@
 """Pure tests of the cluster renderers: what an admin relies on in corosync.conf, the CIB and its push."""
 from __future__ import annotations
 
-import copy
 import re
 import xml.etree.ElementTree as ET
 
@@ -12,17 +11,12 @@ from components.render.cib_merge import merge_cib
 from components.render.cib_nvsets import INSTANCE, META, PROPERTIES, nvpair_value, nvpairs
 from components.render.corosync import render_corosync
 from components.render.tgt import render_targets_conf
-from components.settings import parse_settings
-from tools.stackfile import load_settings, read_stack_config
+from tests.stacks import settings_of
+from tools.stackfile import load_settings
 
 
 def manual_prod():
-    config, secrets = read_stack_config("prod")
-    config = copy.deepcopy(config)
-    for node in config["nodes"]:
-        del node["bmc"]
-    config["failover"] = "manual"
-    return parse_settings("prod", config, secrets)
+    return settings_of("prod-manual")
 
 
 def props(cib: ET.Element) -> dict[str, str]:

@@ -52,7 +52,8 @@ def test_service_agent_passes_shellcheck():
 
 
 def _simulated_cluster(tmp_path, stack: str):
-    """The rendered CIB after pacemaker's own scheduler started it on both nodes (crm_simulate)."""
+    """The rendered CIB after pacemaker's own scheduler started it on both nodes (crm_simulate), the
+    environment that points pacemaker's tools at it (CIB_file), and a runner of step scripts against it."""
     s = load_settings(stack)
     cib = tmp_path / "cib.xml"
     cib.write_text(render_cib(s).replace("<cib ", '<cib have-quorum="1" ', 1))
@@ -60,7 +61,13 @@ def _simulated_cluster(tmp_path, stack: str):
     nodes = [arg for n in s.nodes for arg in ("-u", n.name)]
     subprocess.run(["crm_simulate", "-x", str(cib), *nodes, "-S", "-O", str(started)], check=True,
                    capture_output=True, timeout=60)
-    return s, started
+    env = {**os.environ, "CIB_file": str(started)}
+
+    def run(text: str) -> subprocess.CompletedProcess:
+        path = tmp_path / "step.sh"
+        path.write_text(text)
+        return subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True, timeout=120)
+    return s, started, env, run
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -70,13 +77,7 @@ def test_the_update_chain_runs_only_for_a_new_release_and_completes_only_on_a_he
     a new release puts the group (never the cluster) in maintenance, and its last step records it only once
     neither is in maintenance and the cluster is healthy."""
     require_tool("crm_simulate", "crm_mon", "crm_resource", "crm_attribute", "cibadmin")
-    s, cib_file = _simulated_cluster(tmp_path, stack)
-    env = {**os.environ, "CIB_file": str(cib_file)}
-
-    def run(text: str) -> subprocess.CompletedProcess:
-        path = tmp_path / "step.sh"
-        path.write_text(text)
-        return subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True, timeout=120)
+    s, cib_file, env, run = _simulated_cluster(tmp_path, stack)
 
     def cluster_release() -> str:
         return subprocess.run(update.RELEASE_QUERY.split() + ["--query", "--quiet"], env=env, capture_output=True,
@@ -129,13 +130,7 @@ def test_a_version_lower_than_the_clusters_release_is_refused_before_anything_ch
     (and the package step) compare it with the release recorded in the CIB (dpkg's ordering) and refuse, naming
     both versions and the way out, with the CIB untouched; bluemind.allow_downgrade lets it through."""
     require_tool("crm_simulate", "crm_attribute", "cibadmin", "dpkg")
-    s, cib_file = _simulated_cluster(tmp_path, stack)
-    env = {**os.environ, "CIB_file": str(cib_file)}
-
-    def run(text: str) -> subprocess.CompletedProcess:
-        path = tmp_path / "step.sh"
-        path.write_text(text)
-        return subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True, timeout=120)
+    s, cib_file, env, run = _simulated_cluster(tmp_path, stack)
 
     def maintenance() -> str | None:
         return _meta(cib_file, GROUP_ID, "maintenance")
