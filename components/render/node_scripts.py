@@ -72,7 +72,9 @@ def systemd_timeout_dropins(s: Settings) -> dict[str, str]:
             for svc in group_services(s.bluemind.major) if svc.probe is None}
 
 
+# The merge runs on the node as a plain script, with the nvset module it imports beside it.
 CIB_MERGE_SOURCE = (Path(__file__).parent / "cib_merge.py").read_text()
+CIB_NVSETS_SOURCE = (Path(__file__).parent / "cib_nvsets.py").read_text()
 
 
 PREFLIGHT_TIMEOUT_S = 5
@@ -195,4 +197,5 @@ def cib_push(s: Settings, node: Node) -> str:
     """stdin: the rendered CIB. Splice it into the live CIB (keeping admin state), verify the result, and
     patch only the difference, like pcs does."""
     return render("cib-push.sh", f"{node.name}: push the CIB", {
-        "cib_merge_py": Text(CIB_MERGE_SOURCE, "PY"), "group": GROUP_ID, "settle_timeout_s": SETTLE_TIMEOUT_S})
+        "cib_merge_py": Text(CIB_MERGE_SOURCE, "PY"), "cib_nvsets_py": Text(CIB_NVSETS_SOURCE, "PY"),
+        "group": GROUP_ID, "settle_timeout_s": SETTLE_TIMEOUT_S})
