@@ -268,6 +268,10 @@ def render_cib(s: Settings) -> str:
             # The sync daemon must never cost a failover of the mail service: a non-critical member that keeps
             # failing stays stopped on its node (until failure-timeout) instead of pulling the whole group away.
             _nvset(prim, "meta_attributes", f"{LSYNCD.rsc_id}-meta_attributes", [("critical", "false")], ids)
+            # A failed start is the start-up guard refusing a stale push (or lsyncd failing outright): retrying
+            # at once cannot cure it, and without start-failure-is-fatal (manual mode) pacemaker would retry
+            # it, and mail it, in a loop. It stays stopped until failure-timeout or the admin's cleanup.
+            prim.find("operations/op[@name='start']").set("on-fail", "stop")
 
     constraints = ET.SubElement(config, "constraints")
     if s.policy.stonith_enabled:

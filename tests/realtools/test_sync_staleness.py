@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from components.names import SYNC_BACKUP_DIR, SYNC_GUARD, SYNC_STAMP
+from components.render.cib import render_cib
 from components.render.lsyncd import LOG_DIR, STARTUP_SUFFIX, lsyncd_conf, render_lsyncd_conf, render_lsyncd_unit
 from components.render.sync_scripts import sync_guard
 from components.settings import Settings
@@ -29,6 +30,8 @@ from tests.realtools.sync_chain import (
     wait_for,
     write_file,
 )
+from tests.stacks import settings_of
+from tools import crmsim
 from tools.stackfile import load_settings
 
 HOUR = 3600
@@ -247,3 +250,19 @@ def test_a_working_sync_keeps_lsyncd_running(tmp_path, daemons):
     wait_for(lambda: (dst / "etc/postfix/main.cf").exists(), "the sync", (tmp_path / "lsyncd.out",))
     time.sleep(5)
     assert process.poll() is None, (tmp_path / "lsyncd.log").read_text()[-2000:]
+
+
+# --- the cluster's side: a refused start stops the sync only ----------------------------------------------
+@pytest.mark.parametrize("name", ["prod", "prod-manual"])
+def test_a_refused_start_leaves_lsyncd_stopped_and_bluemind_where_it_is(name):
+    """The guard's refusal is a failed start of svc-lsyncd: pacemaker's scheduler (crm_simulate) keeps it
+    stopped, instead of retrying (and alerting) in a loop where start failures are not fatal (manual mode),
+    and the rest of the group stays on its node. It is tried again after failure-timeout or a cleanup."""
+    require_tool("crm_simulate")
+    s = settings_of(name)
+    nodes = [n.name for n in s.nodes]
+    settled = crmsim.settle(render_cib(s), nodes)
+    steps = crmsim.run_until_idle(settled, quorum=True, inject=[f"svc-lsyncd_start_0@{nodes[0]}=1"])
+    assert [step.executed for step in steps] == [(("stop", "svc-lsyncd", nodes[0]),), ()]
+    after = steps[-1].after
+    assert "svc-lsyncd" not in after and after["vip"] == after["svc-bm-nginx"] == (nodes[0],)
