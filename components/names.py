@@ -94,3 +94,7 @@ SYNC_STAMP = "/etc/bluemind-ha-sync.stamp"
 # Where the receiving node keeps what the sync overwrote or deleted: inside each synced root (the rsync
 # daemon is chrooted to it), one dated directory per lsyncd start (or `push`).
 SYNC_BACKUP_DIR = ".bluemind-ha-sync-backup"
+# The guard's last verdict (what to run after a refusal) and lsyncd's status (its backlog): the mail alert of
+# an event of lsyncd's resource quotes them (components/agents/alert_smtp). World-readable: paths, no secret.
+SYNC_GUARD_REPORT = f"{LSYNCD_LOG_DIR}/guard"
+SYNC_REPORTS = (SYNC_GUARD_REPORT, f"{LSYNCD_LOG_DIR}/lsyncd.status")

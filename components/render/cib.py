@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
 from components.names import (
     GROUP_ID,
+    SYNC_REPORTS,
     VIP_ID,
     bmc_password_file,
     by_path_device,
@@ -234,8 +235,11 @@ def _alerts(config: ET.Element, s: Settings, ids: _Ids) -> None:
     changes are left out: every fail-count, probe and ping update would mail."""
     alert = ET.SubElement(ET.SubElement(config, "alerts"), "alert", id=ids("alert-mail"), path=ALERT_AGENT_PATH)
     _nvset(alert, "meta_attributes", "alert-mail-meta_attributes", [("timeout", ALERT_TIMEOUT)], ids)
+    # An event of lsyncd's resource (a refused start, a sync that kept failing) quotes the guard's verdict and
+    # lsyncd's status: the mail then says what happened and what to run.
     _nvset(alert, "instance_attributes", "alert-mail-instance_attributes",
-           [("relay", s.cluster.alert_relay), ("sender", f"bluemind-ha@{s.bluemind.url}")], ids)
+           [("relay", s.cluster.alert_relay), ("sender", f"bluemind-ha@{s.bluemind.url}"),
+            ("details_resource", LSYNCD.rsc_id), ("details_files", " ".join(SYNC_REPORTS))], ids)
     select = ET.SubElement(alert, "select")
     for kind in ("select_nodes", "select_fencing", "select_resources"):
         ET.SubElement(select, kind)

@@ -6,10 +6,10 @@ import posixpath
 
 from components.names import (
     LSYNCD_CONF,
-    LSYNCD_LOG_DIR,
     LSYNCD_UNIT,
     SYNC_BACKUP_DIR,
     SYNC_GUARD,
+    SYNC_GUARD_REPORT,
     SYNC_KEY,
     SYNC_KNOWN_HOSTS,
     SYNC_RSYNCD_CONF,
@@ -43,7 +43,7 @@ def sync_trust(s: Settings, node: Node) -> str:
         "known_hosts": SYNC_KNOWN_HOSTS})
 
 
-def sync_guard(s: Settings, node: Node, source_prefix: str = "", report: str = f"{LSYNCD_LOG_DIR}/guard") -> str:
+def sync_guard(s: Settings, node: Node, source_prefix: str = "", report: str = SYNC_GUARD_REPORT) -> str:
     """The program SYNC_GUARD of `node` (components/scripts/sync-guard.sh): `check` compares the synced roots
     with the peer's before lsyncd starts, `push` sends this node's version to the peer. Roots are read from
     `source_prefix + root` (a test's tree; "" on a node), the verdict written to `report` too."""

@@ -49,6 +49,7 @@ write_stamp() {
 report() {
   install -d -m 0755 "${report%/*}"
   { date -u +%Y-%m-%dT%H:%M:%SZ; cat; } | tee "$report" >&2
+  chmod 0644 "$report"  # the mail alert (run as hacluster) quotes it
 }
 
 # listed NAME PATH...: "  NAME: path" lines, at most 20.
