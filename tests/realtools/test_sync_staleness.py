@@ -17,6 +17,7 @@ import pytest
 from components.names import SYNC_BACKUP_DIR, SYNC_GUARD, SYNC_STAMP
 from components.render.cib import render_cib
 from components.render.lsyncd import LOG_DIR, STARTUP_SUFFIX, lsyncd_conf, render_lsyncd_conf, render_lsyncd_unit
+from components.render.runbooks import switchover_commands
 from components.render.sync_scripts import sync_guard
 from components.settings import Settings
 from components.sync_paths import sync_roots
@@ -266,3 +267,27 @@ def test_a_refused_start_leaves_lsyncd_stopped_and_bluemind_where_it_is(name):
     assert [step.executed for step in steps] == [(("stop", "svc-lsyncd", nodes[0]),), ()]
     after = steps[-1].after
     assert "svc-lsyncd" not in after and after["vip"] == after["svc-bm-nginx"] == (nodes[0],)
+
+
+def test_the_switchover_runbook_stops_waiting_when_the_guard_refused_on_the_target(tmp_path):
+    """BlueMind has moved, lsyncd's start failed there: the runbook says so and clears the move at once,
+    instead of waiting its whole timeout for a member that stays stopped. Stand-ins for the cluster's tools."""
+    s = load_settings("dev")
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    stand_ins = {
+        # bm1 runs the group before the move, bm2 everything but lsyncd after it.
+        "crm_resource": 'echo "$*" >> "$CALLS"; case "$*" in *"--resource bluemind --locate"*) echo bm1;;'
+                        ' *"--resource svc-bm-nginx --locate"*) echo bm2;; esac',
+        "crm_failcount": 'echo INFINITY',
+        "crm_mon": 'true',
+        "sleep": 'true',
+    }
+    for name, body in stand_ins.items():
+        (bin_dir / name).write_text(f"#!/bin/bash\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    result = subprocess.run(["bash", "-c", switchover_commands(s)], capture_output=True, text=True, timeout=20,
+                            env={"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls)})
+    assert result.returncode == 0 and "not the config sync" in result.stderr, result.stderr
+    assert "/var/log/lsyncd/guard on bm2" in result.stderr
+    assert calls.read_text().splitlines()[-1] == "--clear --resource bluemind"
