@@ -4,6 +4,10 @@ lsyncd runs as the last member of the pacemaker group (svc-lsyncd), so it runs o
 the direction of the sync follows the group. Each node has its own configuration (it names the peer as
 target), rendered by `render_lsyncd_conf`; `lsyncd_conf` is the same text with the transport left open, so
 a test runs the real lsyncd and rsync between two local directory trees, without ssh.
+
+A stale node never overwrites newer configuration: the unit's start-up guard (SYNC_GUARD, rendered by
+sync_scripts.sync_guard) compares with the peer first, what the receiver replaces or deletes is kept in a
+dated backup directory, and a sync that keeps failing stops lsyncd so that the cluster's monitor alerts.
 """
 from __future__ import annotations
 
@@ -32,7 +36,9 @@ FAILING_LIMIT_S = 300
 # The dated backup directory: the date of lsyncd's start, evaluated by lsyncd (the rendered text stays the
 # same bytes), so each activation of a node keeps its own. The start-up pass, a full sync that replaces
 # whatever differs on the peer (newer files too, when this node was stale), keeps its victims apart in
-# STARTUP_SUFFIX: the later syncs of the same files never overwrite those backups.
+# STARTUP_SUFFIX: the later syncs of the same files never overwrite those backups. (The start-up pass is told
+# by swapping its entry in lsyncd's computed rsync options while default.rsync.init spawns it: lsyncd's
+# internals, proven with Debian 12's lsyncd 2.2.3 by tests/realtools/test_sync_staleness.py.)
 _BACKUP_DIR_LUA = f'"{SYNC_BACKUP_DIR}/" .. os.date("!%Y%m%dT%H%M%SZ")'
 STARTUP_SUFFIX = "-startup"
 
