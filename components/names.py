@@ -113,3 +113,16 @@ SYNC_KNOWN_HOSTS = "/root/.ssh/bluemind-ha-sync.known_hosts"
 LSYNCD_LOG_DIR = "/var/log/lsyncd"
 # What the peer's lsyncd may write on this node: an rsync daemon configuration, one module per synced root.
 SYNC_RSYNCD_CONF = "/etc/bluemind-ha/rsyncd-sync.conf"
+# The start-up guard of lsyncd (ExecStartPre) and the admin's command to resolve its refusal: `check`
+# compares with the peer, `push` sends this node's version to the peer (components/scripts/sync-guard.sh).
+SYNC_GUARD = "/usr/local/sbin/bluemind-ha-sync"
+# Written by the guard on the node that starts pushing, and carried to the peer by the sync: a peer without
+# it never received a sync, so nothing on it is newer configuration (a first start).
+SYNC_STAMP = "/etc/bluemind-ha-sync.stamp"
+# Where the receiving node keeps what the sync overwrote or deleted: inside each synced root (the rsync
+# daemon is chrooted to it), one dated directory per lsyncd start (or `push`).
+SYNC_BACKUP_DIR = ".bluemind-ha-sync-backup"
+# The guard's last verdict (what to run after a refusal) and lsyncd's status (its backlog): the mail alert of
+# an event of lsyncd's resource quotes them (components/agents/alert_smtp). World-readable: paths, no secret.
+SYNC_GUARD_REPORT = f"{LSYNCD_LOG_DIR}/guard"
+SYNC_REPORTS = (SYNC_GUARD_REPORT, f"{LSYNCD_LOG_DIR}/lsyncd.status")

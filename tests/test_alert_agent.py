@@ -175,3 +175,23 @@ def test_the_cluster_agents_step_installs_the_agent_itself():
     result = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
 
+
+
+LSYNCD_START_REFUSED = dict(CRM_alert_kind="resource", CRM_alert_node="bm2", CRM_alert_rsc="svc-lsyncd",
+                            CRM_alert_task="start", CRM_alert_interval="0", CRM_alert_rc="1",
+                            CRM_alert_target_rc="0", CRM_alert_status="0", CRM_alert_desc="error")
+
+
+def test_an_event_of_lsyncd_quotes_the_guards_verdict_and_the_sync_status(sink, tmp_path):
+    """A refused start of the config sync: the mail says why and what to run (the guard's report)."""
+    report = tmp_path / "guard"
+    report.write_text("REFUSED: lsyncd does not start on bm2: ... run bluemind-ha-sync push\n")
+    params = {nv.get("name"): nv.get("value") for nv in
+              ET.fromstring(render_cib(load_settings("prod"))).iterfind(".//alerts/alert/instance_attributes/nvpair")}
+    assert params["details_resource"] == "svc-lsyncd" and "/var/log/lsyncd/lsyncd.status" in params["details_files"]
+    files = f"{report} {tmp_path / 'absent.status'}"
+    for event, quoted in ((LSYNCD_START_REFUSED, True), (GROUP_STARTED, False)):
+        result = run_agent(relay_of(sink), details_resource="svc-lsyncd", details_files=files, **event)
+        assert result.returncode == 0, result.stderr
+        body = sink.messages[-1][2].get_content()
+        assert ("bluemind-ha-sync push" in body and "absent.status: not readable" in body) == quoted, body

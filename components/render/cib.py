@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
 from components.names import (
     GROUP_ID,
+    SYNC_REPORTS,
     VIP_ID,
     bmc_password_file,
     by_label_device,
@@ -237,8 +238,11 @@ def _alerts(config: ET.Element, s: Settings, ids: _Ids) -> None:
     changes are left out: every fail-count, probe and ping update would mail."""
     alert = ET.SubElement(ET.SubElement(config, "alerts"), "alert", id=ids("alert-mail"), path=ALERT_AGENT_PATH)
     append_nvset(alert, META, set_id_of("alert-mail", META), [("timeout", ALERT_TIMEOUT)], ids)
+    # An event of lsyncd's resource (a refused start, a sync that kept failing) quotes the guard's verdict and
+    # lsyncd's status: the mail then says what happened and what to run.
     append_nvset(alert, INSTANCE, set_id_of("alert-mail", INSTANCE),
-           [("relay", s.cluster.alert_relay), ("sender", f"bluemind-ha@{s.bluemind.url}")], ids)
+                 [("relay", s.cluster.alert_relay), ("sender", f"bluemind-ha@{s.bluemind.url}"),
+                  ("details_resource", LSYNCD.rsc_id), ("details_files", " ".join(SYNC_REPORTS))], ids)
     select = ET.SubElement(alert, "select")
     for kind in ("select_nodes", "select_fencing", "select_resources"):
         ET.SubElement(select, kind)
@@ -274,6 +278,10 @@ def render_cib(s: Settings) -> str:
             # The sync daemon must never cost a failover of the mail service: a non-critical member that keeps
             # failing stays stopped on its node (until failure-timeout) instead of pulling the whole group away.
             append_nvset(prim, META, set_id_of(LSYNCD.rsc_id, META), [("critical", "false")], ids)
+            # A failed start is the start-up guard refusing a stale push (or lsyncd failing outright): retrying
+            # at once cannot cure it, and without start-failure-is-fatal (manual mode) pacemaker would retry
+            # it, and mail it, in a loop. It stays stopped until failure-timeout or the admin's cleanup.
+            prim.find("operations/op[@name='start']").set("on-fail", "stop")
 
     constraints = ET.SubElement(config, "constraints")
     if s.policy.stonith_enabled:

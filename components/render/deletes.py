@@ -12,6 +12,7 @@ from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PATH, SERVICE_AGEN
 from components.names import (
     LSYNCD_CONF,
     LSYNCD_UNIT,
+    SYNC_GUARD,
     SYNC_KEY,
     SYNC_KNOWN_HOSTS,
     SYNC_RSYNCD_CONF,
@@ -60,5 +61,5 @@ def sync_trust_delete(s: Settings, node: Node) -> str:
 
 def sync_config_delete(s: Settings, node: Node) -> str:
     return _remove_unless_used("sync-config", f"{node.name}: remove lsyncd's configuration", _lsyncd_in_use(),
-                               [LSYNCD_CONF, LSYNCD_UNIT])
+                               [LSYNCD_CONF, LSYNCD_UNIT, SYNC_GUARD])
 
