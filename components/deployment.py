@@ -7,7 +7,7 @@ from components.cluster import Cluster
 from components.cluster_node import ClusterNode
 from components.config_sync import ConfigSync
 from components.hosts import LibvirtLab, existing_hosts
-from components.names import fence_id
+from components.names import ISCSI_DATA_DIGEST, ISCSI_HEADER_DIGEST, fence_id
 from components.render.runbooks import (
     manual_takeover_runbook,
     os_upgrade_runbook,
@@ -80,5 +80,5 @@ def san_access(s: Settings) -> dict:
         "chap_secret": "the stack's secret bluemind-ha:chap_password",
         "chap_mutual_username": s.storage.chap_mutual_username,
         "chap_mutual_secret": "the stack's secret bluemind-ha:chap_mutual_password",
-        "header_digest": "CRC32C",
+        "header_digest": ISCSI_HEADER_DIGEST, "data_digest": ISCSI_DATA_DIGEST,
     }

@@ -201,6 +201,10 @@ def test_the_target_matches_and_the_chap_secret_is_set_again(tmp_path):
         "tgtadm --lld iscsi --mode account --op bind --tid 1 --user bluemind-target --outgoing",
     ]
     assert SECRET not in run.stdout + run.stderr and MUTUAL not in run.stdout + run.stderr
+    # the digests on the live target too, every run (tgt-admin sets them only when it creates the target)
+    assert [line for line in run.lines("tgtadm") if "--op update" in line] == [
+        "tgtadm --lld iscsi --mode target --op update --tid 1 --name HeaderDigest --value CRC32C",
+        "tgtadm --lld iscsi --mode target --op update --tid 1 --name DataDigest --value None"]
     assert not run.lines("tgt-admin")
     conf = run.files["/etc/tgt/conf.d/bluemind-ha.conf"]
     assert conf.text == render_targets_conf(DEV, SECRET, MUTUAL) and conf.mode == 0o600 and conf.uid == 0

@@ -212,6 +212,8 @@ def test_targets_conf_admits_only_the_two_nodes_with_mutual_chap():
     assert _acl(conf, "address") == [n.ip for n in s.nodes]
     assert "    incominguser bluemind s3cret-chap\n" in conf
     assert "    outgoinguser bluemind-target mutual-s3cret\n" in conf
+    # tgt answers HeaderDigest=None unless the target is set to CRC32C (the nodes require it)
+    assert "    HeaderDigest CRC32C\n    DataDigest None\n" in conf
 
 
 def test_with_a_storage_network_the_acl_is_the_storage_addresses_alone():

@@ -6,7 +6,7 @@ ends cannot disagree.
 """
 from __future__ import annotations
 
-from components.names import INITIATORNAME, ISCSID_CONF, by_path_device
+from components.names import INITIATORNAME, ISCSI_DATA_DIGEST, ISCSI_HEADER_DIGEST, ISCSID_CONF, by_path_device
 from components.render.shell import header, inline, render
 from components.settings import Node, Settings
 
@@ -66,8 +66,9 @@ def iscsid_conf(s: Settings, chap_password: str, chap_mutual_password: str) -> s
         "# CRC32C mandatory for targets). Not a defence against tampering: an attacker recomputes a CRC. No data",
         "# digest: a CRC over every data byte, in software on tgt and with zero-copy sends off in iscsi_tcp, for",
         "# damage TCP's checksum and the filesystems' own checksums (xfs metadata) already catch in the main.",
-        "node.conn[0].iscsi.HeaderDigest = CRC32C",
-        "node.conn[0].iscsi.DataDigest = None",
+        "# (The tgt target is set to the same; an external SAN must allow CRC32C headers: san_access says so.)",
+        f"node.conn[0].iscsi.HeaderDigest = {ISCSI_HEADER_DIGEST}",
+        f"node.conn[0].iscsi.DataDigest = {ISCSI_DATA_DIGEST}",
         "node.session.iscsi.FastAbort = Yes",
         "",
     ])

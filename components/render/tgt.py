@@ -2,6 +2,7 @@
 open only to the two nodes, with mutual CHAP."""
 from __future__ import annotations
 
+from components.names import ISCSI_DATA_DIGEST, ISCSI_HEADER_DIGEST
 from components.settings import Lun, Settings
 
 
@@ -40,6 +41,9 @@ def render_targets_conf(s: Settings, chap_password: str, chap_mutual_password: s
     lines += [f"    initiator-address {node.iscsi_ip}" for node in s.nodes]
     if not s.storage_network:
         lines += [f"    initiator-name {node.iqn}" for node in s.nodes]
+    # CRC32C header digests, required by the nodes' iscsid.conf too (why no data digests: iscsi_initiator.py).
+    # tgt answers None, whatever an initiator offers, unless the target is set so (verified with tgtd 1.0.85).
+    lines += [f"    HeaderDigest {ISCSI_HEADER_DIGEST}", f"    DataDigest {ISCSI_DATA_DIGEST}"]
     # Mutual CHAP: the target answers the nodes' challenge with its own secret, so a node logs in only to a
     # target that knows it (an impostor on the network gets no login, hence no filesystem mounted as root).
     lines += [f"    incominguser {st.chap_username} {chap_password}",

@@ -113,6 +113,12 @@ if [ -z "$tid" ]; then
   [ -n "$tid" ] || { echo "tgt-admin --execute did not create $target" >&2; exit 1; }
 fi
 set_chap_secret
+# The file's digest settings on the live target, on every run: tgt-admin applies them only when it creates a
+# target (one made before keeps None, and the nodes, which require CRC32C headers, could not log in again). They
+# count from the next login on; live sessions keep theirs.
+while read -r name value; do
+  tgtadm --lld iscsi --mode target --op update --tid "$tid" --name "$name" --value "$value" </dev/null
+done < <(awk '$1 == "HeaderDigest" || $1 == "DataDigest" { print $1, $2 }' "$conf")
 inspect
 resized=()
 if [ -n "$differences" ] && [ -z "$sessions" ]; then
