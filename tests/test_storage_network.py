@@ -79,3 +79,13 @@ def test_the_program_checks_the_chap_secret_where_it_reads_it_and_declares_nothi
         run_program("prod", config, secrets)
     assert "bluemind-ha:chap_mutual_password: is 9 characters long" in str(caught.value)
     assert "tooShort1" not in str(caught.value)
+
+
+def test_the_security_model_covers_every_secret_the_storage_network_and_the_hidepid_decision():
+    text = (ROOT / "README.md").read_text()
+    model = text[text.index("## Security model\n"):text.index("## Reviewing a change\n")]
+    for secret in (*sc.SECRETS, "bmc_password_<node>", *sc.OPTIONAL_SECRETS):
+        assert f"| `{secret}`" in model, secret
+    for topic in ("`storage_subnet`", "WARNING", "mutual CHAP", "CRC32C", "Data digests are off", "`hidepid=2`",
+                  "test_fence_password_exposure.py"):
+        assert topic in model, topic

@@ -143,7 +143,7 @@ def chap_secrets(values: Mapping[str, str]) -> None:
     low, high = sc.CHAP_SECRET_LENGTH
     for key in sc.CHAP_SECRETS:
         value = values[key]
-        fix = f"pulumi config set --secret {NAMESPACE}:{key} \"$(openssl rand -base64 18)\""
+        fix = f"pulumi config set --secret {NAMESPACE}:{key} \"$(openssl rand -base64 12)\""
         if not low <= len(value) <= high:
             p.add(key, f"is {len(value)} characters long; a CHAP secret needs {low} to {high} (RFC 3720: at least 96 "
                   f"bits; open-iscsi keeps {high} at most)", fix)
@@ -153,5 +153,5 @@ def chap_secrets(values: Mapping[str, str]) -> None:
     if values[sc.CHAP_SECRETS[0]] == values[sc.CHAP_SECRETS[1]]:
         p.add(sc.CHAP_SECRETS[1], f"is the same as {sc.CHAP_SECRETS[0]}: whoever learns one direction's secret "
               "could then answer the other (RFC 3720 section 8.2.1)",
-              f"pulumi config set --secret {NAMESPACE}:{sc.CHAP_SECRETS[1]} \"$(openssl rand -base64 18)\"")
+              f"pulumi config set --secret {NAMESPACE}:{sc.CHAP_SECRETS[1]} \"$(openssl rand -base64 12)\"")
     p.raise_if_any()

@@ -8,7 +8,7 @@ its options. Here: the rendered parameters, a BMC address where nothing answers 
 every process's /proc/<pid>/cmdline read again and again meanwhile, as a local user could. The password never
 shows on fence_ipmilan's command line nor anywhere else but ipmitool's, and ipmitool is seen with `-P XXXX...`.
 In the instant between ipmitool's exec and its option parsing the password DOES show (this loop catches it in
-about one run out of two): that is what hidepid=2 would close, and the README ("Security model") says why the
+some runs): that is what hidepid=2 would close, and the README ("Security model") says why the
 nodes do without it.
 """
 from __future__ import annotations
