@@ -99,6 +99,9 @@ BLUEMIND_TARGET = "bluemind.target"
 # --- iSCSI -------------------------------------------------------------------------------------------------
 ISCSID_CONF = "/etc/iscsi/iscsid.conf"
 INITIATORNAME = "/etc/iscsi/initiatorname.iscsi"
+# The iSCSI digests both ends require (the tgt target and the nodes' iscsid.conf); why no data digest: iscsid.conf.
+ISCSI_HEADER_DIGEST = "CRC32C"
+ISCSI_DATA_DIGEST = "None"
 # Where the storage-target step installs the stack's targets.conf: Debian's /etc/tgt/targets.conf includes
 # conf.d.
 TARGETS_CONF = "/etc/tgt/conf.d/bluemind-ha.conf"

@@ -6,7 +6,7 @@ ends cannot disagree.
 """
 from __future__ import annotations
 
-from components.names import INITIATORNAME, ISCSID_CONF, by_path_device
+from components.names import INITIATORNAME, ISCSI_DATA_DIGEST, ISCSI_HEADER_DIGEST, ISCSID_CONF, by_path_device
 from components.render.shell import header, inline, render
 from components.settings import Node, Settings
 
@@ -19,10 +19,10 @@ def initiatorname_iscsi(node: Node) -> str:
     return f"InitiatorName={node.iqn}\n"
 
 
-def iscsid_conf(s: Settings, chap_password: str) -> str:
-    """A complete /etc/iscsi/iscsid.conf. It holds the CHAP secret: installed 0600, sent only on stdin."""
-    if "\n" in chap_password:
-        raise ValueError("the CHAP password cannot contain a newline")
+def iscsid_conf(s: Settings, chap_password: str, chap_mutual_password: str) -> str:
+    """A complete /etc/iscsi/iscsid.conf. It holds both CHAP secrets: installed 0600, sent only on stdin."""
+    if "\n" in chap_password or "\n" in chap_mutual_password:
+        raise ValueError("a CHAP password cannot contain a newline")
     return "\n".join([
         f"# iscsid.conf of the bluemind-ha stack '{s.stack}', rendered by bluemind-ha. `pulumi up` owns it.",
         "iscsid.startup = /bin/systemctl start iscsid.socket",
@@ -31,10 +31,13 @@ def iscsid_conf(s: Settings, chap_password: str) -> str:
         "node.startup = automatic",
         "node.leading_login = No",
         "",
-        "# The target admits only our two IQNs, and only with this secret (one-way CHAP).",
+        "# Mutual CHAP: the target admits only our two nodes, with the first secret; the node logs in only to a",
+        "# target that answers its challenge with the second (an impostor's LUNs are never mounted as root).",
         "node.session.auth.authmethod = CHAP",
         f"node.session.auth.username = {s.storage.chap_username}",
         f"node.session.auth.password = {chap_password}",
+        f"node.session.auth.username_in = {s.storage.chap_mutual_username}",
+        f"node.session.auth.password_in = {chap_mutual_password}",
         "",
         "# A dead path is noticed by NOP-Outs within 5 + 5 s; I/O is then queued for replacement_timeout and",
         "# failed after it. 15 s rides out a target restart or a switch failover, yet the whole 25 s stays",
@@ -58,7 +61,14 @@ def iscsid_conf(s: Settings, chap_password: str) -> str:
         "node.session.iscsi.FirstBurstLength = 262144",
         "node.session.iscsi.MaxBurstLength = 16776192",
         "node.conn[0].iscsi.MaxRecvDataSegmentLength = 262144",
-        "node.conn[0].iscsi.HeaderDigest = None",
+        "# A CRC32C on every PDU header: a header damaged on the way (a NIC's or switch's fault the TCP checksum",
+        "# misses) would send a block to the wrong LBA; the login fails rather than run without it (RFC 3720 makes",
+        "# CRC32C mandatory for targets). Not a defence against tampering: an attacker recomputes a CRC. No data",
+        "# digest: a CRC over every data byte, in software on tgt and with zero-copy sends off in iscsi_tcp, for",
+        "# damage TCP's checksum and the filesystems' own checksums (xfs metadata) already catch in the main.",
+        "# (The tgt target is set to the same; an external SAN must allow CRC32C headers: san_access says so.)",
+        f"node.conn[0].iscsi.HeaderDigest = {ISCSI_HEADER_DIGEST}",
+        f"node.conn[0].iscsi.DataDigest = {ISCSI_DATA_DIGEST}",
         "node.session.iscsi.FastAbort = Yes",
         "",
     ])

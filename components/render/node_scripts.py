@@ -82,13 +82,13 @@ PREFLIGHT_TIMEOUT_S = 5
 
 def preflight(s: Settings, node: Node) -> str:
     """Checked before anything changes on `node`: Debian 12, a synchronized clock, the peer reachable on its
-    address (lsyncd's SSH), the iSCSI portal reachable. Lists every problem, then fails. (Not the second
+    address (lsyncd's SSH), the iSCSI portal reachable (from the storage address, with a storage network). Lists every problem, then fails. (Not the second
     link's address: only corosync's UDP is open there once the host firewall is on, and a re-run of this
     step on a live cluster must pass.)"""
     return render("preflight.sh", f"{node.name}: pre-flight", {
         "node": node.name, "os_release": "/etc/os-release", "portal_ip": s.storage.portal_ip,
         "portal_port": s.storage.portal_port, "ssh_port": 22, "timeout_s": PREFLIGHT_TIMEOUT_S,
-        "peer_addresses": [s.peer_of(node).ip]})
+        "peer_addresses": [s.peer_of(node).ip], "storage_ip": node.storage_ip or ""})
 
 
 def cluster_packages(s: Settings, node: Node) -> str:

@@ -81,6 +81,12 @@ class Node:
     ssh_host_key: str | None = None
     # The cluster-packages step may rename a host whose name is not `name` (otherwise it refuses).
     rename_host: bool = False
+    storage_ip: str | None = None  # its address on network.storage_subnet
+
+    @property
+    def iscsi_ip(self) -> str:
+        """The address the node's iSCSI sessions come from: its storage address, or its only one."""
+        return self.storage_ip or self.ip
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,7 @@ class Network:
     dns: tuple[str, ...]
     nic: str
     link1_subnet: ipaddress.IPv4Network | None
+    storage_subnet: ipaddress.IPv4Network | None = None  # iSCSI's own network (nodes' storage_ip, the portal)
 
     @property
     def prefix(self) -> int:
@@ -137,6 +144,7 @@ class StorageHost:
     volume_group: str
     physical_device: str
     ssh_host_key: str | None = None  # as Node.ssh_host_key
+    storage_ip: str | None = None  # its address on network.storage_subnet: the portal
 
 
 @dataclass(frozen=True)
@@ -172,6 +180,7 @@ class Storage:
     luns: tuple[Lun, ...]
     # The admin's word that this run may stop the services to add a LUN to a live cluster (filesystems step).
     maintenance_window: bool = False
+    chap_mutual_username: str = "bluemind-target"  # the target's answer to the nodes' challenge (outgoinguser)
 
     @property
     def portal(self) -> str:
@@ -232,6 +241,9 @@ class Settings:
     sync: Sync
     firewall: Firewall
     ssh_key_secret: str | None = None
+    # What the settings accept but advise against (a portal on the client network...), for `pulumi up` and the
+    # plan to show: (key, problem, advice).
+    warnings: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def fenced(self) -> bool:
@@ -255,6 +267,10 @@ class Settings:
     @property
     def second_link(self) -> bool:
         return self.network.link1_subnet is not None
+
+    @property
+    def storage_network(self) -> bool:
+        return self.network.storage_subnet is not None
 
     def node(self, name: str) -> Node:
         return next(n for n in self.nodes if n.name == name)

@@ -31,7 +31,7 @@ def storage(config: Mapping[str, Any], p: Problems, bm: BlueMind | None, host_ki
         if o.has("portal"):
             o.fail(o.key("portal"), "is the storage host's address with kind tgt", "remove storage.portal")
         host = _host(o, host_kind)
-        portal_ip = host.ip if host else None
+        portal_ip = (host.storage_ip or host.ip) if host else None
     elif kind == StorageKind.EXTERNAL:
         if o.has("host"):
             o.fail(o.key("host"), "an external SAN has no storage host to configure", "remove storage.host, or use "
@@ -40,7 +40,10 @@ def storage(config: Mapping[str, Any], p: Problems, bm: BlueMind | None, host_ki
             o.fail(o.key("kind"), "a libvirt lab builds its own storage VM", "use storage.kind: tgt with hosts.kind: "
                    "libvirt")
         portal_ip = o.read("portal", default=sc.REQUIRED)
-    portal_port, chap = o.read("portal_port"), o.read("chap_username")
+    portal_port, chap, mutual = o.read("portal_port"), o.read("chap_username"), o.read("chap_mutual_username")
+    if chap is not None and chap == mutual:
+        o.fail(o.key("chap_mutual_username"), f"is chap_username ({chap}): tgt keeps one account per name, so the "
+               "target could not answer as it", "give the target's mutual CHAP user its own name")
     extra = o.read("extra_directories")
     window = o.read("maintenance_window")
     o.done()
@@ -60,7 +63,7 @@ def storage(config: Mapping[str, Any], p: Problems, bm: BlueMind | None, host_ki
     o.done()
     luns = tuple(Lun(directory=d, number=numbers[d], size_gb=sizes[d]) for d in directories)
     return Storage(kind=kind, target_iqn=target_iqn, portal_ip=portal_ip, portal_port=portal_port, host=host,
-                   fstype=fstype, chap_username=chap, luns=luns,
+                   fstype=fstype, chap_username=chap, luns=luns, chap_mutual_username=mutual,
                    maintenance_window=window)
 
 
@@ -85,7 +88,8 @@ def _host(o: Obj, host_kind: HostKind | None) -> StorageHost | None:
                "remove it")
     host = StorageHost(name=h.read("name"), ip=h.read("ip"), ssh_user=h.read("ssh_user"), cores=h.read("cores"),
                        ram_gb=h.read("ram_gb"), volume_group=h.read("volume_group"),
-                       physical_device=h.read("physical_device"), ssh_host_key=key)
+                       physical_device=h.read("physical_device"), ssh_host_key=key,
+                       storage_ip=h.read("storage_ip"))
     if h.failed:
         o.failed = True
         return None
