@@ -10,7 +10,6 @@ coming from X. The initiators are set from the rendered iscsid.conf, as the node
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import pytest
@@ -125,7 +124,7 @@ def test_a_node_logs_in_to_no_target_without_the_mutual_secret(served):
     try:
         with pytest.raises(LoginRefused, match="Authentication failure"):  # no answer at all
             served.login(node, address)
-        served.login(dataclasses.replace(node, mutual_user=None, mutual_password=None), address)
+        served.login(node.one_way(), address)
         served.tgtadm("--mode", "account", "--op", "new", "--user", user, "--password", "impostor-secret-3")
         served.tgtadm("--mode", "account", "--op", "bind", "--tid", "1", "--user", user, "--outgoing")
         with pytest.raises(LoginRefused, match="Invalid CHAP_R response from the target"):  # a wrong answer

@@ -10,7 +10,6 @@ The rendered targets.conf is loaded unchanged except for its backing stores: eac
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import secrets
@@ -89,7 +88,7 @@ def test_every_lun_is_served_under_its_rendered_number_with_its_declared_size_an
     s, node = served.settings, served.node_initiator(0)
     # Discovery (iscsi-ls) without mutual CHAP: tgt has no discovery account to answer with, and the nodes never
     # discover (the login step creates the node record itself).
-    discovery = dataclasses.replace(node, mutual_user=None, mutual_password=None)
+    discovery = node.one_way()
     listing = discovery.run("iscsi-ls", discovery.url(served.tgtd.portal), "-s")
     assert listing.returncode == 0, listing.stderr
     assert f"Target:{served.target} " in listing.stdout

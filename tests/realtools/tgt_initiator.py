@@ -42,6 +42,10 @@ class Initiator:
     mutual_password: str | None = None
     header_digest: bool = False
 
+    def one_way(self) -> Initiator:
+        """The same initiator without mutual CHAP: it does not ask the target to prove itself."""
+        return Initiator(self.iqn, self.chap_user, self.chap_password, header_digest=self.header_digest)
+
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in ("LIBISCSI_CHAP_PASSWORD", *MUTUAL_ENV)}
         if self.chap_password is not None:
