@@ -10,6 +10,9 @@ from components.settings import Lun, Node, Settings
 # --- the CIB ---------------------------------------------------------------------------------------------
 GROUP_ID = "bluemind"
 VIP_ID = "vip"
+# The clone of ocf:bluemind-ha:iscsi_watch on both nodes: the group is ordered after it (and, fenced, with it).
+ISCSI_WATCH_ID = "iscsi-watch"
+ISCSI_WATCH_CLONE_ID = "iscsi-watch-clone"
 FENCE_PASSWORD_DIR = "/etc/bluemind-ha/bmc"
 
 

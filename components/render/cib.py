@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
+from components.agents import ALERT_AGENT_PATH, ISCSI_WATCH_AGENT_TYPE, SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
 from components.names import (
     GROUP_ID,
+    ISCSI_WATCH_CLONE_ID,
+    ISCSI_WATCH_ID,
     VIP_ID,
     bmc_password_file,
     by_path_device,
@@ -217,6 +219,37 @@ def _uplink_watch(resources: ET.Element, constraints: ET.Element, s: Settings, i
                   operation="gt", value="0", type="integer")
 
 
+ISCSI_WATCH_MONITOR = "15s"
+
+
+def _storage_watch(resources: ET.Element, constraints: ET.Element, s: Settings, ids: _Ids) -> None:
+    """The iSCSI sessions are logged in at boot, outside pacemaker: a clone of ocf:bluemind-ha:iscsi_watch
+    checks each node's sessions and LUNs (read-only), so a dead session or a refused login on the passive
+    node is an alert now, not a failed mount at the next failover. The group starts after it. One failure
+    bans the watch from its node until failure-timeout (then it is tried again, and alerts again while the
+    storage is still broken): never a restart loop that mails every monitor. Fenced stacks also keep the
+    group with it: a node whose storage is broken cannot take the group, and the node running it hands it
+    over. A failure on the passive node moves nothing (the failover matrix shows both). Manual stacks only
+    alert: moving the group is the admin's."""
+    clone = ET.SubElement(resources, "clone", id=ids(ISCSI_WATCH_CLONE_ID))
+    st = s.storage
+    params = [("target", st.target_iqn), ("portals", " ".join(st.portals)),
+              ("devices", " ".join(by_path_device(s, lun) for lun in st.luns)),
+              ("recovery_wait", str(st.replacement_timeout_s))]
+    prim, ops = _primitive(clone, ISCSI_WATCH_ID, "ocf", ISCSI_WATCH_AGENT_TYPE, SERVICE_AGENT_PROVIDER, params, ids)
+    _nvset(prim, "meta_attributes", f"{ISCSI_WATCH_ID}-meta_attributes", [("migration-threshold", "1")], ids)
+    # Each timeout leaves the agent recovery_wait plus its margins (components/agents/iscsi_watch).
+    _op(ops, ISCSI_WATCH_ID, "start", "0s", "60s", ids)
+    _op(ops, ISCSI_WATCH_ID, "stop", "0s", "20s", ids)
+    _op(ops, ISCSI_WATCH_ID, "monitor", ISCSI_WATCH_MONITOR, "60s", ids)
+    ET.SubElement(constraints, "rsc_order", id=ids(GROUP_ID, "after", ISCSI_WATCH_CLONE_ID),
+                  first=ISCSI_WATCH_CLONE_ID, then=GROUP_ID)
+    if s.policy.stonith_enabled:
+        ET.SubElement(constraints, "rsc_colocation", {"id": ids(GROUP_ID, "with", ISCSI_WATCH_CLONE_ID),
+                                                      "rsc": GROUP_ID, "with-rsc": ISCSI_WATCH_CLONE_ID,
+                                                      "score": "INFINITY"})
+
+
 def uplink_preference(s: Settings) -> int:
     """More than the whole group's stickiness (it adds up over the group's active members), so the preference
     moves the group; finite, so it cancels out when both nodes have it (pacemaker's scores saturate at
@@ -276,6 +309,7 @@ def render_cib(s: Settings) -> str:
             ET.SubElement(constraints, "rsc_location", id=ids(fence_id(node), "avoids", node.name),
                           rsc=fence_id(node), node=node.name, score="-INFINITY")
         _uplink_watch(resources, constraints, s, ids)
+    _storage_watch(resources, constraints, s, ids)
 
     rsc_defaults = ET.SubElement(config, "rsc_defaults")
     _nvset(rsc_defaults, "meta_attributes", "bluemind-ha-rsc-defaults", [

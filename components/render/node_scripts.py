@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PATH, alert_agent_source
+from components.agents import (
+    ALERT_AGENT_PATH,
+    ISCSI_WATCH_AGENT_PATH,
+    SERVICE_AGENT_PATH,
+    alert_agent_source,
+    iscsi_watch_agent_source,
+)
 from components.names import (
     APT_KEYRING_PATH,
     APT_PIN_PATH,
@@ -116,12 +122,15 @@ def bluemind_packages(s: Settings, node: Node) -> str:
 
 def cluster_agents(s: Settings, node: Node) -> str:
     """stdin: ocf:bluemind-ha:service, the resource agent that checks what BlueMind's bm-checks check; plus
-    the mail alert agent when the stack sends alerts. Also what pacemaker needs of systemd: the boot and
+    ocf:bluemind-ha:iscsi_watch (the storage watch clone's agent), and the mail alert agent when the stack
+    sends alerts. Also what pacemaker needs of systemd: the boot and
     shutdown order (resource-agents-deps.target), the power key ignored (logind), bluemind.target masked, and
     the CIB's timeouts on the `systemd:` members."""
     alert = bool(s.cluster.alert_recipient)
     return render("cluster-agents.sh", f"{node.name}: bluemind-ha's pacemaker agents, boot order, power key",
-                  {"service_agent": SERVICE_AGENT_PATH, "alert_agent": ALERT_AGENT_PATH if alert else "",
+                  {"service_agent": SERVICE_AGENT_PATH, "iscsi_watch_agent": ISCSI_WATCH_AGENT_PATH,
+                   "iscsi_watch_agent_text": Text(iscsi_watch_agent_source(), "ISCSI_WATCH_AGENT"),
+                   "alert_agent": ALERT_AGENT_PATH if alert else "",
                    "alert_agent_text": Text(alert_agent_source() if alert else "\n", "ALERT_AGENT"),
                    "deps_dropin": RESOURCE_AGENTS_DEPS_DROPIN, "deps_conf": resource_agents_deps_dropin(),
                    "logind_dropin": LOGIND_DROPIN, "logind_conf": LOGIND_CONF, "bluemind_target": BLUEMIND_TARGET,

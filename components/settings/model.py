@@ -175,6 +175,22 @@ class Storage:
     def portal(self) -> str:
         return f"{self.portal_ip}:{self.portal_port}"
 
+    @property
+    def portals(self) -> tuple[str, ...]:
+        """Every portal a node keeps a session through (address:port)."""
+        return (self.portal,)
+
+    @property
+    def replacement_timeout_s(self) -> int:
+        """open-iscsi's node.session.timeo.replacement_timeout: how long I/O to a LUN waits for its lost
+        session to come back before the kernel fails it (and sets the disk transport-offline). It decides
+        what a lost path does: 15 s rides out a target restart or a switch failover, and then I/O fails,
+        so a lost LUN surfaces as a clean failed Filesystem monitor and a stop that completes (pacemaker
+        recovers or moves the group) instead of processes hung in D state, a monitor timeout, an unkillable
+        stop and a fence (open-iscsi's default is 120 s). The storage watch gives a lost session just as
+        long (its recovery_wait) before it fails, so it fails when I/O does, never on a blip."""
+        return 15
+
 
 @dataclass(frozen=True)
 class ClusterOptions:
