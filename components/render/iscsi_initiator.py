@@ -40,8 +40,8 @@ def iscsid_conf(s: Settings, chap_password: str) -> str:
         "# failed after it. 15 s rides out a target restart or a switch failover, yet the whole 25 s stays",
         "# below the Filesystem monitor's 40 s timeout: a lost LUN surfaces as a clean monitor error that",
         "# pacemaker recovers from, instead of the default 120 s of processes hung in D state, a monitor",
-        "# timeout, an unkillable stop and a fence. The storage watch (iscsi-watch-clone) waits as long before",
-        "# it calls a lost session failed. (With dm-multipath in front this is 5 s: dm switches paths.)",
+        "# timeout, an unkillable stop and a fence. (With dm-multipath in front this would be 5 s.)",
+        # The value, and why, is the Storage model's (the storage watch's recovery_wait is the same).
         f"node.session.timeo.replacement_timeout = {s.storage.replacement_timeout_s}",
         "node.conn[0].timeo.noop_out_interval = 5",
         "node.conn[0].timeo.noop_out_timeout = 5",

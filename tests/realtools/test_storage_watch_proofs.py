@@ -22,7 +22,6 @@ import secrets
 import subprocess
 import threading
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
@@ -195,14 +194,3 @@ def test_the_passive_nodes_dead_storage_fails_its_watch_mails_an_alert_and_moves
     members = model(s, cib).members
     assert all(after[-1].after.get(r) == (s.nodes[0].name,) for r in members)
     assert not [e for step in after for e in step.executed if e[0] in ("start", "stop") and e[1] in members]
-
-
-def test_the_cluster_agents_step_installs_the_watch(tmp_path):
-    from components.agents import ISCSI_WATCH_AGENT_PATH, iscsi_watch_agent_source
-    from components.render import node_scripts
-
-    s = settings_of("dev")
-    script = node_scripts.cluster_agents(s, s.nodes[0])
-    assert ISCSI_WATCH_AGENT_PATH in script and iscsi_watch_agent_source() in script
-    assert Path(ISCSI_WATCH_AGENT_PATH).name == ET.fromstring(render_cib(s)).find(
-        f".//clone[@id='{ISCSI_WATCH_CLONE_ID}']/primitive").get("type")
