@@ -170,6 +170,8 @@ class Storage:
     fstype: str
     chap_username: str
     luns: tuple[Lun, ...]
+    multipath: bool = False
+    second_portal_ip: str | None = None  # with multipath only
 
     @property
     def portal(self) -> str:
@@ -177,8 +179,9 @@ class Storage:
 
     @property
     def portals(self) -> tuple[str, ...]:
-        """Every portal a node keeps a session through (address:port)."""
-        return (self.portal,)
+        """Every portal a node keeps a session through (address:port): two with multipath."""
+        second = (f"{self.second_portal_ip}:{self.portal_port}",) if self.second_portal_ip else ()
+        return (self.portal, *second)
 
     @property
     def replacement_timeout_s(self) -> int:
@@ -188,8 +191,10 @@ class Storage:
         so a lost LUN surfaces as a clean failed Filesystem monitor and a stop that completes (pacemaker
         recovers or moves the group) instead of processes hung in D state, a monitor timeout, an unkillable
         stop and a fence (open-iscsi's default is 120 s). The storage watch gives a lost session just as
-        long (its recovery_wait) before it fails, so it fails when I/O does, never on a blip."""
-        return 15
+        long (its recovery_wait) before it fails, so it fails when I/O does, never on a blip.
+        With dm-multipath, 5 s: a lost path fails its I/O fast so that dm retries it on the other path, and
+        dm itself queues while no path is left (multipath.conf's no_path_retry, bounded too)."""
+        return 5 if self.multipath else 15
 
 
 @dataclass(frozen=True)
