@@ -15,10 +15,10 @@ from components.names import (
     ISCSI_WATCH_ID,
     VIP_ID,
     bmc_password_file,
-    by_path_device,
     fence_id,
     fs_id,
     group_member_ids,
+    lun_device,
 )
 from components.services import LSYNCD, Service, group_services
 from components.settings import Lun, Node, Settings
@@ -158,7 +158,7 @@ def _fence_device(resources: ET.Element, s: Settings, node: Node, ids: _Ids) -> 
 
 def _filesystem(group: ET.Element, s: Settings, lun: Lun, ids: _Ids) -> None:
     rsc = fs_id(lun)
-    params = [("device", by_path_device(s, lun)), ("directory", lun.directory), ("fstype", s.storage.fstype),
+    params = [("device", lun_device(s, lun)), ("directory", lun.directory), ("fstype", s.storage.fstype),
               ("options", "noatime"), ("run_fsck", "auto"),
               # safe: kill only processes holding this mount, without walking /proc of a hung NFS: good for us.
               ("force_unmount", "safe")]
@@ -234,8 +234,10 @@ def _storage_watch(resources: ET.Element, constraints: ET.Element, s: Settings, 
     clone = ET.SubElement(resources, "clone", id=ids(ISCSI_WATCH_CLONE_ID))
     st = s.storage
     params = [("target", st.target_iqn), ("portals", " ".join(st.portals)),
-              ("devices", " ".join(by_path_device(s, lun) for lun in st.luns)),
+              ("devices", " ".join(lun_device(s, lun) for lun in st.luns)),
               ("recovery_wait", str(st.replacement_timeout_s))]
+    if st.multipath:  # dm carries on over the other path: a dead path is logged, a LUN without any fails
+        params.append(("paths", "one"))
     prim, ops = _primitive(clone, ISCSI_WATCH_ID, "ocf", ISCSI_WATCH_AGENT_TYPE, SERVICE_AGENT_PROVIDER, params, ids)
     _nvset(prim, "meta_attributes", f"{ISCSI_WATCH_ID}-meta_attributes", [("migration-threshold", "1")], ids)
     # Each timeout leaves the agent recovery_wait plus its margins (components/agents/iscsi_watch).

@@ -30,7 +30,7 @@ from components.names import (
     RESOURCE_AGENTS_DEPS_DROPIN,
     SETTLE_TIMEOUT_S,
     bmc_password_file,
-    by_path_device,
+    lun_device,
 )
 from components.render.shell import Text, render
 from components.services import active_only_units, group_services
@@ -146,7 +146,7 @@ def filesystems(s: Settings, node: Node) -> str:
     variables = {"directories": [lun.directory for lun in luns]}
     if not primary:  # the other node's script holds no mkfs at all
         return render("filesystems.sh", title, variables, parts={"filesystems-create.sh": ""})
-    return render("filesystems.sh", title, {**variables, "devices": [by_path_device(s, lun) for lun in luns],
+    return render("filesystems.sh", title, {**variables, "devices": [lun_device(s, lun) for lun in luns],
                                             "labels": [lun.fs_label for lun in luns], "fstype": s.storage.fstype})
 
 

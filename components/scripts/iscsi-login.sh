@@ -33,21 +33,29 @@ logged_in() {
 if ! logged_in; then
   timeout "$login_timeout" iscsiadm "${node_record[@]}" --login
 fi
+# shellcheck source=iscsi-second-portal.sh
+source "${BASH_SOURCE[0]%/*}/iscsi-second-portal.sh"
 
-# Every LUN under the name the CIB's Filesystem resources use (udev creates them shortly after login).
-deadline=$((SECONDS + device_wait))
-while :; do
-  missing=()
-  for device in "${devices[@]}"; do
-    [ -b "$device" ] || missing+=("$device")
+# Every block device in $@ (udev creates them shortly after a login), or fail naming the missing ones.
+wait_for_devices() {
+  local deadline=$((SECONDS + device_wait)) device missing
+  while :; do
+    missing=()
+    for device in "$@"; do
+      [ -b "$device" ] || missing+=("$device")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ $SECONDS -ge $deadline ]; then
+      echo "LUNs not visible on $node after $device_wait s (check the target's ACL and CHAP):" >&2
+      printf '  %s\n' "${missing[@]}" >&2
+      exit 1
+    fi
+    udevadm settle --timeout=5 || true
+    sleep 1
   done
-  [ ${#missing[@]} -eq 0 ] && break
-  if [ $SECONDS -ge $deadline ]; then
-    echo "LUNs not visible on $node after $device_wait s (check the target's ACL and CHAP):" >&2
-    printf '  %s\n' "${missing[@]}" >&2
-    exit 1
-  fi
-  udevadm settle --timeout=5 || true
-  sleep 1
-done
+}
+# Every LUN under its by-path name (through each portal).
+wait_for_devices "${devices[@]}"
+# shellcheck source=iscsi-multipath.sh
+source "${BASH_SOURCE[0]%/*}/iscsi-multipath.sh"
 echo "$node: logged in to $target at $portal, ${#devices[@]} LUNs present"

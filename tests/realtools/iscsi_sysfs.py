@@ -9,6 +9,7 @@ drivers/scsi), and the agent reads it through its `sysfs_root` parameter:
   class/iscsi_connection/connection<N>:0/{persistent_address,persistent_port}
   block/<sdX>/device/state                                    running, blocked, transport-offline, offline
   dev/<sdX> (a block device node) and dev/disk/by-path/ip-<portal>-iscsi-<target>-lun-<n> -> ../../<sdX>
+  block/dm-<N>/slaves/<sdX> -> ../../<sdX>, dev/dm-<N> and dev/mapper/<alias> -> ../dm-<N>   (dm-multipath)
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class KernelView:
         self.dev = root / "dev"
         self.sessions = 0
         self.disks = 0
+        self.maps = 0
 
     def login(self, portal: str, state: str = "LOGGED_IN") -> int:
         """A session to the target through `portal` (address:port), as iscsid leaves it after a login."""
@@ -69,3 +71,17 @@ class KernelView:
 
     def set_disk_state(self, link: Path, state: str) -> None:
         (self.sysfs / "block" / link.resolve().name / "device/state").write_text(state + "\n")
+
+    def multipath_map(self, alias: str, paths: list[Path]) -> Path:
+        """A dm-multipath map over the disks behind `paths` (by-path links); returns dev/mapper/<alias>."""
+        name = f"dm-{self.maps}"
+        self.maps += 1
+        os.mknod(self.dev / name, 0o600 | stat.S_IFBLK, os.makedev(LOOP_MAJOR, 100 + self.maps))
+        slaves = self.sysfs / "block" / name / "slaves"
+        slaves.mkdir(parents=True)
+        for path in paths:
+            (slaves / path.resolve().name).symlink_to(Path("../..") / path.resolve().name)
+        link = self.dev / "mapper" / alias
+        link.parent.mkdir(exist_ok=True)
+        link.symlink_to(Path("..") / name)
+        return link

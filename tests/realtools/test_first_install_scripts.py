@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from components.render.cib import by_path_device
+from components.names import by_path_device
 from components.render.corosync import AUTHKEY_PATH, render_corosync
 from components.render.node_scripts import (
     bluemind_apt_source,

@@ -102,6 +102,28 @@ def test_every_portal_needs_its_session(node):
     assert agent(kernel, "start", links, **two).returncode == OCF_SUCCESS
 
 
+def test_with_multipath_one_path_is_enough_and_none_fails(node):
+    """paths=one (storage.multipath): a dead path is a warning in the log; the map fails once no path runs."""
+    kernel, links = node
+    second = kernel.login(OTHER_PORTAL)
+    others = [kernel.lun(f"/dev/disk/by-path/ip-{OTHER_PORTAL}-iscsi-{TARGET}-lun-{n}") for n in range(1, LUNS + 1)]
+    maps = [kernel.multipath_map(f"bluemind-lun{n}", [a, b]) for n, (a, b) in enumerate(zip(links, others, strict=True))]
+    multipath = {"portals": f"{PORTAL} {OTHER_PORTAL}", "paths": "one"}
+    assert agent(kernel, "start", maps, **multipath).returncode == OCF_SUCCESS
+    kernel.set_session_state(second, "FAILED")
+    for link in others:
+        kernel.set_disk_state(link, "transport-offline")
+    one_left = agent(kernel, "monitor", maps, **multipath)
+    assert one_left.returncode == OCF_SUCCESS and "a path is down" in one_left.stderr
+    assert agent(kernel, "monitor", maps, **{**multipath, "paths": "all"}).returncode == OCF_ERR_GENERIC
+    kernel.set_session_state(1, "FAILED")
+    for link in links:
+        kernel.set_disk_state(link, "transport-offline")
+    none_left = agent(kernel, "monitor", maps, **multipath)
+    assert none_left.returncode == OCF_ERR_GENERIC
+    assert "is FAILED" in none_left.stderr and "without a running path (2 paths)" in none_left.stderr
+
+
 def test_a_path_back_within_recovery_wait_is_no_failure(node):
     kernel, links = node
     assert agent(kernel, "start", links).returncode == OCF_SUCCESS
@@ -136,7 +158,8 @@ def test_a_hanging_read_never_blocks_the_check(node):
 
 
 @pytest.mark.parametrize("params", [{"target": ""}, {"portals": "san:3260"}, {"devices": ""},
-                                    {"recovery_wait": "soon"}], ids=["target", "portal", "devices", "wait"])
+                                    {"recovery_wait": "soon"}, {"paths": "both"}],
+                         ids=["target", "portal", "devices", "wait", "paths"])
 def test_a_broken_configuration_is_reported_and_never_blocks_a_stop(node, params):
     kernel, links = node
     result = agent(kernel, "start", links, **params)
@@ -152,4 +175,4 @@ def test_the_metadata_is_valid_and_names_every_parameter():
     out = subprocess.run([str(ISCSI_WATCH_AGENT_SOURCE), "meta-data"], capture_output=True, text=True, timeout=10,
                          env={"PATH": os.environ["PATH"], "OCF_ROOT": "/usr/lib/ocf"}).stdout
     names = {p.get("name") for p in ET.fromstring(out).iter("parameter")}
-    assert names == {"target", "portals", "devices", "sysfs_root", "recovery_wait"}
+    assert names == {"target", "portals", "devices", "paths", "sysfs_root", "recovery_wait"}
