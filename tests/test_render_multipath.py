@@ -55,6 +55,13 @@ def test_path_loss_is_bounded_at_every_layer():
         multipath_conf(settings_of("prod"))
 
 
+def test_pacemaker_starts_after_and_stops_before_multipathd():
+    from components.render.node_scripts import cluster_agents, resource_agents_deps_dropin
+
+    assert "multipathd.service" in resource_agents_deps_dropin(True) in cluster_agents(MP, NODE)
+    assert "multipathd" not in cluster_agents(settings_of("prod"), settings_of("prod").nodes[0])
+
+
 def test_a_stack_without_multipath_logs_in_through_one_portal_only():
     script = login_script(settings_of("prod"), settings_of("prod").nodes[0])
     assert "multipath" not in script.lower() and "second_portal" not in script

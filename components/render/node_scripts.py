@@ -49,9 +49,14 @@ BOOT_ORDER_UNITS = ("iscsid.service", "open-iscsi.service", "network-online.targ
 LOGIND_CONF = "# bluemind-ha: a fence's power-off (IPMI) is immediate, never a graceful shutdown\n[Login]\nHandlePowerKey=ignore\n"
 
 
-def resource_agents_deps_dropin() -> str:
-    """The resource-agents-deps.target drop-in: Requires= and After= the iSCSI sessions and the network."""
-    units = " ".join(BOOT_ORDER_UNITS)
+# With storage.multipath the LUNs are multipathd's maps: pacemaker also comes after it, and stops before it.
+MULTIPATH_UNIT = "multipathd.service"
+
+
+def resource_agents_deps_dropin(multipath: bool = False) -> str:
+    """The resource-agents-deps.target drop-in: Requires= and After= the iSCSI sessions and the network (and
+    multipathd with storage.multipath)."""
+    units = " ".join(BOOT_ORDER_UNITS + ((MULTIPATH_UNIT,) if multipath else ()))
     return ("# bluemind-ha: pacemaker (After=resource-agents-deps.target) starts after, and on a shutdown stops\n"
             "# before, the iSCSI sessions and the network: BlueMind stops while its LUNs are still reachable.\n"
             f"[Unit]\nRequires={units}\nAfter={units}\n")
@@ -132,7 +137,7 @@ def cluster_agents(s: Settings, node: Node) -> str:
                    "iscsi_watch_agent_text": Text(iscsi_watch_agent_source(), "ISCSI_WATCH_AGENT"),
                    "alert_agent": ALERT_AGENT_PATH if alert else "",
                    "alert_agent_text": Text(alert_agent_source() if alert else "\n", "ALERT_AGENT"),
-                   "deps_dropin": RESOURCE_AGENTS_DEPS_DROPIN, "deps_conf": resource_agents_deps_dropin(),
+                   "deps_dropin": RESOURCE_AGENTS_DEPS_DROPIN, "deps_conf": resource_agents_deps_dropin(s.storage.multipath),
                    "logind_dropin": LOGIND_DROPIN, "logind_conf": LOGIND_CONF, "bluemind_target": BLUEMIND_TARGET,
                    "timeout_dropins": systemd_timeout_dropins(s)})
 
