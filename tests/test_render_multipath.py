@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import re
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -14,6 +15,7 @@ from components.names import MULTIPATH_CONF, by_path_device, by_path_device_thro
 from components.render.cib import render_cib
 from components.render.iscsi_initiator import iscsid_conf, login_script
 from components.render.multipath import multipath_conf, no_path_queue_s
+from tests.conftest import require_tool
 from tests.hostsim import Host, Reply
 from tests.stacks import settings_of, settings_with
 from tools.stackfile import read_stack_config
@@ -111,3 +113,11 @@ def test_two_paths_that_are_not_the_same_lun_are_refused_before_any_map(tmp_path
     assert run.returncode == 1
     assert "the two paths are not the same LUN" in run.stderr and "check the LUN numbers" in run.stderr
     assert MULTIPATH_CONF not in run.files and run.lines("multipath") == [] and run.lines("multipathd") == []
+
+
+def test_the_rendered_multipath_login_step_passes_shellcheck(tmp_path):
+    require_tool("shellcheck")
+    path = tmp_path / "iscsi-login.sh"
+    path.write_text(login_script(MP, NODE))
+    result = subprocess.run(["shellcheck", "--shell=bash", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout

@@ -176,3 +176,9 @@ def test_the_metadata_is_valid_and_names_every_parameter():
                          env={"PATH": os.environ["PATH"], "OCF_ROOT": "/usr/lib/ocf"}).stdout
     names = {p.get("name") for p in ET.fromstring(out).iter("parameter")}
     assert names == {"target", "portals", "devices", "paths", "sysfs_root", "recovery_wait"}
+
+
+def test_the_agent_passes_shellcheck():
+    require_tool("shellcheck")
+    result = subprocess.run(["shellcheck", str(ISCSI_WATCH_AGENT_SOURCE)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout
