@@ -40,7 +40,8 @@ def test_the_group_is_ordered_after_the_watch_and_colocated_with_it_only_when_fe
     s = settings_of(name)
     constraints = ET.fromstring(render_cib(s)).find(".//constraints")
     order = constraints.findall(f"rsc_order[@first='{ISCSI_WATCH_CLONE_ID}'][@then='{GROUP_ID}']")
-    assert len(order) == 1 and order[0].get("kind") is None  # mandatory
+    # Optional: it orders the starts of one transition, and never restarts the group for a watch that returns
+    assert len(order) == 1 and order[0].get("kind") == "Optional"
     colocation = constraints.findall(f"rsc_colocation[@rsc='{GROUP_ID}'][@with-rsc='{ISCSI_WATCH_CLONE_ID}']")
     assert [c.get("score") for c in colocation] == (["INFINITY"] if s.fenced else [])
 

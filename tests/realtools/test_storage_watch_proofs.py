@@ -106,6 +106,48 @@ def test_the_group_starts_only_after_the_watch_has_passed(name):
         assert bool(watch_starts & graph.ancestors(first_mount.id)) == ordered
 
 
+def _cleaned_up(cib: str, node: str) -> str:
+    """`crm_resource --cleanup --resource iscsi-watch-clone --node NODE` (or failure-timeout): the watch's history
+    and fail count on `node` forgotten."""
+    root = ET.fromstring(cib)
+    state = root.find(f"status/node_state[@uname='{node}']")
+    resources = state.find("lrm/lrm_resources")
+    for rsc in resources.findall(f"lrm_resource[@id='{ISCSI_WATCH_ID}']"):
+        resources.remove(rsc)
+    for attributes in state.iterfind("transient_attributes/instance_attributes"):
+        for nv in attributes.findall("nvpair"):
+            if ISCSI_WATCH_ID in nv.get("name"):
+                attributes.remove(nv)
+    return ET.tostring(root, encoding="unicode")
+
+
+def _watch_returns(s, cib: str, role: str) -> tuple[list, tuple]:
+    """The watch fails on the node in `role`, then passes again there: what starts and stops, where the group is."""
+    m = model(s, cib)
+    settled = _settled(cib, m.nodes)
+    active = crmsim.run_until_idle(settled, quorum=True)[-1].after[m.members[0]][0]
+    node = active if role == "active" else next(n for n in m.nodes if n != active)
+    failed = crmsim.run_until_idle(settled, quorum=True, inject=[f"{ISCSI_WATCH_ID}_monitor_{MONITOR_MS}@{node}=1"])
+    steps = crmsim.run_until_idle(_cleaned_up(failed[-1].cib, node), quorum=True)
+    moves = [e for step in steps for e in step.executed if e[0] in ("start", "stop")]
+    return moves, (node, failed[-1].after.get(m.members[0]), steps[-1].after.get(m.members[0]))
+
+
+@pytest.mark.parametrize("name, role", [("dev", "passive"), ("dev", "active"), ("dev-manual", "active")])
+def test_a_watch_that_passes_again_starts_alone_and_never_restarts_the_group(name, role):
+    """A mandatory order would restart the whole group when the watch comes back on the group's node (the
+    proof bites with it)."""
+    require_tool("crm_simulate")
+    s = settings_of(name)
+    moves, (node, group_before, group_after) = _watch_returns(s, render_cib(s), role)
+    assert moves == [("start", ISCSI_WATCH_ID, node)] and group_after == group_before
+    mandatory = render_cib(s).replace('then="bluemind" kind="Optional"', 'then="bluemind"')
+    assert mandatory != render_cib(s)
+    if name == "dev-manual":
+        restarted, _ = _watch_returns(s, mandatory, role)
+        assert ("stop", model(s, mandatory).members[0], node) in restarted
+
+
 # ---------------------------------------------------------------------------------------------------
 # 2. The chain on the passive node
 # ---------------------------------------------------------------------------------------------------
