@@ -11,6 +11,9 @@ from components.sizing import shared_directories
 # --- the CIB ---------------------------------------------------------------------------------------------
 GROUP_ID = "bluemind"
 VIP_ID = "vip"
+# The clone of ocf:bluemind-ha:iscsi_watch on both nodes: the group is ordered after it (and, fenced, with it).
+ISCSI_WATCH_ID = "iscsi-watch"
+ISCSI_WATCH_CLONE_ID = "iscsi-watch-clone"
 FENCE_PASSWORD_DIR = "/etc/bluemind-ha/bmc"
 
 
@@ -24,8 +27,34 @@ def fs_id(lun: Lun) -> str:
 
 def by_path_device(s: Settings, lun: Lun) -> str:
     """The persistent name udev gives the LUN on both nodes (never /dev/sdX, whose order can change)."""
-    st = s.storage
-    return f"/dev/disk/by-path/ip-{st.portal}-iscsi-{st.target_iqn}-lun-{lun.number}"
+    return by_path_device_through(s, lun, s.storage.portal)
+
+
+def lun_device(s: Settings, lun: Lun) -> str:
+    """The device the LUN's filesystem is made on and mounted from: its by-path name, or with
+    storage.multipath the dm-multipath map over both paths, named for its directory (the iscsi-login step
+    binds the LUN's WWID to that name)."""
+    if s.storage.multipath:
+        return f"/dev/mapper/{multipath_alias(lun)}"
+    return by_path_device(s, lun)
+
+
+def multipath_alias(lun: Lun) -> str:
+    return f"bluemind-{lun.slug}"
+
+
+def by_path_device_through(s: Settings, lun: Lun, portal: str) -> str:
+    """The LUN's by-path name through one of the storage's portals (address:port)."""
+    return f"/dev/disk/by-path/ip-{portal}-iscsi-{s.storage.target_iqn}-lun-{lun.number}"
+
+
+def mounted_device(s: Settings, lun: Lun) -> str:
+    """What the Filesystem resources mount (and resize2fs grows): never a LUN number. Its label, or with
+    storage.multipath the LUN's map, whose name the iscsi-login step binds to the LUN's WWID (udev's by-label
+    link of a multipathed filesystem may name one of its paths)."""
+    if s.storage.multipath:
+        return lun_device(s, lun)
+    return by_label_device(lun)
 
 
 def by_label_device(lun: Lun) -> str:
@@ -105,6 +134,8 @@ ISCSI_DATA_DIGEST = "None"
 # Where the storage-target step installs the stack's targets.conf: Debian's /etc/tgt/targets.conf includes
 # conf.d.
 TARGETS_CONF = "/etc/tgt/conf.d/bluemind-ha.conf"
+# With storage.multipath: multipath-tools reads /etc/multipath.conf, then its conf.d (the admin's file stays).
+MULTIPATH_CONF = "/etc/multipath/conf.d/bluemind-ha.conf"
 
 # --- configuration sync (lsyncd) ---------------------------------------------------------------------------
 LSYNCD_CONF = "/etc/lsyncd/lsyncd.conf.lua"

@@ -312,6 +312,13 @@ TYPE_CASES = [
     setting("network.vip", None, key="network.vip", id="vip-null"),
     setting("storage.lun_numbers./var/spool/nothere", 12, stack="prod", id="lun-number-no-lun"),
     setting("storage.lun_numbers", {"/var/spool/cyrus": 1}, id="lun-numbers-tgt"),
+    setting("storage.multipath", True, id="multipath-tgt"),
+    setting("storage.multipath", True, stack="prod", id="multipath-one-portal"),
+    setting("storage.second_portal", "10.21.0.40", stack="prod", id="second-portal-without-multipath"),
+    Case("second-portal-is-portal", "prod", lambda data: {**data, "config": {**data["config"], NS + "storage": {
+        **data["config"][NS + "storage"], "multipath": True, "second_portal": "10.20.0.40"}}},
+        "storage.second_portal"),
+    setting("storage.multipath", "yes", stack="prod", id="multipath-not-bool"),
     delete("storage.lun_numbers./var/lib/postgresql", stack="prod"),
     setting("storage.lun_numbers./var/spool/cyrus", 1, stack="prod", key="storage.lun_numbers", id="lun-number-twice"),
     setting("storage.portal", "192.168.150.21", key="storage.portal", id="portal-with-tgt"),

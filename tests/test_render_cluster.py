@@ -227,7 +227,7 @@ def test_each_probed_service_tells_its_agent_the_stop_ops_timeout():
 
     for stack in ("dev", "prod"):
         cib = ET.fromstring(render_cib(load_settings(stack)))
-        agents = cib.findall(".//primitive[@provider='bluemind-ha']")
+        agents = cib.findall(".//primitive[@provider='bluemind-ha'][@type='service']")
         assert len(agents) >= 5
         for prim in agents:
             params = nvpairs(prim, INSTANCE)

@@ -8,7 +8,7 @@ VirtualBMC endpoint is removed by components/render/vbmc.py's virtualbmc_delete.
 """
 from __future__ import annotations
 
-from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PATH, SERVICE_AGENT_PROVIDER
+from components.agents import ALERT_AGENT_PATH, ISCSI_WATCH_AGENT_PATH, SERVICE_AGENT_PATH, SERVICE_AGENT_PROVIDER
 from components.names import (
     LSYNCD_CONF,
     LSYNCD_UNIT,
@@ -44,7 +44,7 @@ def bmc_password_delete(s: Settings, node: Node) -> str:
 def cluster_agents_delete(s: Settings, node: Node) -> str:
     return _remove_unless_used("cluster-agents", f"{node.name}: remove bluemind-ha's pacemaker agents",
                                f"//primitive[@provider='{SERVICE_AGENT_PROVIDER}'] | //alert",
-                               [SERVICE_AGENT_PATH, ALERT_AGENT_PATH])
+                               [SERVICE_AGENT_PATH, ISCSI_WATCH_AGENT_PATH, ALERT_AGENT_PATH])
 
 
 def sync_key_delete(s: Settings, node: Node) -> str:

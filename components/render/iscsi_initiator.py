@@ -6,8 +6,19 @@ ends cannot disagree.
 """
 from __future__ import annotations
 
-from components.names import INITIATORNAME, ISCSI_DATA_DIGEST, ISCSI_HEADER_DIGEST, ISCSID_CONF, by_path_device
-from components.render.shell import header, inline, render
+from components.names import (
+    INITIATORNAME,
+    ISCSI_DATA_DIGEST,
+    ISCSI_HEADER_DIGEST,
+    ISCSID_CONF,
+    MULTIPATH_CONF,
+    by_path_device,
+    by_path_device_through,
+    lun_device,
+    multipath_alias,
+)
+from components.render.multipath import multipath_conf
+from components.render.shell import Text, header, inline, render
 from components.settings import Node, Settings
 
 # Bounded waits of the login script (seconds).
@@ -44,7 +55,8 @@ def iscsid_conf(s: Settings, chap_password: str, chap_mutual_password: str) -> s
         "# below the Filesystem monitor's 40 s timeout: a lost LUN surfaces as a clean monitor error that",
         "# pacemaker recovers from, instead of the default 120 s of processes hung in D state, a monitor",
         "# timeout, an unkillable stop and a fence. (With dm-multipath in front this would be 5 s.)",
-        "node.session.timeo.replacement_timeout = 15",
+        # The value, and why, is the Storage model's (the storage watch's recovery_wait is the same).
+        f"node.session.timeo.replacement_timeout = {s.storage.replacement_timeout_s}",
         "node.conn[0].timeo.noop_out_interval = 5",
         "node.conn[0].timeo.noop_out_timeout = 5",
         "node.conn[0].timeo.login_timeout = 15",
@@ -82,13 +94,31 @@ def node_record(s: Settings) -> str:
                    "iscsid_conf": ISCSID_CONF}) + inline("iscsi-node-record.sh")
 
 
+def _multipath_parts(s: Settings) -> dict[str, str]:
+    """With storage.multipath: the second portal's login, then one dm-multipath map per LUN. Nothing without."""
+    st = s.storage
+    if not st.multipath:
+        return {"iscsi-second-portal.sh": "", "iscsi-multipath.sh": ""}
+    second = st.portals[1]
+    return {
+        "iscsi-second-portal.sh": header({"second_portal": second})
+        + inline("iscsi-second-portal.sh", {"iscsi-node-record.sh": inline("iscsi-node-record.sh")}),
+        "iscsi-multipath.sh": header({
+            "first_paths": [by_path_device(s, lun) for lun in st.luns],
+            "second_paths": [by_path_device_through(s, lun, second) for lun in st.luns],
+            "aliases": [multipath_alias(lun) for lun in st.luns], "maps": [lun_device(s, lun) for lun in st.luns],
+            "multipath_conf_path": MULTIPATH_CONF, "multipath_conf": Text(multipath_conf(s), "MULTIPATH_CONF"),
+        }) + inline("iscsi-multipath.sh")}
+
+
 def login_script(s: Settings, node: Node) -> str:
     """bash, run on `node` with iscsid_conf() on stdin: install the initiator's files, bring the node record in
-    line with them, log in, wait for the LUNs."""
+    line with them, log in (through both portals with multipath), wait for the LUNs (and make their multipath
+    maps)."""
     st = s.storage
     return render("iscsi-login.sh", f"{node.name}: iSCSI login to {st.target_iqn} at {st.portal}", {
         "node": node.name, "iqn": node.iqn, "portal": st.portal, "target": st.target_iqn,
-        "devices": [by_path_device(s, lun) for lun in st.luns],
+        "devices": [by_path_device_through(s, lun, portal) for portal in st.portals for lun in st.luns],
         "iscsid_conf": ISCSID_CONF, "initiatorname": INITIATORNAME,
         "login_timeout": LOGIN_TIMEOUT_S, "device_wait": DEVICE_WAIT_S,
-    }, parts={"iscsi-node-record.sh": node_record(s)})
+    }, parts={"iscsi-node-record.sh": node_record(s), **_multipath_parts(s)})

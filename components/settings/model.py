@@ -181,10 +181,31 @@ class Storage:
     # The admin's word that this run may stop the services to add a LUN to a live cluster (filesystems step).
     maintenance_window: bool = False
     chap_mutual_username: str = "bluemind-target"  # the target's answer to the nodes' challenge (outgoinguser)
+    multipath: bool = False
+    second_portal_ip: str | None = None  # with multipath only
 
     @property
     def portal(self) -> str:
         return f"{self.portal_ip}:{self.portal_port}"
+
+    @property
+    def portals(self) -> tuple[str, ...]:
+        """Every portal a node keeps a session through (address:port): two with multipath."""
+        second = (f"{self.second_portal_ip}:{self.portal_port}",) if self.second_portal_ip else ()
+        return (self.portal, *second)
+
+    @property
+    def replacement_timeout_s(self) -> int:
+        """open-iscsi's node.session.timeo.replacement_timeout: how long I/O to a LUN waits for its lost
+        session to come back before the kernel fails it (and sets the disk transport-offline). It decides
+        what a lost path does: 15 s rides out a target restart or a switch failover, and then I/O fails,
+        so a lost LUN surfaces as a clean failed Filesystem monitor and a stop that completes (pacemaker
+        recovers or moves the group) instead of processes hung in D state, a monitor timeout, an unkillable
+        stop and a fence (open-iscsi's default is 120 s). The storage watch gives a lost session just as
+        long (its recovery_wait) before it fails, so it fails when I/O does, never on a blip.
+        With dm-multipath, 5 s: a lost path fails its I/O fast so that dm retries it on the other path, and
+        dm itself queues while no path is left (multipath.conf's no_path_retry, bounded too)."""
+        return 5 if self.multipath else 15
 
 
 @dataclass(frozen=True)

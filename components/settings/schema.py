@@ -191,6 +191,11 @@ KEYS: tuple[Key, ...] = (
     Key("storage.portal", IPV4, "Portal address (external SAN; tgt: the host's `ip`).", default=None,
         default_doc="the host's `ip`"),
     Key("storage.portal_port", INT, "Portal port.", default=3260, low=1, high=65535),
+    Key("storage.multipath", BOOL, "dm-multipath over two portals (external SAN only, with `second_portal`): "
+        "sessions through both, each LUN one `/dev/mapper/bluemind-<directory>` device, I/O queued 20 s "
+        "when every path is down, then failed.", default=False),
+    Key("storage.second_portal", IPV4, "The SAN's second portal address (same port; another network path), "
+        "for `multipath`.", default=None),
     Key("storage.fstype", CHOICE, "Filesystem on each LUN.", default="xfs", choices=("xfs", "ext4")),
     Key("storage.chap_username", TEXT, "CHAP user the nodes log in as; the secret is `chap_password`.",
         default="bluemind", grammar=g.CHAP_USER),
@@ -330,6 +335,8 @@ CHECKS: tuple[Check, ...] = (
     Check("nodes[].ssh_host_key", "missing for existing hosts; set for a libvirt VM; a private key"),
     Check("storage.kind", "`nfs` anything (the seed: cyrus-imap does not support NFS); `external` in a libvirt lab"),
     Check("storage.host", "with an external SAN; missing with tgt; a name or address equal to a node's"),
+    Check("storage.multipath", "with kind `tgt` (one portal); without `second_portal` (dm-multipath needs two paths)"),
+    Check("storage.second_portal", "without `multipath` (each LUN would show as two disks); equal to `portal`"),
     Check("storage.lun_sizes_gb", "a directory that gets no LUN; a size below the derived minimum"),
     Check("storage.lun_numbers", "with tgt; missing directories; directories that get no LUN; duplicate numbers"),
     Check("storage.extra_directories", "a system directory, one inside another shared directory, a duplicate, or one "

@@ -44,6 +44,7 @@ def storage(config: Mapping[str, Any], p: Problems, bm: BlueMind | None, host_ki
     if chap is not None and chap == mutual:
         o.fail(o.key("chap_mutual_username"), f"is chap_username ({chap}): tgt keeps one account per name, so the "
                "target could not answer as it", "give the target's mutual CHAP user its own name")
+    multipath, second_portal = _multipath(o, kind, portal_ip)
     extra = o.read("extra_directories")
     window = o.read("maintenance_window")
     o.done()
@@ -64,7 +65,26 @@ def storage(config: Mapping[str, Any], p: Problems, bm: BlueMind | None, host_ki
     luns = tuple(Lun(directory=d, number=numbers[d], size_gb=sizes[d]) for d in directories)
     return Storage(kind=kind, target_iqn=target_iqn, portal_ip=portal_ip, portal_port=portal_port, host=host,
                    fstype=fstype, chap_username=chap, luns=luns, chap_mutual_username=mutual,
-                   maintenance_window=window)
+                   maintenance_window=window, multipath=multipath, second_portal_ip=second_portal)
+
+
+def _multipath(o: Obj, kind: str | None, portal_ip: str | None) -> tuple[bool, str | None]:
+    """dm-multipath needs two paths to each LUN, and two sessions to one LUN need dm-multipath: without it the
+    node sees each LUN as two disks, and the Filesystem resource would mount one of them only."""
+    multipath, second = o.read("multipath"), o.read("second_portal")
+    if multipath and kind == StorageKind.TGT:
+        o.fail(o.key("multipath"), "needs a SAN with two portals; the tgt target has one (the storage host's ip)",
+               "remove storage.multipath, or use kind: external with a SAN that has two portals")
+    elif multipath and second is None and not o.has("second_portal"):
+        o.fail(o.key("multipath"), "needs two paths to each LUN: dm-multipath over one portal is one path",
+               "set storage.second_portal to the SAN's second portal address, or remove storage.multipath")
+    if second is not None and not multipath:
+        o.fail(o.key("second_portal"), "without multipath each LUN would show as two disks on every node",
+               "set storage.multipath: true, or remove storage.second_portal")
+    elif second is not None and second == portal_ip:
+        o.fail(o.key("second_portal"), f"is {second}, the first portal: one portal is one path",
+               "set it to the SAN's other portal address, on the other network path")
+    return bool(multipath), second
 
 
 def _major_hint(config: Mapping[str, Any]) -> int | None:
