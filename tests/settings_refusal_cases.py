@@ -316,7 +316,7 @@ TYPE_CASES = [
     setting("storage.multipath", True, stack="prod", id="multipath-one-portal"),
     setting("storage.second_portal", "10.21.0.40", stack="prod", id="second-portal-without-multipath"),
     Case("second-portal-is-portal", "prod", lambda data: {**data, "config": {**data["config"], NS + "storage": {
-        **data["config"][NS + "storage"], "multipath": True, "second_portal": "10.20.0.40"}}},
+        **data["config"][NS + "storage"], "multipath": True, "second_portal": "10.22.0.40"}}},
         "storage.second_portal"),
     setting("storage.multipath", "yes", stack="prod", id="multipath-not-bool"),
     delete("storage.lun_numbers./var/lib/postgresql", stack="prod"),

@@ -5,11 +5,14 @@ labelled for another directory (a renumbered LUN) is refused, and filesystem-lab
 leads to that LUN and nothing else."""
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 import pytest
 
-from components.names import by_label_device, by_path_device, legacy_fs_label
+from components.names import by_label_device, by_path_device, fs_id, legacy_fs_label
 from components.render import node_scripts
 from components.render.cib import render_cib
+from components.render.cib_nvsets import INSTANCE, nvpair_value
 from tests.hostsim import Host, Reply
 from tests.stacks import settings_of
 
@@ -94,10 +97,10 @@ def test_before_the_cluster_exists_the_secondary_never_runs_blkid_or_mkfs(tmp_pa
 # --- located by label ------------------------------------------------------------------------------------------
 
 def test_the_filesystem_resources_mount_a_label_never_a_lun_number():
-    cib = render_cib(PROD)
-    assert "/dev/disk/by-path" not in cib and "-lun-" not in cib
-    for lun in PROD.storage.luns:
-        assert f'name="device" value="{by_label_device(lun)}"' in cib
+    resources = ET.fromstring(render_cib(PROD)).find("configuration/resources")
+    devices = {p.get("id"): nvpair_value(p, INSTANCE, "device") for p in resources.iter("primitive")
+               if p.get("type") == "Filesystem"}
+    assert devices == {fs_id(lun): by_label_device(lun) for lun in PROD.storage.luns}
 
 
 @pytest.mark.parametrize("fstype, tool", [("xfs", "xfs_admin -L {label} {dev}"), ("ext4", "e2label {dev} {label}")])

@@ -46,9 +46,9 @@ def test_the_multipath_stack_uses_one_map_per_lun_everywhere():
 
 
 def test_path_loss_is_bounded_at_every_layer():
-    conf = iscsid_conf(MP, "secret")
+    conf = iscsid_conf(MP, "secret", "mutual-secret")
     assert re.search(r"^node\.session\.timeo\.replacement_timeout = 5$", conf, re.M)
-    assert re.search(r"^node\.session\.timeo\.replacement_timeout = 15$", iscsid_conf(settings_of("prod"), "s"), re.M)
+    assert re.search(r"^node\.session\.timeo\.replacement_timeout = 15$", iscsid_conf(settings_of("prod"), "s", "m"), re.M)
     text = multipath_conf(MP)
     assert re.search(r"^\s+no_path_retry 4$", text, re.M) and no_path_queue_s() == 20
     assert "queue" not in re.findall(r"no_path_retry (\S+)", text)
@@ -90,7 +90,7 @@ def _host(tmp_path, logged_in: bool, second_lun_1: str | None = None) -> Host:
 
 @pytest.mark.parametrize("logged_in", [False, True])
 def test_the_login_step_logs_in_through_both_portals_and_binds_each_lun_to_its_map(tmp_path, logged_in):
-    run = _host(tmp_path, logged_in).run(login_script(MP, NODE), stdin=iscsid_conf(MP, "chap-secret-1"))
+    run = _host(tmp_path, logged_in).run(login_script(MP, NODE), stdin=iscsid_conf(MP, "chap-secret-1", "mutual-secret-2"))
     assert run.returncode == 0, run.output
     logins = [line for line in run.lines("iscsiadm") if line.endswith("--login")]
     assert logins == ([] if logged_in else [
@@ -109,7 +109,7 @@ def test_the_login_step_logs_in_through_both_portals_and_binds_each_lun_to_its_m
 
 def test_two_paths_that_are_not_the_same_lun_are_refused_before_any_map(tmp_path):
     run = _host(tmp_path, True, second_lun_1="36001405ffffffffffffffffffffffff").run(
-        login_script(MP, NODE), stdin=iscsid_conf(MP, "chap-secret-1"))
+        login_script(MP, NODE), stdin=iscsid_conf(MP, "chap-secret-1", "mutual-secret-2"))
     assert run.returncode == 1
     assert "the two paths are not the same LUN" in run.stderr and "check the LUN numbers" in run.stderr
     assert MULTIPATH_CONF not in run.files and run.lines("multipath") == [] and run.lines("multipathd") == []

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from components.agents import ISCSI_WATCH_AGENT_PATH, ISCSI_WATCH_AGENT_SOURCE
-from components.names import GROUP_ID, ISCSI_WATCH_CLONE_ID, ISCSI_WATCH_ID, by_path_device
+from components.names import GROUP_ID, ISCSI_WATCH_CLONE_ID, ISCSI_WATCH_ID, by_path_device, mounted_device
 from components.render import deletes, node_scripts
 from components.render.cib import render_cib
 from components.render.iscsi_initiator import iscsid_conf
@@ -30,7 +30,9 @@ def test_the_watch_checks_the_storages_own_sessions_and_luns(name):
     params = {nv.get("name"): nv.get("value") for nv in watch.findall("instance_attributes/nvpair")}
     filesystems = [p.find("instance_attributes/nvpair[@name='device']").get("value")
                    for p in cib.iterfind(f".//group[@id='{GROUP_ID}']/primitive[@type='Filesystem']")]
-    assert params["devices"].split() == filesystems == [by_path_device(s, lun) for lun in s.storage.luns]
+    # The watch checks each LUN's own device; the Filesystem resources mount what stands for it (its label).
+    assert params["devices"].split() == [by_path_device(s, lun) for lun in s.storage.luns]
+    assert filesystems == [mounted_device(s, lun) for lun in s.storage.luns]
     assert params["target"] == s.storage.target_iqn and params["portals"].split() == list(s.storage.portals)
     assert watch.find("meta_attributes/nvpair[@name='migration-threshold']").get("value") == "1"
 
@@ -53,7 +55,7 @@ def _seconds(value: str) -> int:
 @pytest.mark.parametrize("name", CIB_CONFIGS)
 def test_the_watch_waits_as_long_as_the_kernel_holds_io_and_its_ops_leave_room_for_it(name):
     s = settings_of(name)
-    conf = iscsid_conf(s, "secret")
+    conf = iscsid_conf(s, "secret", "mutual-secret")
     replacement = int(re.search(r"^node\.session\.timeo\.replacement_timeout = (\d+)$", conf, re.M).group(1))
     watch = _watch(ET.fromstring(render_cib(s)))
     wait = int(watch.find("instance_attributes/nvpair[@name='recovery_wait']").get("value"))

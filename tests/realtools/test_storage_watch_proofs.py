@@ -178,7 +178,7 @@ def test_the_passive_nodes_dead_storage_fails_its_watch_mails_an_alert_and_moves
         files[lun.number] = tmp_path / f"{lun.slug}.img"
         files[lun.number].write_bytes(b"\0" * 4096)
     conf = tmp_path / "targets.conf"
-    conf.write_text(swap_backing_stores(render_targets_conf(s, secret), s, files))
+    conf.write_text(swap_backing_stores(render_targets_conf(s, secret, secrets.token_urlsafe(12)), s, files))
     tgtd = Tgtd(tmp_path)
     # The watch's parameters as the CIB renders them; its LUN devices laid out under the kernel view's /dev.
     params = _watch_params(cib)
