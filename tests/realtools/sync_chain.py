@@ -27,8 +27,9 @@ def loopback_settings() -> Settings:
     """prod, its nodes on loopback addresses: the active node reaches the passive node's sshd on PASSIVE_IP
     from ACTIVE_IP."""
     return settings_with("prod", network={"subnet": "127.0.0.0/24", "gateway": "127.0.0.254", "dns": ["127.0.0.53"],
-                                          "vip": "127.0.0.50"}, storage={"portal": "127.0.0.40"},
-                         nodes=({"ip": ACTIVE_IP}, {"ip": PASSIVE_IP}))
+                                          "vip": "127.0.0.50", "storage_subnet": None},
+                         storage={"portal": "127.0.0.40"},
+                         nodes=({"ip": ACTIVE_IP, "storage_ip": None}, {"ip": PASSIVE_IP, "storage_ip": None}))
 
 
 def free_port(address: str) -> int:
