@@ -102,14 +102,20 @@ echo "$node upgraded and back in the cluster (BlueMind stays where it runs: no f
 """
 
 
-def _power_status(s: Settings, node: Node) -> str:
+def ipmitool_power(s: Settings, node: Node, action: str) -> str:
+    """The ipmitool call, run on the peer of `node` (which keeps `node`'s BMC password), that asks `node`'s BMC
+    for `chassis power <action>`. -f: the password file pulumi up wrote; never the password on the command
+    line."""
+    bmc = node.bmc
+    return (f"ipmitool -I lanplus -C {s.cluster.ipmi_cipher} -H {bmc.address} -p {bmc.port} "
+            f"-U {shlex.quote(bmc.username)} -f {bmc_password_file(node)} chassis power {action}")
+
+
+def power_off_check(s: Settings, node: Node) -> str:
     if node.bmc is None:
         return (f"#    {node.name} has no BMC in the stack: check at its console or power supply that it is off.\n"
                 f"#    Do not go on while you are not sure.")
-    bmc = node.bmc
-    # -f: the password file pulumi up wrote; never the password on the command line.
-    return (f"ipmitool -I lanplus -C {s.cluster.ipmi_cipher} -H {bmc.address} -p {bmc.port} "
-            f"-U {shlex.quote(bmc.username)} -f {bmc_password_file(node)} chassis power status\n"
+    return (f"{ipmitool_power(s, node, 'status')}\n"
             f"#    It must print \"Chassis Power is off\". If it is on: ipmitool ... chassis power off, and check again.")
 
 
@@ -117,7 +123,7 @@ def _takeover(s: Settings, failed: Node, survivor: Node) -> str:
     if s.fenced:
         return f"""## {failed.name} is down and its fencing failed; run on {survivor.name}
 # 1. Make sure {failed.name} is really off (fencing could not prove it):
-{_power_status(s, failed)}
+{power_off_check(s, failed)}
 # 2. Tell the cluster {failed.name} is off, as if it had been fenced. Pacemaker then starts the group on {survivor.name}.
 stonith_admin --confirm {failed.name}
 # 3. Watch the group start:
@@ -125,7 +131,7 @@ crm_mon -1
 """
     return f"""## {failed.name} is down; run on {survivor.name}
 # 1. Make sure {failed.name} is off: without fencing, this is the only guard against both nodes mounting the LUNs.
-{_power_status(s, failed)}
+{power_off_check(s, failed)}
 # 2. Give {survivor.name} quorum alone ({survivor.name} is frozen without it):
 corosync-quorumtool -e 1
 # 3. Start the group: clear the old failures, and pacemaker starts it on {survivor.name}.
