@@ -55,7 +55,7 @@ MUTANTS = (
     # filesystems-create.sh: never mkfs a device that holds a filesystem
     Mutant(S + "filesystems-create.sh", "0) echo \"$dev already holds $found: kept\"; return 0 ;;",
            "0) echo \"$dev already holds $found: kept\" ;;", "mkfs"),
-    Mutant(S + "filesystems-create.sh", "    *) echo \"blkid could not", "    1) echo \"blkid could not", "mkfs"),
+    Mutant(S + "filesystems-create.sh", "    *) fail \"blkid could not", "    1) fail \"blkid could not", "mkfs"),
     Mutant(S + "filesystems-create.sh", "if grep -q \"^$dev \" /proc/mounts", "if false", "mkfs"),
     Mutant(S + "filesystems-create.sh", "-q -L \"$label\" \"$dev\"; else", "-q -f -L \"$label\" \"$dev\"; else", "mkfs"),
     # cluster-start.sh: both members

@@ -12,7 +12,8 @@ no crmsh is installed.
 from __future__ import annotations
 
 from components.names import GROUP_ID
-from components.render.runbooks import REJOIN_TIMEOUT_S, SWITCHOVER_TIMEOUT_S, ipmitool_power, power_off_check
+from components.render.fence_preflight import ipmitool_power
+from components.render.runbooks import REJOIN_TIMEOUT_S, SWITCHOVER_TIMEOUT_S, power_off_check
 from components.settings import NAMESPACE, Node, Settings
 
 

@@ -5,10 +5,8 @@ Pure: Settings in, text out. The README and the stack outputs show them.
 """
 from __future__ import annotations
 
-import shlex
-
-from components.names import BLUEMIND_TARGET, GROUP_ID, HELD_PACKAGES, POLICY_RC, bmc_password_file
-from components.render.fence_preflight import PREFLIGHT_TIMEOUT_S, agent_stdin, fence_parameters
+from components.names import BLUEMIND_TARGET, GROUP_ID, HELD_PACKAGES, POLICY_RC
+from components.render.fence_preflight import PREFLIGHT_TIMEOUT_S, agent_stdin, fence_parameters, ipmitool_power
 from components.render.shell import render
 from components.services import LSYNCD
 from components.settings import Node, Settings
@@ -100,15 +98,6 @@ crm_attribute --node "$node" --name standby --delete
 crm_mon -1
 echo "$node upgraded and back in the cluster (BlueMind stays where it runs: no failback). Next: the same on $peer."
 """
-
-
-def ipmitool_power(s: Settings, node: Node, action: str) -> str:
-    """The ipmitool call, run on the peer of `node` (which keeps `node`'s BMC password), that asks `node`'s BMC
-    for `chassis power <action>`. -f: the password file pulumi up wrote; never the password on the command
-    line."""
-    bmc = node.bmc
-    return (f"ipmitool -I lanplus -C {s.cluster.ipmi_cipher} -H {bmc.address} -p {bmc.port} "
-            f"-U {shlex.quote(bmc.username)} -f {bmc_password_file(node)} chassis power {action}")
 
 
 def power_off_check(s: Settings, node: Node) -> str:

@@ -16,9 +16,12 @@ ensure_filesystem() {
   case $rc in
     0) echo "$dev already holds $found: kept"; return 0 ;;
     2) ;;
-    *) echo "blkid could not read $dev (exit $rc): refusing to touch it" >&2; exit 1 ;;
+    *) fail "blkid could not read $dev (exit $rc): refusing to touch it" \
+         "on this node: blkid -p $dev and dmesg | tail (is the LUN readable? iscsiadm -m session), then run pulumi up again" ;;
   esac
-  if grep -q "^$dev " /proc/mounts; then echo "$dev is mounted: refusing mkfs" >&2; exit 1; fi
+  if grep -q "^$dev " /proc/mounts; then
+    fail "$dev is mounted: refusing mkfs" "on this node: findmnt $dev shows where; unmount it (umount $dev), then run pulumi up again"
+  fi
   if [ "$fstype" = xfs ]; then mkfs.xfs -q -L "$label" "$dev"; else mkfs.ext4 -q -L "$label" "$dev"; fi
   mount "$dev" "$seed"
   cp -a "$dir/." "$seed/"
