@@ -2,7 +2,8 @@
 create/update and the rendered content on stdin.
 
 The script doubles as `update`, so an edit to the rendered content re-runs the same idempotent script in
-place instead of replacing the resource; no `triggers` are set, because nothing here needs a replace.
+place instead of replacing the resource; no `triggers` are set, because nothing here needs a replace. A host
+reinstalled under the same inputs is re-run deliberately by raising its node's generation (`with_generation`).
 Secret content (passwords, keys, CHAP) is passed only as a Pulumi secret on stdin, with command logging
 off so nothing the script prints can echo it into Pulumi's logs.
 """
