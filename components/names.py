@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from components.services import group_services
 from components.settings import Lun, Node, Settings
+from components.sizing import shared_directories
 
 # --- the CIB ---------------------------------------------------------------------------------------------
 GROUP_ID = "bluemind"
@@ -27,14 +28,41 @@ def by_path_device(s: Settings, lun: Lun) -> str:
     return f"/dev/disk/by-path/ip-{st.portal}-iscsi-{st.target_iqn}-lun-{lun.number}"
 
 
+def by_label_device(lun: Lun) -> str:
+    """What the Filesystem resources mount: the filesystem's label (Lun.fs_label, set at mkfs), so a LUN
+    renumbered on the SAN never mounts another directory's data; the filesystems steps check that exactly one
+    device carries it and that it is this LUN (filesystem-labels.sh)."""
+    return f"/dev/disk/by-label/{lun.fs_label}"
+
+
+def legacy_fs_label(lun: Lun) -> str:
+    """The label versions before readable labels gave a LUN's filesystem: adopted (relabelled), like none."""
+    return lun.slug[-12:]
+
+
 def bmc_password_file(node: Node) -> str:
     """Where the peer of `node` keeps the password of `node`'s BMC, for fence_ipmilan's password_script."""
     return f"{FENCE_PASSWORD_DIR}/{node.name}.password"
 
 
+def after_vip(s: Settings, lun: Lun) -> bool:
+    """An extra directory's Filesystem goes after the VIP, right before the services: the directories BlueMind
+    always has are mounted first, and an extra one added to a live cluster (README, "Adding a shared directory
+    (LUN) to a running cluster") restarts only the services, which may write to it, never the VIP or the
+    other filesystems."""
+    return lun.directory not in shared_directories(s.bluemind.major)
+
+
+def group_filesystems(s: Settings) -> tuple[list[Lun], list[Lun]]:
+    """The LUNs whose Filesystem members go before the VIP, and those that go after it, in stack order."""
+    return ([lun for lun in s.storage.luns if not after_vip(s, lun)],
+            [lun for lun in s.storage.luns if after_vip(s, lun)])
+
+
 def group_member_ids(s: Settings) -> list[str]:
     """The group's members in start order; other modules (sync, lab, docs) build on this order."""
-    return ([fs_id(lun) for lun in s.storage.luns] + [VIP_ID]
+    before, after = group_filesystems(s)
+    return ([fs_id(lun) for lun in before] + [VIP_ID] + [fs_id(lun) for lun in after]
             + [svc.rsc_id for svc in group_services(s.bluemind.major)])
 
 

@@ -23,7 +23,7 @@ STEP_ORDER = {
     "preflight": 5, "cluster-packages": 10, "firewall": 12, "cluster-agents": 15, "bluemind-apt-source": 18,
     "bluemind-packages": 20, "iscsi-login": 30, "filesystems": 40,
     "corosync-authkey": 50, "corosync-conf": 51, "hacluster-lock": 52, "bmc-password": 53,
-    "sync-key": 54, "sync-trust": 55, "sync-config": 56,
+    "sync-key": 54, "sync-trust": 55, "sync-config": 56, "filesystem-labels": 58,
     "cluster-start": 60, "fence-preflight": 70, "cib-push": 80,
     "update-maintenance-on": 90, "update-packages": 91, "update-post-install": 92,
     "update-maintenance-off": 93, "update-check": 94,

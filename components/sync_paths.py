@@ -131,6 +131,10 @@ def _relative(path: str, root: str) -> str:
 
 
 def _filter_rules(root: str, s: Settings) -> tuple[str, ...]:
+    if any(_below(root, p) for p in excluded_paths(s)):
+        # The whole root lies in a never-synced path (an admin listed /var/lib/pacemaker/cib/cib.xml): nothing
+        # in it may go, whatever an include says.
+        return ("- *",)
     rules = [f"- {_relative(p, root)}" for p in excluded_paths(s) if _below(p, root) and p != root]
     if root in synced_paths(s):
         return tuple(rules)  # the whole directory is synced: only the exclusions filter it

@@ -17,7 +17,7 @@ from components.render.cib import render_cib
 from components.render.corosync import render_corosync
 from components.render.firewall import RULES_PATH
 from lab.layout import BMC_PASSWORD_LENGTH, WORK, Layout, NodeLayout
-from lab.machine import BY_PATH, NODE_DISK
+from lab.machine import DEV_DISK, NODE_DISK
 from lab.proc import run
 from lab.transform import lab_cib, lab_ruleset
 
@@ -31,7 +31,7 @@ def bmc_passwords(layout: Layout) -> dict[str, str]:
 
 def create_mount_points(layout: Layout) -> None:
     """Bind and mount targets must exist; those this machine lacks are created once and removed at teardown."""
-    wanted = list(NODE_DISK.values()) + [BY_PATH] + [lun.directory for lun in layout.luns]
+    wanted = list(NODE_DISK.values()) + [DEV_DISK] + [lun.directory for lun in layout.luns]
     created = []
     for directory in wanted:
         missing = []

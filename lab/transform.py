@@ -17,6 +17,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from components.agents import SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
+from components.render.cib_nvsets import INSTANCE, replace_nvsets, set_id_of
 from components.render.firewall import TABLE, render_ruleset
 from components.services import POSTGRESQL
 from components.settings import Node, Settings
@@ -32,17 +33,10 @@ PGSQL_PARAMETERS = [
 
 
 def _set_agent(primitive: ET.Element, provider: str, agent: str, parameters: list[tuple[str, str]]) -> None:
-    rsc = primitive.get("id")
-    for old in primitive.findall("instance_attributes"):
-        primitive.remove(old)
     for name in ("class", "provider", "type"):  # re-set in this order, the order the renderer writes
         primitive.attrib.pop(name, None)
     primitive.attrib.update({"class": "ocf", "provider": provider, "type": agent})
-    if parameters:
-        attributes = ET.Element("instance_attributes", id=f"{rsc}-instance_attributes")
-        for name, value in parameters:
-            ET.SubElement(attributes, "nvpair", id=f"{rsc}-instance_attributes-{name}", name=name, value=value)
-        primitive.insert(0, attributes)
+    replace_nvsets(primitive, INSTANCE, set_id_of(primitive.get("id"), INSTANCE), parameters)
 
 
 def _needs_systemd(primitive: ET.Element) -> bool:

@@ -177,6 +177,7 @@ GRAMMAR_CASES = [
     *(setting("nodes[1].rename_host", v, stack="prod", id=f"rename-host-{i}") for i, v in enumerate(["yes", 0])),
     *(setting("nodes[1].generation", v, stack="prod", id=f"generation-{i}") for i, v in enumerate(
         [-1, "1", 1.5, True, 1000001])),
+    *(setting("storage.maintenance_window", v, id=f"maintenance-window-{i}") for i, v in enumerate(["yes", 1])),
     *(setting("bluemind.apt_signing_key", v, id=f"apt-key-{i}") for i, v in enumerate(
         [PGP_PRIVATE_BLOCK, PGP_SECRET_PACKET, PGP_PUBLIC_KEY.replace("mDMEaw", "mDMEbw"), ED25519,
          PGP_PUBLIC_KEY.replace("-----END PGP PUBLIC KEY BLOCK-----\n", ""), "https://pkg.bluemind.net/key.asc",

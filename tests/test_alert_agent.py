@@ -23,6 +23,7 @@ from components.agents import (
 )
 from components.render import node_scripts
 from components.render.cib import render_cib
+from components.render.cib_nvsets import INSTANCE, nvpairs
 from tools.stackfile import load_settings
 
 # The agent's interpreter on a node is the system's (its shebang), not this venv's.
@@ -159,7 +160,7 @@ def test_the_cib_alert_runs_the_agent_with_the_relay():
     s = load_settings("prod")
     alert = ET.fromstring(render_cib(s)).find(".//alerts/alert")
     assert alert.get("path") == ALERT_AGENT_PATH
-    params = {nv.get("name"): nv.get("value") for nv in alert.findall("instance_attributes/nvpair")}
+    params = nvpairs(alert, INSTANCE)
     assert params["relay"] == s.cluster.alert_relay
     # Fence device monitors are resource events: no filter on the resources may hide them.
     select = alert.find("select")

@@ -1,13 +1,12 @@
 """The node and storage scripts (components/scripts/*.sh) rendered for a stack and run on a fake host
-(tests/hostsim): the safety branches both ways (mkfs guard, cluster-start wait, authkey refusal, CHAP
-rotation), the calls they make and the files they write."""
+(tests/hostsim): the safety branches both ways (cluster-start wait, authkey refusal, CHAP rotation; the
+mkfs guard: test_hostsim_filesystems.py), the calls they make and the files they write."""
 from __future__ import annotations
 
 import base64
 
 import pytest
 
-from components.names import by_path_device
 from components.render import node_scripts, storage_scripts
 from components.render.tgt import render_targets_conf
 from tests.hostsim import Host, Reply
@@ -15,62 +14,6 @@ from tests.stacks import settings_of
 
 PROD = settings_of("prod")
 A, B = (n.name for n in PROD.nodes)
-
-# --- filesystems-create.sh: never mkfs a device that holds a filesystem -------------------------------------
-
-
-def _devices(s):
-    return [by_path_device(s, lun) for lun in s.storage.luns]
-
-
-@pytest.mark.parametrize("stack", ["prod", "lab"])  # xfs, ext4
-def test_mkfs_only_on_devices_without_a_signature(tmp_path, stack):
-    s = settings_of(stack)
-    devices = _devices(s)
-    fresh, used = devices[0], devices[1]
-    host = Host(tmp_path, {"blkid": [(f"-p -s TYPE -o value {used}", Reply("xfs\n")), ("*", Reply(rc=2))]})
-    run = host.run(node_scripts.filesystems(s, s.nodes[0]))
-    assert run.returncode == 0, run.output
-    mkfs = f"mkfs.{s.storage.fstype}"
-    made = [c.args[-1] for c in run.calls if c.name == mkfs]
-    assert made == [d for d in devices if d != used]
-    assert f"{used} already holds xfs: kept" in run.stdout
-    lun0 = s.storage.luns[0]
-    assert f"{mkfs} -q -L {lun0.fs_label} {fresh}" in run.lines(mkfs)
-    assert not run.called("mkfs.ext4 *" if s.storage.fstype == "xfs" else "mkfs.xfs *")
-    # Each new filesystem is mounted on a seed directory, filled from its directory, unmounted.
-    assert [c.args[0] for c in run.calls if c.name == "mount"] == made
-
-
-def test_mkfs_never_on_any_device_that_holds_a_filesystem(tmp_path):
-    run = Host(tmp_path, {"blkid": [("*", Reply("ext4\n"))]}).run(node_scripts.filesystems(PROD, PROD.nodes[0]))
-    assert run.returncode == 0, run.output
-    assert not run.called("mkfs*") and not run.lines("mount")
-    assert run.stdout.count("already holds ext4: kept") == len(PROD.storage.luns)
-
-
-@pytest.mark.parametrize("rc", [1, 4, 8])
-def test_mkfs_refused_when_blkid_cannot_read_the_device(tmp_path, rc):
-    run = Host(tmp_path, {"blkid": [("*", Reply(rc=rc))]}).run(node_scripts.filesystems(PROD, PROD.nodes[0]))
-    assert run.returncode == 1
-    assert f"blkid could not read {_devices(PROD)[0]} (exit {rc}): refusing to touch it" in run.stderr
-    assert not run.called("mkfs*")
-
-
-def test_mkfs_refused_on_a_mounted_device(tmp_path):
-    device = _devices(PROD)[0]
-    run = Host(tmp_path, {"blkid": [("*", Reply(rc=2))]}, mounted=[device]).run(
-        node_scripts.filesystems(PROD, PROD.nodes[0]))
-    assert run.returncode == 1
-    assert f"{device} is mounted: refusing mkfs" in run.stderr
-    assert not run.called("mkfs*")
-
-
-def test_the_secondary_never_runs_blkid_or_mkfs(tmp_path):
-    run = Host(tmp_path, {"blkid": [("*", Reply(rc=2))]}).run(node_scripts.filesystems(PROD, PROD.nodes[1]))
-    assert run.returncode == 0, run.output
-    assert run.calls == []
-
 
 # --- cluster-start.sh: wait for BOTH nodes --------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ import pytest
 
 from components.remote_step import STEP_ORDER
 from components.render.firewall import firewall_script, render_ruleset
-from components.settings import SettingsError, parse_settings
-from tests.stacks import settings_with
+from components.settings import SettingsError
+from tests.stacks import settings_of, settings_with
 from tools.stackfile import load_settings, read_stack_config
 
 RULE = re.compile(r"^(?:ip saddr (?P<src>\S+) )?(?:ip daddr (?P<dst>\S+) )?"
@@ -127,19 +127,13 @@ CASES = [(stack, node) for stack in EXPECTED for node in EXPECTED[stack]]
 
 
 @pytest.mark.parametrize("stack,node", CASES)
-def test_exactly_these_ports_are_open_inbound(stack, node):
+@pytest.mark.parametrize("chain", ["input", "output"])
+def test_exactly_these_ports_are_open_inbound_and_these_destinations_outbound(stack, node, chain):
     s = load_settings(stack)
     ruleset = render_ruleset(s, s.node(node))
-    assert policy(ruleset, "input") == "drop"
-    assert inbound(ruleset) == EXPECTED[stack][node][0]
-
-
-@pytest.mark.parametrize("stack,node", CASES)
-def test_exactly_these_destinations_are_open_outbound(stack, node):
-    s = load_settings(stack)
-    ruleset = render_ruleset(s, s.node(node))
-    assert policy(ruleset, "output") == "drop"
-    assert outbound(ruleset) == EXPECTED[stack][node][1]
+    assert policy(ruleset, chain) == "drop"
+    opened = inbound(ruleset) if chain == "input" else outbound(ruleset)
+    assert opened == EXPECTED[stack][node][0 if chain == "input" else 1]
 
 
 @pytest.mark.parametrize("stack", sorted(EXPECTED))
@@ -190,12 +184,7 @@ def test_enabled_must_be_a_yaml_boolean(value):
 
 
 def test_manual_failover_opens_no_ipmi():
-    config, secrets = read_stack_config("prod")
-    config = copy.deepcopy(config)
-    for node in config["nodes"]:
-        del node["bmc"]
-    config["failover"] = "manual"
-    s = parse_settings("prod", config, secrets)
+    s = settings_of("prod-manual")
     out = outbound(render_ruleset(s, s.nodes[0]))
     assert not {r for r in out if r[1] == 623}
     assert out == EXPECTED["prod"]["bm-prod-a"][1] - {("udp", 623, None, "10.30.0.12")}

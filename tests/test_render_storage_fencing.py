@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from components.render.cib import fence_id, fence_parameters, render_cib
+from components.render.cib_nvsets import INSTANCE, nvpairs
 from components.render.fence_preflight import agent_stdin, preflight_script
 from components.render.iscsi_initiator import initiatorname_iscsi, iscsid_conf, login_script
 from components.render.storage_scripts import storage_targets
@@ -29,7 +30,7 @@ def _cib_device_parameters(stack: str, node_name: str) -> dict[str, str]:
     s = load_settings(stack)
     root = ET.fromstring(render_cib(s))
     primitive = root.find(f".//primitive[@id='{fence_id(s.node(node_name))}']")
-    return {nv.get("name"): nv.get("value") for nv in primitive.findall("./instance_attributes/nvpair")}
+    return nvpairs(primitive, INSTANCE)
 
 
 def _shellcheck(script: str) -> None:
@@ -125,6 +126,5 @@ def test_the_storage_step_names_the_grow_command_of_each_luns_filesystem(fstype)
     commands = dict(re.findall(r"\[(\d+)\]='([^']*)'", re.search(r"^declare -A grow_filesystem=\((.*)\)$",
                                                                   storage_targets(s), re.M).group(1)))
     expected = {str(lun.number): (f"xfs_growfs {lun.directory}" if fstype == "xfs" else
-                                  f"resize2fs /dev/disk/by-path/ip-{s.storage.portal}-iscsi-{s.storage.target_iqn}"
-                                  f"-lun-{lun.number}") for lun in s.storage.luns}
+                                  f"resize2fs /dev/disk/by-label/{lun.fs_label}") for lun in s.storage.luns}
     assert commands == expected

@@ -12,7 +12,7 @@ from tests.conftest import require_tool
 
 FILES = sorted(p.name for p in SCRIPTS_DIR.glob("*.sh"))
 # Sourced by steps, never run on their own.
-PARTS = {LIB, "update-common.sh", "iscsi-node-record.sh", "filesystems-create.sh"}
+PARTS = {LIB, "update-common.sh", "iscsi-node-record.sh", "filesystems-create.sh", "lun-add.sh", "lun-label.sh"}
 STEPS = [name for name in FILES if name not in PARTS]
 
 

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from components.render.cib import render_cib
+from components.render.cib_nvsets import META, PROPERTIES, nvpairs
 from components.render.corosync import render_corosync
 from components.services import group_services
 from components.settings import (
@@ -56,7 +57,8 @@ def test_the_failover_policy_is_derived_once_from_the_mode():
     assert manual.policy == FailoverPolicy(two_node=False, stonith_enabled=False, no_quorum_policy="freeze",
                                            migration_threshold=0, start_failure_is_fatal=False)
     for s in (fenced, manual):
-        props = {n.get("name"): n.get("value") for n in ET.fromstring(render_cib(s)).iter("nvpair")}
+        cib = ET.fromstring(render_cib(s))
+        props = nvpairs(cib.find(".//crm_config"), PROPERTIES) | nvpairs(cib.find(".//rsc_defaults"), META)
         assert props["stonith-enabled"] == str(s.policy.stonith_enabled).lower()
         assert props["no-quorum-policy"] == s.policy.no_quorum_policy
         assert props["migration-threshold"] == str(s.policy.migration_threshold)

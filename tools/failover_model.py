@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from components.names import GROUP_ID
+from components.render.cib_nvsets import INSTANCE, META, PROPERTIES, first_nvset, nvpairs, set_id_of, set_nvpair
 from components.render.corosync import render_corosync
 from components.settings import Settings
 
@@ -39,12 +40,6 @@ def _seconds(duration: str) -> float:
     return int(match.group(1)) * unit
 
 
-def _nvpairs(element: ET.Element | None, tag: str) -> dict[str, str]:
-    if element is None:
-        return {}
-    return {nv.get("name"): nv.get("value") for block in element.findall(tag) for nv in block.findall("nvpair")}
-
-
 @dataclass(frozen=True)
 class Model:
     members: tuple[str, ...]  # the group, in start order
@@ -61,20 +56,20 @@ class Model:
 def model(settings: Settings, cib_xml: str) -> Model:
     root = ET.fromstring(cib_xml)
     group = root.find(f".//resources/group[@id='{GROUP_ID}']")
-    defaults = _nvpairs(root.find(".//rsc_defaults"), "meta_attributes")
-    group_meta = _nvpairs(group, "meta_attributes")
+    defaults = nvpairs(root.find(".//rsc_defaults"), META)
+    group_meta = nvpairs(group, META)
     members, monitors, thresholds = [], {}, {}
     for primitive in group.findall("primitive"):
         rsc = primitive.get("id")
         members.append(rsc)
         monitor = primitive.find("operations/op[@name='monitor']")
         monitors[rsc] = int(_seconds(monitor.get("interval")) * 1000)
-        meta = {**defaults, **group_meta, **_nvpairs(primitive, "meta_attributes")}
+        meta = {**defaults, **group_meta, **nvpairs(primitive, META)}
         threshold = meta.get("migration-threshold", "INFINITY")
         thresholds[rsc] = 0 if threshold.upper() in ("INFINITY", "+INFINITY") else int(threshold)
     delays, devices, device_monitors = {}, {}, {}
     for device in root.iterfind(".//resources/primitive[@class='stonith']"):
-        params = _nvpairs(device, "instance_attributes")
+        params = nvpairs(device, INSTANCE)
         monitor = device.find("operations/op[@name='monitor']")
         if monitor is not None:
             device_monitors[device.get("id")] = int(_seconds(monitor.get("interval")) * 1000)
@@ -87,7 +82,7 @@ def model(settings: Settings, cib_xml: str) -> Model:
                 devices[target] = device.get("id")
     ping = None
     for primitive in root.iterfind(".//resources/clone/primitive[@class='ocf'][@provider='pacemaker'][@type='ping']"):
-        params = _nvpairs(primitive, "instance_attributes")
+        params = nvpairs(primitive, INSTANCE)
         # ocf:pacemaker:ping's defaults: attribute pingd, multiplier 1
         ping = (params.get("name", "pingd"), int(params.get("multiplier", "1")), tuple(params["host_list"].split()))
     return Model(members=tuple(members), monitor_ms=monitors, migration_threshold=thresholds,
@@ -118,10 +113,7 @@ def _with_group_meta(cib: str, name: str, value: str) -> str:
     --set-parameter NAME --parameter-value VALUE` sets it."""
     root = ET.fromstring(cib)
     group = root.find(f".//resources/group[@id='{GROUP_ID}']")
-    meta = group.find("meta_attributes")
-    if meta is None:
-        meta = ET.SubElement(group, "meta_attributes", id=f"{GROUP_ID}-meta_attributes")
-    ET.SubElement(meta, "nvpair", id=f"{meta.get('id')}-{name}", name=name, value=value)
+    set_nvpair(first_nvset(group, META, set_id_of(GROUP_ID, META)), name, value)
     return ET.tostring(root, encoding="unicode")
 
 
@@ -132,8 +124,7 @@ def with_update_window(cib: str) -> str:
 
 def with_maintenance_mode(cib: str) -> str:
     root = ET.fromstring(cib)
-    props = root.find(".//crm_config/cluster_property_set")
-    ET.SubElement(props, "nvpair", id=f"{props.get('id')}-maintenance-mode", name="maintenance-mode", value="true")
+    set_nvpair(root.find(f".//crm_config/{PROPERTIES}"), "maintenance-mode", "true")
     return ET.tostring(root, encoding="unicode")
 
 

@@ -25,7 +25,11 @@ from components.names import (
     SETTLE_TIMEOUT_S,
     bmc_password_file,
     by_path_device,
+    fs_id,
+    group_member_ids,
+    legacy_fs_label,
 )
+from components.render.cib import filesystem_xml
 from components.render.shell import Text, render
 from components.services import active_only_units, group_services
 from components.settings import Node, Settings
@@ -68,7 +72,9 @@ def systemd_timeout_dropins(s: Settings) -> dict[str, str]:
             for svc in group_services(s.bluemind.major) if svc.probe is None}
 
 
+# The merge runs on the node as a plain script, with the nvset module it imports beside it.
 CIB_MERGE_SOURCE = (Path(__file__).parent / "cib_merge.py").read_text()
+CIB_NVSETS_SOURCE = (Path(__file__).parent / "cib_nvsets.py").read_text()
 
 
 PREFLIGHT_TIMEOUT_S = 5
@@ -128,17 +134,36 @@ def cluster_agents(s: Settings, node: Node) -> str:
                    "timeout_dropins": systemd_timeout_dropins(s)})
 
 
+def _legacy_labels(s: Settings) -> list[str]:
+    """Each LUN's label from an earlier version, adopted by relabelling; none where it is another LUN's label
+    now (that filesystem would be another directory's data)."""
+    current = {lun.fs_label for lun in s.storage.luns}
+    return [legacy_fs_label(lun) if legacy_fs_label(lun) not in current else "" for lun in s.storage.luns]
+
+
 def filesystems(s: Settings, node: Node) -> str:
-    """Mount points on both nodes; each LUN's filesystem created once, on the primary node, never over a
-    device that holds one."""
-    primary = node == s.nodes[0]
+    """Mount points on both nodes; each LUN's filesystem created once and labelled, never over a device that
+    holds one, by one node: the primary before the cluster exists, the node running the group after (a LUN
+    new to a live cluster: only in a maintenance window, seeded from that node with its writers stopped)."""
     luns = s.storage.luns
-    title = f"{node.name}: shared filesystems" + (" (created here, once)" if primary else " (mount points)")
-    variables = {"directories": [lun.directory for lun in luns]}
-    if not primary:  # the other node's script holds no mkfs at all
-        return render("filesystems.sh", title, variables, parts={"filesystems-create.sh": ""})
-    return render("filesystems.sh", title, {**variables, "devices": [by_path_device(s, lun) for lun in luns],
-                                            "labels": [lun.fs_label for lun in luns], "fstype": s.storage.fstype})
+    members = group_member_ids(s)
+    return render("filesystems.sh", f"{node.name}: shared filesystems (created and labelled once)", {
+        "directories": [lun.directory for lun in luns], "devices": [by_path_device(s, lun) for lun in luns],
+        "labels": [lun.fs_label for lun in luns], "legacy_labels": _legacy_labels(s),
+        "fs_ids": [fs_id(lun) for lun in luns], "fs_xml": [filesystem_xml(s, lun) for lun in luns],
+        "before_ids": [members[members.index(fs_id(lun)) + 1] for lun in luns],
+        "fstype": s.storage.fstype, "node": node.name, "primary": "true" if node == s.nodes[0] else "false",
+        "group": GROUP_ID, "maintenance_window": "true" if s.storage.maintenance_window else "false",
+        "settle_timeout_s": SETTLE_TIMEOUT_S})
+
+
+def filesystem_labels(s: Settings, node: Node) -> str:
+    """On both nodes, after both filesystems steps: each LUN's label leads to that LUN and nothing else, and
+    udev knows it (the Filesystem resources mount /dev/disk/by-label/<label>)."""
+    luns = s.storage.luns
+    return render("filesystem-labels.sh", f"{node.name}: each LUN found by its label", {
+        "devices": [by_path_device(s, lun) for lun in luns], "labels": [lun.fs_label for lun in luns],
+        "directories": [lun.directory for lun in luns]})
 
 
 def corosync_authkey(s: Settings, node: Node) -> str:
@@ -172,4 +197,5 @@ def cib_push(s: Settings, node: Node) -> str:
     """stdin: the rendered CIB. Splice it into the live CIB (keeping admin state), verify the result, and
     patch only the difference, like pcs does."""
     return render("cib-push.sh", f"{node.name}: push the CIB", {
-        "cib_merge_py": Text(CIB_MERGE_SOURCE, "PY"), "group": GROUP_ID, "settle_timeout_s": SETTLE_TIMEOUT_S})
+        "cib_merge_py": Text(CIB_MERGE_SOURCE, "PY"), "cib_nvsets_py": Text(CIB_NVSETS_SOURCE, "PY"),
+        "group": GROUP_ID, "settle_timeout_s": SETTLE_TIMEOUT_S})

@@ -149,5 +149,6 @@ def verify_script(s: Settings) -> str:
     return render("verify.sh", f"verify the {s.stack} cluster", {
         "group": GROUP_ID, "url": s.bluemind.url, "vip": s.network.vip, "stonith": "true" if s.fenced else "false",
         "timeout_s": PREFLIGHT_TIMEOUT_S, "nodes": [n.name for n in s.nodes],
-        "directories": [lun.directory for lun in s.storage.luns], "peer_fence_parameters": peer_parameters,
+        "directories": [lun.directory for lun in s.storage.luns],
+        "labels": [lun.fs_label for lun in s.storage.luns], "peer_fence_parameters": peer_parameters,
         "held": HELD_PACKAGES, "bluemind_target": BLUEMIND_TARGET})

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Push the CIB. stdin: the rendered CIB. Splice it into the live CIB (keeping admin state, with
-# components/render/cib_merge.py, carried as cib_merge_py), verify the result, and patch only the
-# difference, like pcs does. Then wait, bounded, until the cluster has settled and the group runs (the first
-# push starts it): a push after which BlueMind runs nowhere fails with pacemaker's own status, unless an admin
-# stopped the group or put it (or the cluster) in maintenance.
+# components/render/cib_merge.py and the cib_nvsets.py it imports, carried as cib_merge_py and cib_nvsets_py),
+# verify the result, and patch only the difference, like pcs does. Then wait, bounded, until the cluster has
+# settled and the group runs (the first push starts it): a push after which BlueMind runs nowhere fails with
+# pacemaker's own status, unless an admin stopped the group or put it (or the cluster) in maintenance.
 # shellcheck source=lib.sh
 source "${BASH_SOURCE[0]%/*}/lib.sh"
-: "${cib_merge_py:?}" "${group:?}" "${settle_timeout_s:?}"
+: "${cib_merge_py:?}" "${cib_nvsets_py:?}" "${group:?}" "${settle_timeout_s:?}"
 
 temp_dir
 work=$REPLY
 cat > "$work/rendered.xml"
 printf '%s' "$cib_merge_py" > "$work/cib_merge.py"
+printf '%s' "$cib_nvsets_py" > "$work/cib_nvsets.py"
 cibadmin --query > "$work/live.xml"
 python3 "$work/cib_merge.py" "$work/live.xml" "$work/rendered.xml" > "$work/new.xml"
 crm_verify --xml-file "$work/new.xml"

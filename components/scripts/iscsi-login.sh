@@ -30,14 +30,16 @@ logged_in() {
   iscsiadm -m session 2>/dev/null |
     awk -v p="$portal" -v t="$target" '{ split($3, a, ","); if (a[1] == p && $4 == t) found = 1 } END { exit !found }'
 }
+rescanned=false
 if ! logged_in; then
   timeout "$login_timeout" iscsiadm "${node_record[@]}" --login \
     || fail "the iSCSI login of $node ($iqn) to $target at $portal was refused or timed out" \
       "on $node: iscsiadm -m discovery -t sendtargets -p $portal; the SAN's log says whether the initiator or" \
       "CHAP was refused: its ACL must admit $iqn with the CHAP user (pulumi stack output san_access). Then run pulumi up again"
+  rescanned=true  # a login scans every LUN
 fi
 
-# Every LUN under the name the CIB's Filesystem resources use (udev creates them shortly after login).
+# Every LUN under its by-path name, which the filesystems steps use (udev creates them shortly after login).
 deadline=$((SECONDS + device_wait))
 while :; do
   missing=()
@@ -45,6 +47,13 @@ while :; do
     [ -b "$device" ] || missing+=("$device")
   done
   [ ${#missing[@]} -eq 0 ] && break
+  if [ "$rescanned" = false ]; then
+    # A LUN added to the target under a live session (README, Adding a shared directory (LUN) to a running
+    # cluster) appears only once the session is rescanned; a rescan disturbs no I/O.
+    timeout "$login_timeout" iscsiadm "${node_record[@]}" --rescan >/dev/null || true
+    rescanned=true
+    continue
+  fi
   if [ $SECONDS -ge $deadline ]; then
     printf '  %s\n' "${missing[@]}" >&2
     fail "LUNs not visible on $node after $device_wait s (the devices above)" \

@@ -173,6 +173,8 @@ class Storage:
     fstype: str
     chap_username: str
     luns: tuple[Lun, ...]
+    # The admin's word that this run may stop the services to add a LUN to a live cluster (filesystems step).
+    maintenance_window: bool = False
 
     @property
     def portal(self) -> str:

@@ -204,6 +204,10 @@ KEYS: tuple[Key, ...] = (
         "number (distinct).", default=None, default_doc="1.. in order (tgt)"),
     Key("storage.extra_directories", PATHS, "More directories on their own LUN (e.g. /var/spool/bm-filehosting); "
         "no system directory, none inside another shared one.", default=()),
+    Key("storage.maintenance_window", BOOL, "Say that this run is a maintenance window: only then does the "
+        "filesystems step add a LUN to a live cluster, stopping the services while it seeds the new filesystem "
+        "(README, Adding a shared directory (LUN) to a running cluster). Set it back to false afterwards.",
+        default=False),
     # cluster
     Key("cluster", OBJECT, "Cluster tuning.", default=None, default_doc="`{}`"),
     Key("cluster.name", TEXT, "corosync cluster name.", default="bluemind", grammar=g.CLUSTER_NAME),
@@ -307,6 +311,8 @@ CHECKS: tuple[Check, ...] = (
     Check("storage.lun_numbers", "with tgt; missing directories; directories that get no LUN; duplicate numbers"),
     Check("storage.extra_directories", "a system directory, one inside another shared directory, a duplicate, or one "
           "whose resource names clash with another's"),
+    Check("storage.maintenance_window", "(on the host, by the filesystems step) a LUN whose Filesystem the live "
+          "cluster's group does not have yet, unless `maintenance_window` is true"),
     Check("cluster.migration_threshold", "any value with `failover: manual`"),
     Check("cluster.stonith_timeout_s", "not above `priority_fencing_delay_s` plus the primary's static fence delay "
           "(half of `priority_fencing_delay_s`)"),

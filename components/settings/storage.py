@@ -42,6 +42,7 @@ def storage(config: Mapping[str, Any], p: Problems, bm: BlueMind | None, host_ki
         portal_ip = o.read("portal", default=sc.REQUIRED)
     portal_port, chap = o.read("portal_port"), o.read("chap_username")
     extra = o.read("extra_directories")
+    window = o.read("maintenance_window")
     o.done()
     kind = StorageKind(kind)
     major = bm.major if bm else _major_hint(config)
@@ -59,7 +60,8 @@ def storage(config: Mapping[str, Any], p: Problems, bm: BlueMind | None, host_ki
     o.done()
     luns = tuple(Lun(directory=d, number=numbers[d], size_gb=sizes[d]) for d in directories)
     return Storage(kind=kind, target_iqn=target_iqn, portal_ip=portal_ip, portal_port=portal_port, host=host,
-                   fstype=fstype, chap_username=chap, luns=luns)
+                   fstype=fstype, chap_username=chap, luns=luns,
+                   maintenance_window=window)
 
 
 def _major_hint(config: Mapping[str, Any]) -> int | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from components.render.cib import by_path_device
+from components.names import by_path_device
 from components.render.iscsi_initiator import initiatorname_iscsi, iscsid_conf, login_script
 from components.render.tgt import render_targets_conf, scsi_serial
 from components.settings import Settings

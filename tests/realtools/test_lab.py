@@ -34,7 +34,7 @@ def test_transform_changes_only_the_service_agents(tmp_path):
     agents = {p.get("id"): (p.get("class"), p.get("provider"), p.get("type")) for p in ET.fromstring(lab).iter("primitive")}
     assert agents["svc-postgresql"] == ("ocf", "heartbeat", "pgsql")
     # Nothing left that needs systemd, which the lab has not: the program's service agent is proven on its
-    # own (test_service_agent.py).
+    # own (tests/realtools/service_agent/).
     assert not [rsc for rsc, (cls, provider, _) in agents.items() if cls == "systemd" or provider == "bluemind-ha"]
     assert {agents[rsc] for rsc in agents if rsc.startswith("svc-") and rsc != "svc-postgresql"} == \
         {("ocf", "pacemaker", "Dummy")}
