@@ -46,7 +46,8 @@ class ClusterNode(pulumi.ComponentResource):
         agents = step(host, "cluster-agents", node_scripts.cluster_agents(s, node), parent=self,
                       stdin=service_agent_source(), depends_on=[packages, bluemind], delete=deletes.cluster_agents_delete(s, node))
         iscsi = step(host, "iscsi-login", login_script(s, node), parent=self, secret=True,
-                     stdin=secrets.chap_password.apply(lambda pw: iscsid_conf(s, pw)),
+                     stdin=pulumi.Output.all(secrets.chap_password, secrets.chap_mutual_password).apply(
+                         lambda pw: iscsid_conf(s, *pw)),
                      depends_on=[packages] + storage_ready)
         # The primary seeds fresh filesystems from what the BlueMind packages installed locally.
         self.filesystems = step(host, "filesystems", node_scripts.filesystems(s, node), parent=self,

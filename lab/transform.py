@@ -5,7 +5,11 @@ PostgreSQL to the VIP.
 - PostgreSQL (`ocf:bluemind-ha:service` with unit=postgresql) becomes `ocf:heartbeat:pgsql` on the same data
   directory (the shared LUN);
 - every other service member (BlueMind's services and lsyncd: `ocf:bluemind-ha:service` or `systemd:`) becomes
-  `ocf:pacemaker:Dummy`: the lab has no BlueMind packages, and Dummy keeps the group's length and order.
+  `ocf:pacemaker:Dummy`: the lab has no BlueMind packages, and Dummy keeps the group's length and order;
+- the storage watch (`ocf:bluemind-ha:iscsi_watch`) becomes `ocf:pacemaker:Dummy`: the lab's LUNs are loop
+  devices and this kernel has no iSCSI initiator, so there is no session to watch (the agent is proved on its
+  own: tests/realtools/test_iscsi_watch_agent.py); its clone and constraints stay, so the lab's real pacemaker
+  still starts the group only after, and with, the watch.
 Ids, operations (intervals, timeouts), the group order, Filesystem, IPaddr2, fencing, properties and
 constraints stay exactly as rendered.
 
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from components.agents import SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
+from components.agents import ISCSI_WATCH_AGENT_TYPE, SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
 from components.render.cib_nvsets import INSTANCE, replace_nvsets, set_id_of
 from components.render.firewall import TABLE, render_ruleset
 from components.services import POSTGRESQL
@@ -39,9 +43,10 @@ def _set_agent(primitive: ET.Element, provider: str, agent: str, parameters: lis
     replace_nvsets(primitive, INSTANCE, set_id_of(primitive.get("id"), INSTANCE), parameters)
 
 
-def _needs_systemd(primitive: ET.Element) -> bool:
-    return primitive.get("class") == "systemd" or (
-        (primitive.get("provider"), primitive.get("type")) == (SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE))
+def _needs_what_the_lab_has_not(primitive: ET.Element) -> bool:
+    """systemd (a service member), or an iSCSI session (the storage watch)."""
+    return primitive.get("class") == "systemd" or (primitive.get("provider") == SERVICE_AGENT_PROVIDER and
+                                                   primitive.get("type") in (SERVICE_AGENT_TYPE, ISCSI_WATCH_AGENT_TYPE))
 
 
 def lab_cib(rendered: str) -> str:
@@ -49,7 +54,7 @@ def lab_cib(rendered: str) -> str:
     for primitive in cib.iter("primitive"):
         if primitive.get("id") == POSTGRESQL.rsc_id:
             _set_agent(primitive, "heartbeat", "pgsql", PGSQL_PARAMETERS)
-        elif _needs_systemd(primitive):
+        elif _needs_what_the_lab_has_not(primitive):
             _set_agent(primitive, "pacemaker", "Dummy", [])
     ET.indent(cib, space="  ")
     return ET.tostring(cib, encoding="unicode") + "\n"

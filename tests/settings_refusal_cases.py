@@ -211,7 +211,7 @@ CLASH_CASES = [
     setting("nodes[0].iqn", "iqn.2026-11.example.lab:bluemind-data", key="nodes[0].iqn", id="iqn-is-target"),
     setting("nodes[1].link1_ip", "10.21.0.1", stack="prod", id="same-link1-ip"),
     setting("nodes[0].ip", "10.20.0.1", stack="prod", id="node-is-gateway"),
-    setting("nodes[0].ip", "10.20.0.40", stack="prod", id="node-is-portal"),
+    setting("nodes[0].ip", "10.99.0.250", stack="lab", id="node-is-portal"),
     setting("nodes[0].ip", "10.20.0.0", stack="prod", id="node-is-network"),
     setting("nodes[0].ip", "10.20.0.255", stack="prod", id="node-is-broadcast"),
     setting("nodes[0].ip", "10.21.0.5", stack="prod", id="node-outside-subnet"),
@@ -223,7 +223,7 @@ CLASH_CASES = [
     setting("network.vip", "10.20.0.255", stack="prod", id="vip-is-broadcast"),
     setting("network.vip", "10.20.0.11", stack="prod", id="vip-is-node"),
     setting("network.vip", "10.20.0.1", stack="prod", id="vip-is-gateway"),
-    setting("network.vip", "10.20.0.40", stack="prod", id="vip-is-portal"),
+    setting("network.vip", "10.99.0.250", stack="lab", id="vip-is-portal"),
     setting("network.vip", "192.168.150.20", id="vip-is-storage-host"),
     setting("network.vip", "10.0.0.5", id="vip-outside"),
     setting("network.gateway", "10.0.0.1", stack="prod", id="gateway-outside"),
@@ -314,6 +314,13 @@ TYPE_CASES = [
     setting("network.vip", None, key="network.vip", id="vip-null"),
     setting("storage.lun_numbers./var/spool/nothere", 12, stack="prod", id="lun-number-no-lun"),
     setting("storage.lun_numbers", {"/var/spool/cyrus": 1}, id="lun-numbers-tgt"),
+    setting("storage.multipath", True, id="multipath-tgt"),
+    setting("storage.multipath", True, stack="prod", id="multipath-one-portal"),
+    setting("storage.second_portal", "10.21.0.40", stack="prod", id="second-portal-without-multipath"),
+    Case("second-portal-is-portal", "prod", lambda data: {**data, "config": {**data["config"], NS + "storage": {
+        **data["config"][NS + "storage"], "multipath": True, "second_portal": "10.20.0.40"}}},
+        "storage.second_portal"),
+    setting("storage.multipath", "yes", stack="prod", id="multipath-not-bool"),
     delete("storage.lun_numbers./var/lib/postgresql", stack="prod"),
     setting("storage.lun_numbers./var/spool/cyrus", 1, stack="prod", key="storage.lun_numbers", id="lun-number-twice"),
     setting("storage.portal", "192.168.150.21", key="storage.portal", id="portal-with-tgt"),
@@ -369,4 +376,23 @@ KEY_CASES = [
           ("storage.host", {"name": "san", "ip": "10.20.0.40"})),
 ]
 
-CASES = STACK_FILE_CASES + GRAMMAR_CASES + PATH_CASES + CLASH_CASES + NUMBER_CASES + TYPE_CASES + KEY_CASES
+# The storage network (prod has one: 10.22.0.0/24, nodes .11 and .12, the SAN's portal .40).
+STORAGE_NETWORK_CASES = [
+    setting("network.storage_subnet", "10.20.0.0/16", stack="prod", id="storage-net-overlaps-subnet"),
+    setting("network.storage_subnet", "10.21.0.0/29", stack="prod", id="storage-net-overlaps-link1"),
+    delete("nodes[1].storage_ip", stack="prod"),
+    delete("network.storage_subnet", stack="prod", key="nodes[0].storage_ip"),
+    setting("nodes[0].storage_ip", "10.23.0.11", stack="prod", id="storage-ip-outside"),
+    setting("nodes[0].storage_ip", "10.22.0.0", stack="prod", id="storage-ip-is-network"),
+    setting("nodes[0].storage_ip", "10.20.0.50", stack="prod", id="storage-ip-is-vip"),
+    setting("nodes[0].storage_ip", "10.20.0.11", stack="prod", id="storage-ip-is-client-ip"),
+    setting("nodes[1].storage_ip", "10.22.0.11", stack="prod", id="same-storage-ip"),
+    setting("storage.portal", "10.20.0.40", stack="prod", id="portal-off-storage-net"),
+    setting("storage.portal", "10.22.0.12", stack="prod", id="portal-is-storage-ip"),
+    setting("storage.chap_mutual_username", "bluemind", stack="prod", id="mutual-user-is-chap-user"),
+    edits("tgt-storage-net-without-portal", "dev", "storage.host.storage_ip", ("network.storage_subnet", "10.97.0.0/24"),
+          ("nodes[0].storage_ip", "10.97.0.11"), ("nodes[1].storage_ip", "10.97.0.12")),
+    setting("storage.host.storage_ip", "10.97.0.20", id="storage-host-ip-without-net"),
+]
+
+CASES = STORAGE_NETWORK_CASES + STACK_FILE_CASES + GRAMMAR_CASES + PATH_CASES + CLASH_CASES + NUMBER_CASES + TYPE_CASES + KEY_CASES

@@ -88,3 +88,17 @@ def settings_with(stack: str, firewall: dict[str, Any] | None = None, *,
         _update(node, node_changes)
     return parse_settings(stack, config, secrets)
 
+
+def with_storage_network(stack: str, prefix: str = "10.97.0") -> Settings:
+    """A shipped stack moved onto a storage network `prefix`.0/24: the nodes at .11 and .12, the portal (tgt: the
+    storage host's storage address; external: the SAN's portal) at .20."""
+    config, secrets = read_stack_config(stack)
+    config = copy.deepcopy(config)
+    config["network"]["storage_subnet"] = f"{prefix}.0/24"
+    for i, node in enumerate(config["nodes"]):
+        node["storage_ip"] = f"{prefix}.{11 + i}"
+    if config["storage"]["kind"] == "tgt":
+        config["storage"]["host"]["storage_ip"] = f"{prefix}.20"
+    else:
+        config["storage"]["portal"] = f"{prefix}.20"
+    return parse_settings(stack, config, secrets)

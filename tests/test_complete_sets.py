@@ -182,7 +182,7 @@ def test_every_directory_has_a_lun_a_mkfs_and_a_mount_point(name):
     assert re.search(r"^directories=\((.*)\)$", script, re.M).group(1).split() == directories
     assert len(re.search(r"^devices=\((.*)\)$", script, re.M).group(1).split()) == len(directories)
     if s.storage.kind == "tgt":
-        conf = render_targets_conf(s, "secret-0123")
+        conf = render_targets_conf(s, "secret-0123", "mutual-4567")
         assert re.findall(r"# (\S+): \d+ GB", conf) == directories
         assert re.findall(r"^\s+lun (\d+)$", conf, re.M) == [str(i) for i in range(1, len(directories) + 1)]
 

@@ -142,6 +142,6 @@ def test_a_live_session_is_rescanned_so_the_new_lun_appears(tmp_path):
                                         ("* --rescan", Reply(run=f"mknod {new} b 7 0"))]},
                 block_devices=[d for d in devices if d != new])
     script = login_script(s, s.nodes[0]).replace("\ndevice_wait=60\n", "\ndevice_wait=2\n")
-    run = host.run(script, stdin=iscsid_conf(s, "chap-secret-1"))
+    run = host.run(script, stdin=iscsid_conf(s, "chap-secret-1", "mutual-secret-2"))
     assert run.returncode == 0, run.output
     assert run.called("iscsiadm -m node -T * --rescan") and not run.called("iscsiadm * --login")

@@ -34,7 +34,7 @@ def _iscsi(tmp_path, logged_in=False, devices=DEVICES, record=""):
 
 @pytest.mark.parametrize("logged_in", [False, True])
 def test_iscsi_login_only_when_not_logged_in(tmp_path, logged_in):
-    run = _iscsi(tmp_path, logged_in).run(login_script(PROD, NODE), stdin=iscsid_conf(PROD, "chap-secret-1"))
+    run = _iscsi(tmp_path, logged_in).run(login_script(PROD, NODE), stdin=iscsid_conf(PROD, "chap-secret-1", "mutual-secret-2"))
     assert run.returncode == 0, run.output
     login = " ".join(["iscsiadm", *RECORD, "--login"])
     assert (login in run.lines("iscsiadm")) is (not logged_in)
@@ -45,7 +45,7 @@ def test_iscsi_login_only_when_not_logged_in(tmp_path, logged_in):
 
 
 def test_iscsi_login_with_files_and_record_in_place_restarts_nothing(tmp_path):
-    conf = iscsid_conf(PROD, "chap-secret-1")
+    conf = iscsid_conf(PROD, "chap-secret-1", "mutual-secret-2")
     record = "".join(line + "\n" for line in conf.splitlines() if line.startswith("node."))
     host = _iscsi(tmp_path, logged_in=True, record=record)
     host.run(login_script(PROD, NODE), stdin=conf)
@@ -63,7 +63,7 @@ def test_iscsi_login_refuses_stdin_without_the_chap_secret(tmp_path):
 
 def test_iscsi_login_fails_naming_the_luns_that_do_not_appear(tmp_path):
     script = login_script(PROD, NODE).replace("\ndevice_wait=60\n", "\ndevice_wait=1\n")
-    run = _iscsi(tmp_path, devices=DEVICES[1:]).run(script, stdin=iscsid_conf(PROD, "chap-secret-1"))
+    run = _iscsi(tmp_path, devices=DEVICES[1:]).run(script, stdin=iscsid_conf(PROD, "chap-secret-1", "mutual-secret-2"))
     assert run.returncode == 1
     assert f"LUNs not visible on {NODE.name} after 1 s" in run.stderr and f"  {DEVICES[0]}\n" in run.stderr
 

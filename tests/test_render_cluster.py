@@ -11,7 +11,7 @@ from components.render.cib_merge import merge_cib
 from components.render.cib_nvsets import INSTANCE, META, PROPERTIES, nvpair_value, nvpairs
 from components.render.corosync import render_corosync
 from components.render.tgt import render_targets_conf
-from tests.stacks import settings_of
+from tests.stacks import settings_of, with_storage_network
 from tools.stackfile import load_settings
 
 
@@ -194,12 +194,27 @@ def test_cib_push_keeps_admin_state_and_replaces_what_we_own():
     assert defaults["migration-threshold"] == "3"                                     # ours wins
 
 
-def test_targets_conf_admits_only_the_two_nodes_with_chap():
+def _acl(conf: str, kind: str) -> list[str]:
+    return [line.split()[1] for line in conf.splitlines() if line.strip().startswith(f"initiator-{kind} ")]
+
+
+def test_targets_conf_admits_only_the_two_nodes_with_mutual_chap():
     s = load_settings("dev")
-    conf = render_targets_conf(s, "s3cret-chap")
-    assert [line.split()[1] for line in conf.splitlines() if line.strip().startswith("initiator-name")] == \
-        [n.iqn for n in s.nodes]
-    assert "incominguser bluemind s3cret-chap" in conf
+    conf = render_targets_conf(s, "s3cret-chap", "mutual-s3cret")
+    assert _acl(conf, "name") == [n.iqn for n in s.nodes]
+    assert _acl(conf, "address") == [n.ip for n in s.nodes]
+    assert "    incominguser bluemind s3cret-chap\n" in conf
+    assert "    outgoinguser bluemind-target mutual-s3cret\n" in conf
+    # tgt answers HeaderDigest=None unless the target is set to CRC32C (the nodes require it)
+    assert "    HeaderDigest CRC32C\n    DataDigest None\n" in conf
+
+
+def test_with_a_storage_network_the_acl_is_the_storage_addresses_alone():
+    """tgt admits an address OR a name: an IQN listed would let a foreign address in with a guessed IQN."""
+    s = with_storage_network("dev")
+    conf = render_targets_conf(s, "s3cret-chap", "mutual-s3cret")
+    assert _acl(conf, "address") == ["10.97.0.11", "10.97.0.12"]
+    assert _acl(conf, "name") == []
     assert [int(line.split()[1]) for line in conf.splitlines() if line.strip().startswith("lun ")] == \
         [lun.number for lun in s.storage.luns]
 
@@ -212,7 +227,7 @@ def test_each_probed_service_tells_its_agent_the_stop_ops_timeout():
 
     for stack in ("dev", "prod"):
         cib = ET.fromstring(render_cib(load_settings(stack)))
-        agents = cib.findall(".//primitive[@provider='bluemind-ha']")
+        agents = cib.findall(".//primitive[@provider='bluemind-ha'][@type='service']")
         assert len(agents) >= 5
         for prim in agents:
             params = nvpairs(prim, INSTANCE)

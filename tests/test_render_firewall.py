@@ -88,9 +88,10 @@ def expected_in(self_ip, peer_ip, vip, ports, links=()) -> set[tuple]:
     return rules | {("tcp", p, None, vip) for p in ports}
 
 
-def expected_out(peer_ip, portal, bmc, links=(), vip=None) -> set[tuple]:
+def expected_out(peer_ip, portal, bmc, links=(), vip=None, storage_ip=None) -> set[tuple]:
     rules = {("tcp", f"from {p}", vip, None) for p in MAIL_WEB}  # BlueMind's sessions picked up mid-stream
-    rules |= {("udp", 5405, None, peer_ip), ("tcp", 22, None, peer_ip), ("tcp", portal[1], None, portal[0]),
+    # iSCSI, from the storage address alone when there is a storage network
+    rules |= {("udp", 5405, None, peer_ip), ("tcp", 22, None, peer_ip), ("tcp", portal[1], storage_ip, portal[0]),
              # SSH sessions conntrack picks up mid-stream (pulumi's, when the table is first loaded)
              ("tcp", "from 22", None, "@admin_networks"), ("tcp", "from 22", None, peer_ip)}
     rules |= {("udp", 5405 + n, None, theirs) for n, _, theirs in links}
@@ -103,11 +104,11 @@ def expected_out(peer_ip, portal, bmc, links=(), vip=None) -> set[tuple]:
 EXPECTED = {
     "prod": {
         "bm-prod-a": (expected_in("10.20.0.11", "10.20.0.12", "10.20.0.50", MAIL_WEB, [(1, "10.21.0.1", "10.21.0.2")]),
-                      expected_out("10.20.0.12", ("10.20.0.40", 3260), ("10.30.0.12", 623), [(1, None, "10.21.0.2")],
-                                   vip="10.20.0.50")),
+                      expected_out("10.20.0.12", ("10.22.0.40", 3260), ("10.30.0.12", 623), [(1, None, "10.21.0.2")],
+                                   vip="10.20.0.50", storage_ip="10.22.0.11")),
         "bm-prod-b": (expected_in("10.20.0.12", "10.20.0.11", "10.20.0.50", MAIL_WEB, [(1, "10.21.0.2", "10.21.0.1")]),
-                      expected_out("10.20.0.11", ("10.20.0.40", 3260), ("10.30.0.11", 623), [(1, None, "10.21.0.1")],
-                                   vip="10.20.0.50")),
+                      expected_out("10.20.0.11", ("10.22.0.40", 3260), ("10.30.0.11", 623), [(1, None, "10.21.0.1")],
+                                   vip="10.20.0.50", storage_ip="10.22.0.12")),
     },
     "dev": {
         "bm1": (expected_in("192.168.150.11", "192.168.150.12", "192.168.150.100", MAIL_WEB + XMPP),

@@ -101,18 +101,24 @@ def test_initiator_files_carry_the_node_identity_and_the_chap_credentials(stack)
     s = load_settings(stack)
     for node in s.nodes:
         assert initiatorname_iscsi(node) == f"InitiatorName={node.iqn}\n"
-    conf = iscsid_conf(s, "chap-secret-1234")
+    conf = iscsid_conf(s, "chap-secret-1234", "mutual-secret-5678")
     settings = dict(line.split(" = ", 1) for line in conf.splitlines() if " = " in line and not line.startswith("#"))
     assert settings["node.startup"] == "automatic"
     assert settings["node.session.auth.username"] == s.storage.chap_username
     assert settings["node.session.auth.password"] == "chap-secret-1234"
+    # Mutual CHAP: the node asks the target to prove itself with the second secret.
+    assert settings["node.session.auth.username_in"] == s.storage.chap_mutual_username
+    assert settings["node.session.auth.password_in"] == "mutual-secret-5678"
+    # CRC32C header digests, required (no None fallback); data digests off (README, "Security model").
+    assert settings["node.conn[0].iscsi.HeaderDigest"] == "CRC32C"
+    assert settings["node.conn[0].iscsi.DataDigest"] == "None"
     # Dead-path detection plus queueing must end before the CIB's Filesystem monitor times out, so a lost
     # LUN is a clean monitor failure, not a hung one.
     monitor = ET.fromstring(render_cib(s)).find(".//primitive[@type='Filesystem']/operations/op[@name='monitor']")
     detect = int(settings["node.conn[0].timeo.noop_out_interval"]) + int(settings["node.conn[0].timeo.noop_out_timeout"])
     assert detect + int(settings["node.session.timeo.replacement_timeout"]) < int(monitor.get("timeout").rstrip("s"))
     with pytest.raises(ValueError):
-        iscsid_conf(s, "two\nlines")
+        iscsid_conf(s, "two\nlines", "mutual-secret-5678")
 
 
 @pytest.mark.parametrize("fstype", ["xfs", "ext4"])

@@ -84,7 +84,7 @@ def test_several_alert_recipients_are_each_a_cib_recipient():
 
 def test_the_offline_plan_supplies_placeholder_secrets_and_says_which():
     read = read_stack("prod")
-    assert read.placeholders == ["corosync_authkey", "chap_password", "subscription_url",
+    assert read.placeholders == ["corosync_authkey", "chap_password", "chap_mutual_password", "subscription_url",
                                  "bmc_password_bm_prod_a", "bmc_password_bm_prod_b"]
     assert set(read.placeholders) <= read.secrets
     bare = read_stack("prod", placeholders=False)

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from components.agents import ISCSI_WATCH_AGENT_TYPE
 from components.names import GROUP_ID
 from components.render.cib_nvsets import INSTANCE, META, PROPERTIES, first_nvset, nvpairs, set_id_of, set_nvpair
 from components.render.corosync import render_corosync
@@ -49,6 +50,7 @@ class Model:
     fence_devices: Mapping[str, str]  # fenced node -> the stonith primitive that fences it
     fence_monitor_ms: Mapping[str, int]  # stonith primitive -> its recurring monitor's interval
     ping: tuple[str, int, tuple[str, ...]] | None  # the uplink watch: (node attribute, its value per target, targets)
+    storage_watch: tuple[str, int] | None  # the clone's primitive watching the iSCSI storage, its monitor interval
     nodes: tuple[str, str]
     quorum: Votequorum
 
@@ -85,8 +87,12 @@ def model(settings: Settings, cib_xml: str) -> Model:
         params = nvpairs(primitive, INSTANCE)
         # ocf:pacemaker:ping's defaults: attribute pingd, multiplier 1
         ping = (params.get("name", "pingd"), int(params.get("multiplier", "1")), tuple(params["host_list"].split()))
+    watch = root.find(f".//resources/clone/primitive[@type='{ISCSI_WATCH_AGENT_TYPE}']")
+    storage_watch = None if watch is None else (
+        watch.get("id"), int(_seconds(watch.find("operations/op[@name='monitor']").get("interval")) * 1000))
     return Model(members=tuple(members), monitor_ms=monitors, migration_threshold=thresholds,
                  static_fence_delay_s=delays, fence_devices=devices, fence_monitor_ms=device_monitors, ping=ping,
+                 storage_watch=storage_watch,
                  nodes=(settings.nodes[0].name, settings.nodes[1].name),
                  quorum=votequorum(render_corosync(settings)))
 

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
+from components.agents import ALERT_AGENT_PATH, ISCSI_WATCH_AGENT_TYPE, SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
 from components.names import (
     GROUP_ID,
+    ISCSI_WATCH_CLONE_ID,
+    ISCSI_WATCH_ID,
+    SYNC_REPORTS,
     VIP_ID,
     bmc_password_file,
-    by_label_device,
     fence_id,
     fs_id,
     group_filesystems,
     group_member_ids,
+    lun_device,
+    mounted_device,
 )
 from components.render.cib_nvsets import INSTANCE, META, PROPERTIES, append_nvset, set_id_of
 from components.services import LSYNCD, Service, group_services
@@ -151,7 +155,7 @@ def _fence_device(resources: ET.Element, s: Settings, node: Node, ids: _Ids) -> 
 
 def _filesystem(group: ET.Element, s: Settings, lun: Lun, ids: _Ids) -> None:
     rsc = fs_id(lun)
-    params = [("device", by_label_device(lun)), ("directory", lun.directory), ("fstype", s.storage.fstype),
+    params = [("device", mounted_device(s, lun)), ("directory", lun.directory), ("fstype", s.storage.fstype),
               ("options", "noatime"), ("run_fsck", "auto"),
               # safe: kill only processes holding this mount, without walking /proc of a hung NFS: good for us.
               ("force_unmount", "safe")]
@@ -220,6 +224,42 @@ def _uplink_watch(resources: ET.Element, constraints: ET.Element, s: Settings, i
                   operation="gt", value="0", type="integer")
 
 
+ISCSI_WATCH_MONITOR = "15s"
+
+
+def _storage_watch(resources: ET.Element, constraints: ET.Element, s: Settings, ids: _Ids) -> None:
+    """The iSCSI sessions are logged in at boot, outside pacemaker: a clone of ocf:bluemind-ha:iscsi_watch
+    checks each node's sessions and LUNs (read-only), so a dead session or a refused login on the passive
+    node is an alert now, not a failed mount at the next failover. The group starts after it. One failure
+    bans the watch from its node until failure-timeout (then it is tried again, and alerts again while the
+    storage is still broken): never a restart loop that mails every monitor. Fenced stacks also keep the
+    group with it: a node whose storage is broken cannot take the group, and the node running it hands it
+    over. A failure on the passive node moves nothing (the failover matrix shows both). Manual stacks only
+    alert: moving the group is the admin's."""
+    clone = ET.SubElement(resources, "clone", id=ids(ISCSI_WATCH_CLONE_ID))
+    st = s.storage
+    params = [("target", st.target_iqn), ("portals", " ".join(st.portals)),
+              ("devices", " ".join(lun_device(s, lun) for lun in st.luns)),
+              ("recovery_wait", str(st.replacement_timeout_s))]
+    if st.multipath:  # dm carries on over the other path: a dead path is logged, a LUN without any fails
+        params.append(("paths", "one"))
+    prim, ops = _primitive(clone, ISCSI_WATCH_ID, "ocf", ISCSI_WATCH_AGENT_TYPE, SERVICE_AGENT_PROVIDER, params, ids)
+    append_nvset(prim, META, set_id_of(ISCSI_WATCH_ID, META), [("migration-threshold", "1")], ids)
+    # Each timeout leaves the agent recovery_wait plus its margins (components/agents/iscsi_watch).
+    _op(ops, ISCSI_WATCH_ID, "start", "0s", "60s", ids)
+    _op(ops, ISCSI_WATCH_ID, "stop", "0s", "20s", ids)
+    _op(ops, ISCSI_WATCH_ID, "monitor", ISCSI_WATCH_MONITOR, "60s", ids)
+    # Optional: a start of the group waits for a start of the watch in the same transition (a cold start, a
+    # failover), but the watch coming back on the group's node (cleanup, failure-timeout) never restarts
+    # BlueMind, as a mandatory order would (crm_simulate shows it: tests/realtools/test_storage_watch_proofs.py).
+    ET.SubElement(constraints, "rsc_order", id=ids(GROUP_ID, "after", ISCSI_WATCH_CLONE_ID),
+                  first=ISCSI_WATCH_CLONE_ID, then=GROUP_ID, kind="Optional")
+    if s.policy.stonith_enabled:
+        ET.SubElement(constraints, "rsc_colocation", {"id": ids(GROUP_ID, "with", ISCSI_WATCH_CLONE_ID),
+                                                      "rsc": GROUP_ID, "with-rsc": ISCSI_WATCH_CLONE_ID,
+                                                      "score": "INFINITY"})
+
+
 def uplink_preference(s: Settings) -> int:
     """More than the whole group's stickiness (it adds up over the group's active members), so the preference
     moves the group; finite, so it cancels out when both nodes have it (pacemaker's scores saturate at
@@ -237,8 +277,11 @@ def _alerts(config: ET.Element, s: Settings, ids: _Ids) -> None:
     changes are left out: every fail-count, probe and ping update would mail."""
     alert = ET.SubElement(ET.SubElement(config, "alerts"), "alert", id=ids("alert-mail"), path=ALERT_AGENT_PATH)
     append_nvset(alert, META, set_id_of("alert-mail", META), [("timeout", ALERT_TIMEOUT)], ids)
+    # An event of lsyncd's resource (a refused start, a sync that kept failing) quotes the guard's verdict and
+    # lsyncd's status: the mail then says what happened and what to run.
     append_nvset(alert, INSTANCE, set_id_of("alert-mail", INSTANCE),
-           [("relay", s.cluster.alert_relay), ("sender", f"bluemind-ha@{s.bluemind.url}")], ids)
+                 [("relay", s.cluster.alert_relay), ("sender", f"bluemind-ha@{s.bluemind.url}"),
+                  ("details_resource", LSYNCD.rsc_id), ("details_files", " ".join(SYNC_REPORTS))], ids)
     select = ET.SubElement(alert, "select")
     for kind in ("select_nodes", "select_fencing", "select_resources"):
         ET.SubElement(select, kind)
@@ -274,6 +317,10 @@ def render_cib(s: Settings) -> str:
             # The sync daemon must never cost a failover of the mail service: a non-critical member that keeps
             # failing stays stopped on its node (until failure-timeout) instead of pulling the whole group away.
             append_nvset(prim, META, set_id_of(LSYNCD.rsc_id, META), [("critical", "false")], ids)
+            # A failed start is the start-up guard refusing a stale push (or lsyncd failing outright): retrying
+            # at once cannot cure it, and without start-failure-is-fatal (manual mode) pacemaker would retry
+            # it, and mail it, in a loop. It stays stopped until failure-timeout or the admin's cleanup.
+            prim.find("operations/op[@name='start']").set("on-fail", "stop")
 
     constraints = ET.SubElement(config, "constraints")
     if s.policy.stonith_enabled:
@@ -282,6 +329,7 @@ def render_cib(s: Settings) -> str:
             ET.SubElement(constraints, "rsc_location", id=ids(fence_id(node), "avoids", node.name),
                           rsc=fence_id(node), node=node.name, score="-INFINITY")
         _uplink_watch(resources, constraints, s, ids)
+    _storage_watch(resources, constraints, s, ids)
 
     rsc_defaults = ET.SubElement(config, "rsc_defaults")
     append_nvset(rsc_defaults, META, "bluemind-ha-rsc-defaults", [

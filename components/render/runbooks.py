@@ -5,7 +5,7 @@ Pure: Settings in, text out. The README and the stack outputs show them.
 """
 from __future__ import annotations
 
-from components.names import BLUEMIND_TARGET, GROUP_ID, HELD_PACKAGES, POLICY_RC
+from components.names import BLUEMIND_TARGET, GROUP_ID, HELD_PACKAGES, POLICY_RC, group_member_ids
 from components.render.fence_preflight import PREFLIGHT_TIMEOUT_S, agent_stdin, fence_parameters, ipmitool_power
 from components.render.shell import render
 from components.services import LSYNCD
@@ -19,6 +19,7 @@ def switchover_commands(s: Settings) -> str:
     """Move the BlueMind group to the node it is not on, wait until its last member runs there, then clear
     the move constraint (a leftover cli-prefer would pin the group and defeat the next failover)."""
     a, b = (n.name for n in s.nodes)
+    before_lsyncd = group_member_ids(s)[-2]
     return f"""# Switchover: move BlueMind to the other node (run on either node, as root).
 current=$(crm_resource --resource {GROUP_ID} --locate --quiet)
 if [ "$current" = {a} ]; then target={b}; else target={a}; fi
@@ -27,6 +28,14 @@ crm_resource --move --resource {GROUP_ID} --node "$target"
 deadline=$((SECONDS + {SWITCHOVER_TIMEOUT_S}))
 until [ "$(crm_resource --resource {LSYNCD.rsc_id} --locate --quiet 2>/dev/null)" = "$target" ]; do
   [ "$SECONDS" -lt "$deadline" ] || {{ echo "not on $target after {SWITCHOVER_TIMEOUT_S}s: see crm_mon -1" >&2; break; }}
+  # Everything else runs there, and lsyncd's start failed: its start-up guard refused (the peer is newer).
+  refused=$(crm_failcount --query --quiet --resource {LSYNCD.rsc_id} --operation start --interval 0 \\
+            --node "$target" 2>/dev/null || true)
+  if [ "$(crm_resource --resource {before_lsyncd} --locate --quiet 2>/dev/null)" = "$target" ] \\
+      && [ -n "$refused" ] && [ "$refused" != 0 ]; then
+    echo "BlueMind runs on $target, but not the config sync: see /var/log/lsyncd/guard on $target" >&2
+    break
+  fi
   sleep 5
 done
 # Always remove the move constraint, so the cluster is free to fail over again.

@@ -38,29 +38,37 @@ if ! logged_in; then
       "CHAP was refused: its ACL must admit $iqn with the CHAP user (pulumi stack output san_access). Then run pulumi up again"
   rescanned=true  # a login scans every LUN
 fi
+# shellcheck source=iscsi-second-portal.sh
+source "${BASH_SOURCE[0]%/*}/iscsi-second-portal.sh"
 
-# Every LUN under its by-path name, which the filesystems steps use (udev creates them shortly after login).
-deadline=$((SECONDS + device_wait))
-while :; do
-  missing=()
-  for device in "${devices[@]}"; do
-    [ -b "$device" ] || missing+=("$device")
+# Every block device in $@ (udev creates them shortly after a login), or fail naming the missing ones.
+wait_for_devices() {
+  local deadline=$((SECONDS + device_wait)) device missing
+  while :; do
+    missing=()
+    for device in "$@"; do
+      [ -b "$device" ] || missing+=("$device")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$rescanned" = false ]; then
+      # A LUN added to the target under a live session (README, Adding a shared directory (LUN) to a running
+      # cluster) appears only once the sessions are rescanned (each portal's); a rescan disturbs no I/O.
+      timeout "$login_timeout" iscsiadm -m node -T "$target" --rescan >/dev/null || true
+      rescanned=true
+      continue
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      printf '  %s\n' "${missing[@]}" >&2
+      fail "LUNs not visible on $node after $device_wait s (the devices above)" \
+        "on $node: iscsiadm -m session -P 3 lists the LUNs the target gives; check the target's ACL, CHAP and LUN" \
+        "numbers (pulumi stack output luns), then run pulumi up again"
+    fi
+    udevadm settle --timeout=5 || true
+    sleep 1
   done
-  [ ${#missing[@]} -eq 0 ] && break
-  if [ "$rescanned" = false ]; then
-    # A LUN added to the target under a live session (README, Adding a shared directory (LUN) to a running
-    # cluster) appears only once the session is rescanned; a rescan disturbs no I/O.
-    timeout "$login_timeout" iscsiadm "${node_record[@]}" --rescan >/dev/null || true
-    rescanned=true
-    continue
-  fi
-  if [ $SECONDS -ge $deadline ]; then
-    printf '  %s\n' "${missing[@]}" >&2
-    fail "LUNs not visible on $node after $device_wait s (the devices above)" \
-      "on $node: iscsiadm -m session -P 3 lists the LUNs the target gives; check the target's ACL, CHAP and LUN" \
-      "numbers (pulumi stack output luns), then run pulumi up again"
-  fi
-  udevadm settle --timeout=5 || true
-  sleep 1
-done
+}
+# Every LUN under its by-path name (through each portal).
+wait_for_devices "${devices[@]}"
+# shellcheck source=iscsi-multipath.sh
+source "${BASH_SOURCE[0]%/*}/iscsi-multipath.sh"
 echo "$node: logged in to $target at $portal, ${#devices[@]} LUNs present"

@@ -134,7 +134,8 @@ def _agent_metadata(primitive: ET.Element) -> dict[str, ET.Element]:
     if cls == "stonith":
         return _metadata((rtype, "-o", "metadata"))
     assert cls == "ocf", f"no metadata source for class {cls}"
-    agent = SERVICE_AGENT_SOURCE if provider == SERVICE_AGENT_PROVIDER else Path(OCF_ROOT, "resource.d", provider, rtype)
+    # Our own agents (ocf:bluemind-ha:*) from their sources, beside the service agent.
+    agent = SERVICE_AGENT_SOURCE.with_name(rtype) if provider == SERVICE_AGENT_PROVIDER else Path(OCF_ROOT, "resource.d", provider, rtype)
     return _metadata((str(agent), "meta-data"))
 
 

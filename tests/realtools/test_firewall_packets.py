@@ -18,10 +18,11 @@ from tests.stacks import settings_with
 from tools.stackfile import load_settings
 
 # --- real packets -------------------------------------------------------------------------------------------
-# bm-prod-a (10.20.0.11, link 1 10.21.0.1) holding the VIP 10.20.0.50; everything else is "outside".
-NODE_ADDRESSES = ["10.20.0.11/24", "10.20.0.50/24", "10.21.0.1/30"]
+# bm-prod-a (10.20.0.11, link 1 10.21.0.1, storage 10.22.0.11) holding the VIP 10.20.0.50; everything else is
+# "outside", the SAN's portal on the storage network.
+NODE_ADDRESSES = ["10.20.0.11/24", "10.20.0.50/24", "10.21.0.1/30", "10.22.0.11/24"]
 OUTSIDE_ADDRESSES = {"peer": "10.20.0.12/24", "peer-link1": "10.21.0.2/30", "admin": "10.20.0.99/24",
-                     "stranger": "192.0.2.7/24", "portal": "10.20.0.40/24", "other-target": "10.20.0.41/24",
+                     "stranger": "192.0.2.7/24", "portal": "10.22.0.40/24", "other-target": "10.22.0.41/24",
                      "peer-bmc": "10.30.0.12/24", "own-bmc": "10.30.0.11/24"}
 
 # A listener: accepts every TCP connection on the given ports and echoes every UDP datagram.
@@ -157,20 +158,23 @@ def test_outbound_only_the_peer_the_portal_and_the_peers_bmc(wired):
     node, outside, listen, probe = wired
     listen(outside, "tcp/22", "tcp/3260", f"udp/623/{_at('peer-bmc')}", f"udp/623/{_at('own-bmc')}", "udp/5405",
            "tcp/8080", "tcp/443")
+    # iSCSI from the storage address only: from the client address the portal is closed (issue 18 item 1)
+    assert probe(node, "10.20.0.11", _at("portal"), "tcp", 3260) == "dropped"
+    assert probe(node, "10.22.0.11", _at("other-target"), "tcp", 3260) == "dropped"  # no other iSCSI target
+    assert probe(node, "10.22.0.11", _at("portal"), "tcp", 3260) == "open"
     seen = {(dest, proto, port): probe(node, "10.20.0.11", dest, proto, port) for dest, proto, port in [
-        (_at("peer"), "tcp", 22), (_at("peer"), "udp", 5405), (_at("portal"), "tcp", 3260),
+        (_at("peer"), "tcp", 22), (_at("peer"), "udp", 5405),
         (_at("peer-bmc"), "udp", 623),
         (_at("own-bmc"), "udp", 623),          # a node never fences itself
-        (_at("other-target"), "tcp", 3260),    # no other iSCSI target
         (_at("admin"), "tcp", 22),             # no SSH onwards
         (_at("stranger"), "tcp", 8080),
         (_at("stranger"), "tcp", 443),         # apt, BlueMind's HTTPS clients
     ]}
     assert seen == {
-        (_at("peer"), "tcp", 22): "open", (_at("peer"), "udp", 5405): "open", (_at("portal"), "tcp", 3260): "open",
+        (_at("peer"), "tcp", 22): "open", (_at("peer"), "udp", 5405): "open",
         (_at("peer-bmc"), "udp", 623): "open", (_at("own-bmc"), "udp", 623): "blocked",
         # A SYN the output chain drops is retried until connect() times out: never sent.
-        (_at("other-target"), "tcp", 3260): "dropped", (_at("admin"), "tcp", 22): "dropped",
+        (_at("admin"), "tcp", 22): "dropped",
         (_at("stranger"), "tcp", 8080): "dropped", (_at("stranger"), "tcp", 443): "open",
     }
 
