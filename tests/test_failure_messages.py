@@ -102,8 +102,9 @@ def test_a_command_failing_under_set_e_gets_the_general_next(tmp_path):
                           "apt-get": [("install *", Reply(err="E: Unable to fetch some archives\n", rc=100))]}).run(
         node_scripts.cluster_packages(PROD, NODE))
     assert run.returncode == 100
-    assert run.stderr.endswith("Next: the command above failed (exit 100); fix its cause, then run pulumi up again "
-                               "(it re-runs this step, which changes only what is not in place yet).\n"), run.output
+    assert run.stderr.endswith("Next: the command above failed (exit 100); fix its cause, then run the same pulumi "
+                               "command again (pulumi up, or pulumi destroy for a delete): it re-runs this step, "
+                               "which changes only what is not in place yet.\n"), run.output
 
 
 def test_a_failure_says_what_failed_then_next_once(tmp_path):

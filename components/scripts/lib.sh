@@ -18,8 +18,9 @@ run_cleanups() {
     eval "${cleanup_stack[i]}" || true
   done
   if [ "$rc" -ne 0 ] && [ -z "${next_said-}" ]; then
-    echo "Next: the command above failed (exit $rc); fix its cause, then run pulumi up again (it re-runs this" \
-      "step, which changes only what is not in place yet)." >&2
+    echo "Next: the command above failed (exit $rc); fix its cause, then run the same pulumi command again" \
+      "(pulumi up, or pulumi destroy for a delete): it re-runs this step, which changes only what is not in" \
+      "place yet." >&2
   fi
 }
 trap run_cleanups EXIT
