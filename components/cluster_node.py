@@ -20,6 +20,11 @@ def _line(secret: pulumi.Output[str]) -> pulumi.Output[str]:
     return secret.apply(lambda value: value + "\n")
 
 
+def first_install_step(node: Node) -> str:
+    """The name of the node's first BlueMind install step: one per generation of its host."""
+    return "bluemind-packages" + (f"-g{node.generation}" if node.generation else "")
+
+
 class ClusterNode(pulumi.ComponentResource):
     def __init__(self, name: str, s: Settings, node: Node, host: Host, secrets: Secrets,
                  storage_ready: list[pulumi.Resource], opts: pulumi.ResourceOptions | None = None):
@@ -31,7 +36,11 @@ class ClusterNode(pulumi.ComponentResource):
         apt_source = step(host, "bluemind-apt-source", node_scripts.bluemind_apt_source(s, node), parent=self,
                           secret=True, stdin=secrets.subscription_url.apply(lambda url: apt_source_line(url, apt_keyring(s))),
                           depends_on=[packages])
-        bluemind = step(host, "bluemind-packages", node_scripts.bluemind_packages(s, node), parent=self,
+        # The first install's pin is kept from the step's creation on (ignore_changes): a version change is the
+        # update chain's job, in the group's maintenance. The engine keeps an ignored input's first value for
+        # as long as the resource lives (through a replace too), so a rebuilt node (nodes[].generation raised)
+        # gets a new first-install step, pinned to the stack's version of today, not the first one's.
+        bluemind = step(host, first_install_step(node), node_scripts.bluemind_packages(s, node), parent=self,
                         stdin=first_install_pin(s), create_only_stdin=True, depends_on=[apt_source])
         # After BlueMind's packages: the step masks bluemind.target, which they install.
         agents = step(host, "cluster-agents", node_scripts.cluster_agents(s, node), parent=self,

@@ -8,6 +8,7 @@ from components.cluster_node import ClusterNode
 from components.config_sync import ConfigSync
 from components.hosts import LibvirtLab, existing_hosts
 from components.names import ISCSI_DATA_DIGEST, ISCSI_HEADER_DIGEST, fence_id
+from components.render.recovery import cold_start_runbook, rebuild_runbook, rejoin_runbook
 from components.render.runbooks import (
     manual_takeover_runbook,
     os_upgrade_runbook,
@@ -65,6 +66,9 @@ def stack_outputs(s: Settings) -> dict:
         "manual_takeover": manual_takeover_runbook(s),
         "os_upgrade": os_upgrade_runbook(s),
         "verify": verify_script(s),
+        "rejoin": rejoin_runbook(s),
+        "cold_start": cold_start_runbook(s),
+        "rebuild": rebuild_runbook(s),
     }
 
 

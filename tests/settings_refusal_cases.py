@@ -175,6 +175,8 @@ GRAMMAR_CASES = [
         [5.1, 5, "5", "6.0.0", "5.3.2\n", "v5.3", True])),
     *(setting("bluemind.allow_downgrade", v, id=f"allow-downgrade-{i}") for i, v in enumerate(["yes", "true", 1])),
     *(setting("nodes[1].rename_host", v, stack="prod", id=f"rename-host-{i}") for i, v in enumerate(["yes", 0])),
+    *(setting("nodes[1].generation", v, stack="prod", id=f"generation-{i}") for i, v in enumerate(
+        [-1, "1", 1.5, True, 1000001])),
     *(setting("storage.maintenance_window", v, id=f"maintenance-window-{i}") for i, v in enumerate(["yes", 1])),
     *(setting("bluemind.apt_signing_key", v, id=f"apt-key-{i}") for i, v in enumerate(
         [PGP_PRIVATE_BLOCK, PGP_SECRET_PACKET, PGP_PUBLIC_KEY.replace("mDMEaw", "mDMEbw"), ED25519,

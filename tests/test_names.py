@@ -12,6 +12,8 @@ def test_no_renderer_imports_names_from_another_renderer():
     allowed = {("sync_scripts.py", "components.render.lsyncd"), ("fence_preflight.py", "components.render.cib"),
                ("node_scripts.py", "components.render.cib"),
                ("runbooks.py", "components.render.fence_preflight"),
+               # the runbooks for a node out of the cluster reuse the others' power check and bounds
+               ("recovery.py", "components.render.fence_preflight"), ("recovery.py", "components.render.runbooks"),
                ("node_scripts.py", "components.render.shell"), ("storage_scripts.py", "components.render.shell"),
                ("iscsi_initiator.py", "components.render.multipath")}
     render = Path(names.__file__).parent / "render"

@@ -39,9 +39,8 @@ new_lun() {
 
 # refuse_unknown DIRECTORY WHAT: this node cannot tell where the group runs: nothing is done.
 refuse_unknown() {
-  echo "$1: $2, but pacemaker does not answer on $node, so where the group runs (and the directory's data is)" \
-    "is unknown: start the cluster on $node (systemctl start corosync pacemaker), then run pulumi up again" >&2
-  exit 1
+  fail "$1: $2, but pacemaker does not answer on $node, so where the group runs (and the directory's data is) is unknown" \
+    "start the cluster on $node (systemctl start corosync pacemaker), then run pulumi up again"
 }
 
 # ensure_label DEVICE TYPE LABEL LEGACY DIRECTORY FS_ID: an existing filesystem gets its label once, only when it
@@ -52,32 +51,31 @@ ensure_label() {
   found=$(blkid -p -s LABEL -o value "$dev") || true
   [ "$found" != "$label" ] || return 0
   if [ -n "$found" ] && [ "$found" != "$legacy" ]; then
-    echo "$dev, the LUN the stack gives $dir, holds a $type filesystem labelled '$found', not '$label': it" \
-      "looks like another directory's data (a LUN renumbered on the SAN?). Nothing changed: compare blkid on" \
-      "both nodes with storage.lun_numbers" >&2
-    exit 1
+    fail "$dev, the LUN the stack gives $dir, holds a $type filesystem labelled '$found', not '$label': it looks like another directory's data (a LUN renumbered on the SAN?). Nothing changed." \
+      "compare blkid on both nodes with storage.lun_numbers (pulumi stack output luns), fix the stack or the" \
+      "SAN, then run pulumi up again"
   fi
   if [ "$type" != "$fstype" ]; then
-    echo "$dev, the LUN of $dir, holds $type, not the stack's $fstype (storage.fstype): not relabelled" >&2
-    exit 1
+    fail "$dev, the LUN of $dir, holds $type, not the stack's $fstype (storage.fstype): not relabelled" \
+      "set storage.fstype to $type in stacks/Pulumi.<stack>.yaml (or check the LUN number), then run pulumi up again"
   fi
   others=$(blkid -c /dev/null -t "LABEL=$label" -o device) || true
   if [ -n "$others" ]; then
-    echo "$dir: the label $label is already on $others: not given to $dev too (relabel the other one)" >&2
-    exit 1
+    fail "$dir: the label $label is already on $others: not given to $dev too" \
+      "relabel the other one (e2label or xfs_admin -L), then run pulumi up again"
   fi
   [ "$creator" != unknown ] || refuse_unknown "$dir" "$dev needs its label $label"
   mounted=$(findmnt -n -o TARGET --source "$dev" 2>/dev/null | head -n 1) || true
   if [ -n "$mounted" ] && [ "$mounted" != "$dir" ]; then
-    echo "$dev is mounted on $mounted, not $dir: not relabelled" >&2
-    exit 1
+    fail "$dev is mounted on $mounted, not $dir: not relabelled" \
+      "on $node: umount $mounted (findmnt $dev shows it), then run pulumi up again"
   elif [ -n "$mounted" ]; then
     # Mounted here (the group runs here): through the kernel (FS_IOC_SETFSLABEL, xfs and ext4), never by
     # writing the superblock under a mounted filesystem.
     xfs_io -c "label -s $label" "$dir" >/dev/null
   elif [ "$live" = true ] && [ -n "$(crm_resource --resource "$fs" --locate --quiet 2>/dev/null)" ]; then
-    echo "$dir ($fs) is mounted by the cluster on another node: its label is set there" >&2
-    exit 1
+    fail "$dir ($fs) is mounted by the cluster on another node: its label is set there" \
+      "run pulumi up again once the group runs where this step can label it (crm_mon -1 shows where $fs runs)"
   elif [ "$type" = xfs ]; then
     xfs_admin -L "$label" "$dev" >/dev/null
   else
@@ -93,11 +91,9 @@ ensure_filesystem() {
   if new_lun "$fs"; then
     new=true
     if [ "$maintenance_window" != true ]; then
-      echo "$dir: its LUN is new to the live cluster: adding it stops the services while the active node's" \
-        "data is copied onto it. In a maintenance window set storage.maintenance_window: true in the stack," \
-        "run pulumi up, then set it back to false (README, Adding a shared directory (LUN) to a running" \
-        "cluster)" >&2
-      exit 1
+      refuse "$dir: its LUN is new to the live cluster: adding it stops the services while the active node's data is copied onto it" \
+        "in a maintenance window set storage.maintenance_window: true in the stack, run pulumi up, then set it" \
+        "back to false (README, Adding a shared directory (LUN) to a running cluster)"
     fi
     [ "$creator" != unknown ] || refuse_unknown "$dir" "its LUN is new to the live cluster"
   fi
@@ -113,10 +109,13 @@ ensure_filesystem() {
   case $rc in
     0) echo "$dev already holds $found: kept"
        ensure_label "$dev" "$found" "$label" "$legacy" "$dir" "$fs" ;;
-    2) if grep -q "^$dev " /proc/mounts; then echo "$dev is mounted: refusing mkfs" >&2; exit 1; fi
+    2) if grep -q "^$dev " /proc/mounts; then
+         fail "$dev is mounted: refusing mkfs" "on $node: findmnt $dev shows where; unmount it (umount $dev), then run pulumi up again"
+       fi
        if [ "$fstype" = xfs ]; then mkfs.xfs -q -L "$label" "$dev"; else mkfs.ext4 -q -L "$label" "$dev"; fi
        echo "$dev: new $fstype filesystem labelled $label" ;;
-    *) echo "blkid could not read $dev (exit $rc): refusing to touch it" >&2; exit 1 ;;
+    *) fail "blkid could not read $dev (exit $rc): refusing to touch it" \
+         "on $node: blkid -p $dev and dmesg | tail (is the LUN readable? iscsiadm -m session), then run pulumi up again" ;;
   esac
   if [ "$new" = true ]; then
     add_lun "$dev" "$label" "$dir" "$fs" "$xml" "$before"

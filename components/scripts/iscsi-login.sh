@@ -10,8 +10,8 @@ install -d -m 0755 "${iscsid_conf%/*}"
 receive_stdin "${iscsid_conf%/*}/.iscsid.conf.XXXXXX"
 received=$REPLY
 if ! grep -q '^node.session.auth.password = ' "$received"; then
-  echo "stdin must be the rendered iscsid.conf (with the CHAP secret); got something else" >&2
-  exit 1
+  fail "stdin must be the rendered iscsid.conf (with the CHAP secret); got something else" \
+    "check that the stack has the secret (pulumi config get bluemind-ha:chap_password), then run pulumi up again"
 fi
 conf=$(install_stdin "$iscsid_conf" 0600 < "$received")
 name=$(printf 'InitiatorName=%s\n' "$iqn" | install_stdin "$initiatorname" 0644)
@@ -32,7 +32,10 @@ logged_in() {
 }
 rescanned=false
 if ! logged_in; then
-  timeout "$login_timeout" iscsiadm "${node_record[@]}" --login
+  timeout "$login_timeout" iscsiadm "${node_record[@]}" --login \
+    || fail "the iSCSI login of $node ($iqn) to $target at $portal was refused or timed out" \
+      "on $node: iscsiadm -m discovery -t sendtargets -p $portal; the SAN's log says whether the initiator or" \
+      "CHAP was refused: its ACL must admit $iqn with the CHAP user (pulumi stack output san_access). Then run pulumi up again"
   rescanned=true  # a login scans every LUN
 fi
 # shellcheck source=iscsi-second-portal.sh
@@ -55,9 +58,10 @@ wait_for_devices() {
       continue
     fi
     if [ $SECONDS -ge $deadline ]; then
-      echo "LUNs not visible on $node after $device_wait s (check the target's ACL and CHAP):" >&2
       printf '  %s\n' "${missing[@]}" >&2
-      exit 1
+      fail "LUNs not visible on $node after $device_wait s (the devices above)" \
+        "on $node: iscsiadm -m session -P 3 lists the LUNs the target gives; check the target's ACL, CHAP and LUN" \
+        "numbers (pulumi stack output luns), then run pulumi up again"
     fi
     udevadm settle --timeout=5 || true
     sleep 1

@@ -13,9 +13,8 @@ for i in "${!first_paths[@]}"; do
   first=$(udevadm info --query=property --property=ID_SERIAL --value --name "${first_paths[i]}")
   second=$(udevadm info --query=property --property=ID_SERIAL --value --name "${second_paths[i]}")
   if [ -z "$first" ] || [ "$first" != "$second" ]; then
-    echo "${aliases[i]}: the two paths are not the same LUN (WWID '${first}' through ${first_paths[i]}," >&2
-    echo "  '${second}' through ${second_paths[i]}): check the LUN numbers on both portals of the SAN" >&2
-    exit 1
+    fail "${aliases[i]}: the two paths are not the same LUN (WWID '${first}' through ${first_paths[i]}, '${second}' through ${second_paths[i]})" \
+      "check the LUN numbers on both portals of the SAN (pulumi stack output luns), then run pulumi up again"
   fi
   section+=$(printf '    multipath {\n        wwid %s\n        alias %s\n    }' "$first" "${aliases[i]}")$'\n'
   multipath -a "${first_paths[i]}" >/dev/null  # find_multipaths strict: only the WWIDs added here

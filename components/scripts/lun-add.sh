@@ -39,8 +39,8 @@ PY
 # settle WHAT: wait, bounded, until pacemaker has done what the CIB asks.
 settle() {
   if ! crm_resource --wait --timeout="${settle_timeout_s}s" >/dev/null 2>&1; then
-    echo "the cluster has not settled within ${settle_timeout_s} s $1: crm_mon -1 -r -f shows why" >&2
-    exit 1
+    fail "the cluster has not settled within ${settle_timeout_s} s $1" \
+      "crm_mon -1 -r -f shows why; fix it, then run pulumi up again"
   fi
 }
 
@@ -54,11 +54,12 @@ add_lun() {
   settle "while stopping the services from $before on"
   running=$(crm_resource --resource "$before" --locate --quiet 2>/dev/null) || true
   if [ -n "$running" ]; then
-    echo "$before still runs on $running: $dir is not copied while its writers run; $fs stays held" \
-      "(target-role=Stopped): see crm_mon -1 -r -f, then run pulumi up again" >&2
-    exit 1
+    fail "$before still runs on $running: $dir is not copied while its writers run; $fs stays held (target-role=Stopped)" \
+      "see crm_mon -1 -r -f, then run pulumi up again"
   fi
-  if grep -q "^$dev " /proc/mounts; then echo "$dev is mounted: not seeded" >&2; exit 1; fi
+  if grep -q "^$dev " /proc/mounts; then
+    fail "$dev is mounted: not seeded" "on this node: findmnt $dev shows where; unmount it (umount $dev), then run pulumi up again"
+  fi
   seed_from "$dev" "$dir"
   check_lun_label "$dev" "$label" "$dir"
   crm_resource --resource "$fs" --meta --delete-parameter target-role >/dev/null

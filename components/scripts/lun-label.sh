@@ -29,23 +29,20 @@ check_lun_label() {
   refresh_lun "$dev"
   found=$(blkid -p -s LABEL -o value "$dev") || true
   if [ "$found" != "$label" ]; then
-    echo "$dev (the LUN of $dir) carries the label '${found:-none}', not '$label': the filesystems step on the" \
-      "node running the group sets it (pulumi up); nothing mounts it until then" >&2
-    exit 1
+    fail "$dev (the LUN of $dir) carries the label '${found:-none}', not '$label'; nothing mounts it until it does" \
+      "run pulumi up: the filesystems step on the node running the group sets it"
   fi
   lun=$(readlink -f "$dev")
   # -c /dev/null: probe every device now, never blkid's cache.
   holders=$(blkid -c /dev/null -t "LABEL=$label" -o device | sort -u | drop_map_paths) || true
   if [ "$(grep -c . <<<"$holders")" != 1 ] || [ "$(readlink -f "$holders")" != "$lun" ]; then
-    echo "the label $label is on ${holders//$'\n'/ and }, the LUN of $dir is $lun: a mount by label could take" \
-      "another disk: relabel the other device (e2label or xfs_admin -L), then run pulumi up again" >&2
-    exit 1
+    fail "the label $label is on ${holders//$'\n'/ and }, the LUN of $dir is $lun: a mount by label could take another disk" \
+      "relabel the other device (e2label or xfs_admin -L), then run pulumi up again"
   fi
   by_label=/dev/disk/by-label/$label
   if [ "$mount_by_label" = true ] && [ "$(readlink -f "$by_label")" != "$lun" ]; then
-    echo "$by_label does not lead to $lun (the LUN of $dir): udev has not seen the label (udevadm trigger" \
-      "--action=change $dev)" >&2
-    exit 1
+    fail "$by_label does not lead to $lun (the LUN of $dir): udev has not seen the label" \
+      "udevadm trigger --action=change $dev, then run pulumi up again"
   fi
   echo "$dir: label $label is on its LUN ($dev), and only there"
 }

@@ -33,9 +33,9 @@ if [ -n "$storage_ip" ]; then
 fi
 
 if ((${#problems[@]})); then
-  echo "pre-flight FAILED on $node; nothing was changed on it:" >&2
+  echo "pre-flight on $node found, before changing anything there:" >&2
   printf '  - %s\n' "${problems[@]}" >&2
-  echo "Fix these (README, Deploy to production, step 1), then run pulumi up again." >&2
-  exit 1
+  fail "pre-flight on $node (the problems above); nothing was changed on it" \
+    "fix these (README, Deploy to production, step 1), then run pulumi up again"
 fi
 echo "pre-flight OK on $node: Debian 12, clock synchronized, peer and portal reachable"

@@ -110,7 +110,8 @@ inspect
 if [ -z "$tid" ]; then
   tgt_admin --execute
   inspect
-  [ -n "$tid" ] || { echo "tgt-admin --execute did not create $target" >&2; exit 1; }
+  [ -n "$tid" ] || fail "tgt-admin --execute did not create $target" \
+    "on this host: tgt-admin --dump and journalctl -u tgt -b; fix what they show, then run pulumi up again"
 fi
 set_chap_secret
 # The file's digest settings on the live target, on every run: tgt-admin applies them only when it creates a
@@ -145,9 +146,8 @@ if [ -n "$differences" ]; then
       echo "  6. once the group runs again, on its node, grow the filesystems of the grown LUNs:"
       for lun in "${grown[@]}"; do echo "     ${grow_filesystem[$lun]}"; done
     fi
-    echo "  then pulumi up: this step checks the target again."
   } >&2
-  exit 1
+  fail "target $target differs from $conf (above)" "the steps above, then pulumi up: this step checks the target again"
 fi
 for lun in "${resized[@]}"; do
   echo "LUN $lun is now served at its volume's size: on the node holding the group, ${grow_filesystem[$lun]}"

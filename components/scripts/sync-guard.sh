@@ -14,6 +14,9 @@
 # lsyncd is a non-critical member of the group: a refused start never moves BlueMind.
 # shellcheck source=lib.sh
 source "${BASH_SOURCE[0]%/*}/lib.sh"
+# No step of pulumi up: its reports say what to run next (lib.sh's general Next would name pulumi up).
+# shellcheck disable=SC2034 # read by lib.sh's exit handler
+next_said=1
 : "${node:?}" "${peer:?}" "${peer_ip:?}" "${rsh:?}" "${stamp_module:?}" "${stamp_name:?}" "${backup_dir:?}"
 : "${report:?}" "${lsyncd_resource:?}" "${command_path:?}" "${compare_budget_s:?}"
 : "${source_prefix?}" "${modules[@]:?}" "${root_dirs[@]:?}" "${root_rules[@]:?}"

@@ -73,7 +73,7 @@ check "https://$url/ answers on the VIP $vip" answers
 check "the cluster stack is held: ${held[*]} (apt-mark showhold)" stack_held
 check "$bluemind_target is masked" masked "$bluemind_target"
 if ((failures)); then
-  echo "$failures check(s) failed on $me: crm_mon -1 -r -f shows the cluster; README, Troubleshooting" >&2
-  exit 1
+  fail "$failures check(s) failed on $me" \
+    "crm_mon -1 -r -f shows the cluster; fix what failed (README, Troubleshooting), then run pulumi up and this again"
 fi
 echo "$me: all checks passed"

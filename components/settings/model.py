@@ -81,6 +81,9 @@ class Node:
     ssh_host_key: str | None = None
     # The cluster-packages step may rename a host whose name is not `name` (otherwise it refuses).
     rename_host: bool = False
+    # Raised by the admin after the host was reinstalled or replaced: every step of the node runs again
+    # (components/remote_step.py), since a plain `pulumi up` runs a step only when its inputs change.
+    generation: int = 0
     storage_ip: str | None = None  # its address on network.storage_subnet
 
     @property

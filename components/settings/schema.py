@@ -172,6 +172,9 @@ KEYS: tuple[Key, ...] = (
     Key("nodes[].rename_host", BOOL, "Let the cluster-packages step rename the host to `name` when it is named "
         "otherwise; without it a host of another name is refused (an existing host is never renamed silently). "
         "Remove it again once renamed.", default=False),
+    Key("nodes[].generation", INT, "Raise it by one after the node's host was reinstalled or replaced: every step "
+        "of this node runs again on the next `pulumi up` (steps run only when their inputs change), and the peer "
+        "pins the node's new keys.", default=0, low=0, high=1000000),
     Key("nodes[].cores", INT, "Cores; checked against BlueMind's sizing.", default_doc="sized (libvirt) / "
         "required (existing)", default=None, low=1, high=4096),
     Key("nodes[].ram_gb", INT, "RAM; checked against BlueMind's sizing, equal on both nodes.",
