@@ -25,7 +25,7 @@ lint: deps
 	@.venv/bin/ruff check .
 
 lab: deps
-	@$(PY) -m lab.run
+	@$(PY) -m lab.run $(if $(PROFILE),--profile $(PROFILE))
 
 # The plan of STACK in the working tree against BASE (a git ref), or against another stack (OTHER=...).
 diff: plan-deps
