@@ -97,9 +97,8 @@ def budget(corosync_conf: str, cib_xml: str) -> list[Item]:
         Item("fence action", "fence_ipmilan onoff: 2 x power_wait plus the IPMI calls; the limit is "
              "stonith-timeout (delay included)", 2 * power_wait, None, stonith_timeout),
         Item("to the group start", "none: the fence is recorded, a new transition"),
-        Item("group start", "serial starts up to PostgreSQL; the limit adds up their start timeouts",
-             None, None, start_limit),
-        Item("first write", "none: the client's next attempt"),
+        Item("group start", "the members one after the other up to PostgreSQL; the limit adds up their start "
+             "timeouts", None, None, start_limit),
     ]
 
 

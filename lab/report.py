@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from components.names import fs_id
 from components.render.cib import render_cib
 from components.render.corosync import render_corosync
 from components.settings import Settings
@@ -89,6 +90,7 @@ def budget_table(runs: list[ProfileRun]) -> str:
 
 
 def profile_section(run: ProfileRun) -> str:
+    filesystems = frozenset(fs_id(lun) for lun in run.settings.storage.luns)
     return (f"## Profile {describe(run.profile, run.settings)}\n\n"
             f"Result: {summary(run.results, run.committed, run.samples)}\n\n"
             f"{table(run.results)}\n\n"
@@ -96,7 +98,7 @@ def profile_section(run: ProfileRun) -> str:
             "fence delay is the fencer's announced wait):\n\n"
             f"{timeline_report.timeline_table(run.results)}\n\n"
             "Each group member's start (the controller's request to its ok), over every scenario:\n\n"
-            f"{timeline_report.member_table(run.results)}\n")
+            f"{timeline_report.member_table(run.results, filesystems)}\n")
 
 
 def machine() -> str:

@@ -163,24 +163,22 @@ PHASES = (
     ("fence delay", "fence_requested", "fence_action_begun", "priority-fencing-delay (+ pcmk_delay_base for the primary)"),
     ("fence action", "fence_action_begun", "fence_done", "fence_ipmilan: power off, confirm off, power on"),
     ("to the group start", "fence_done", "group_begun", "the fence is recorded and a new transition starts"),
-    ("group start", "group_begun", "postgresql", "every member up to PostgreSQL, one after the other"),
-    ("first write", "postgresql", "first_write", "the client's next attempt reaches PostgreSQL on the VIP"),
+    # PostgreSQL takes writes before its agent's start returns (pgsql checks it after pg_ctl): the phase ends
+    # at the client's first write, which comes before "PostgreSQL up" in the log.
+    ("group start", "group_begun", "first_write", "the members one after the other, up to PostgreSQL taking the "
+     "client's first write"),
 )
 
 
-def milestone(timeline: Timeline, name: str, postgresql: str) -> float | None:
-    if name == "fault":
-        return 0.0
-    if name == "postgresql":
-        return timeline.started(postgresql)
-    return getattr(timeline, name)
+def milestone(timeline: Timeline, name: str) -> float | None:
+    return 0.0 if name == "fault" else getattr(timeline, name)
 
 
-def phase_durations(timeline: Timeline, postgresql: str) -> dict[str, float | None]:
+def phase_durations(timeline: Timeline) -> dict[str, float | None]:
     """Each phase's duration (None when either end is missing: no fence in a monitor failure)."""
     durations = {}
     for name, start, end, _ in PHASES:
-        a, b = milestone(timeline, start, postgresql), milestone(timeline, end, postgresql)
+        a, b = milestone(timeline, start), milestone(timeline, end)
         durations[name] = None if a is None or b is None else b - a
     return durations
 

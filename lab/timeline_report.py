@@ -57,12 +57,13 @@ def timeline_table(results: Sequence[Result]) -> str:
 
 def phase_medians(results: Sequence[Result]) -> dict[str, float | None]:
     """The median of each phase (lab.timeline.PHASES) over the fenced failovers."""
-    durations = [phase_durations(t, PG) for t in _timelines(results, FENCED)]
+    durations = [phase_durations(t) for t in _timelines(results, FENCED)]
     return {name: median(d[name] for d in durations) for name, *_ in PHASES}
 
 
-def member_table(results: Sequence[Result]) -> str:
-    """Each member's start (request to ok), median and max over the scenarios, in start order."""
+def member_table(results: Sequence[Result], filesystems: frozenset[str]) -> str:
+    """Each member's start (request to ok), median and max over the scenarios, in start order; the sums of the
+    medians of the `filesystems` members (they start one after the other) and of all."""
     per_member: dict[str, list[float]] = {}
     for t in _timelines(results):
         for start in t.starts:
@@ -70,8 +71,9 @@ def member_table(results: Sequence[Result]) -> str:
                 per_member.setdefault(start.member, []).append(start.duration)
     lines = ["| member | start, median (s) | start, max (s) |", "|---|---|---|"]
     lines += [f"| {m} | {median(d):.2f} | {max(d):.2f} |" for m, d in per_member.items()]
-    total = sum(median(d) for d in per_member.values()) if per_member else None
-    lines.append(f"| **all, one after the other** | {cell(total)} | |")
+    for label, chosen in (("the Filesystem members", filesystems), ("all", frozenset(per_member))):
+        total = sum(median(d) for m, d in per_member.items() if m in chosen) if per_member else None
+        lines.append(f"| **{label}, one after the other** | {cell(total)} | |")
     return "\n".join(lines)
 
 
@@ -83,10 +85,11 @@ def budget_table(budgets: dict[str, list[Item]], measured: dict[str, dict[str, f
     lines = ["| phase | where the budget comes from | " + " | ".join(f"{p}: budget (s) | {p}: measured (s)"
                                                                     for p in profiles) + " |",
              "|---|---|" + "---|---|" * len(profiles)]
-    for index, (name, *_) in enumerate(PHASES):
-        basis = budgets[profiles[0]][index].basis
+    by_phase = {p: {item.phase: item for item in items} for p, items in budgets.items()}
+    for name, *_ in PHASES:
+        basis = by_phase[profiles[0]][name].basis
         lines.append(f"| {name} | {basis} | " + " | ".join(
-            f"{budgets[p][index].text()} | {cell(measured[p].get(name))}" for p in profiles) + " |")
+            f"{by_phase[p][name].text()} | {cell(measured[p].get(name))}" for p in profiles) + " |")
     totals = {p: fence_total(budgets[p]) for p in profiles}
     fenced = {p: sum(v for k, v in measured[p].items() if k in ("detection", "decision", "fence delay",
                                                                   "fence action") and v is not None)

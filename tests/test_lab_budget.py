@@ -11,6 +11,7 @@ from components.render.corosync import render_corosync
 from lab import timeline_report
 from lab.budget import Item, budget, corosync_timings, fence_total, seconds
 from lab.profiles import PROFILES, TIMING_KEYS, profile_settings
+from lab.timeline import PHASES
 from lab.transform import lab_corosync
 from tests.conftest import ROOT
 from tools.stackfile import load_settings
@@ -36,6 +37,11 @@ def test_the_prod_stacks_budget_is_twice_the_labs_before_anything_starts():
     assert (items["fence delay"].low, items["fence delay"].high) == (15, 22)
     assert items["fence action"].limit == 90
     assert fence_total(list(items.values())) == pytest.approx((30.0, 37.0))
+
+
+def test_the_budget_has_a_line_for_every_phase_of_the_timeline():
+    assert [i.phase for i in budget(render_corosync(load_settings("lab")), render_cib(load_settings("lab")))] == \
+        [name for name, *_ in PHASES]
 
 
 def test_an_explicit_consensus_and_power_wait_are_read():
