@@ -117,14 +117,18 @@ def document(runs: list[ProfileRun], loads: tuple[str, str]) -> str:
             f"- Machine: {machine()}\n"
             f"- Load average (1 / 5 / 15 min): {loads[0]} at the start, {loads[1]} at the end (a shared machine: "
             "other work's load stretches every phase)\n\n"
-            f"{side_by_side(runs)}\n\n"
-            "## Budget and measured phases\n\n"
-            "The budget is what the rendered corosync.conf and CIB impose (lab/budget.py); measured: the median "
-            "over the profile's fenced failovers (crash, split).\n\n"
-            f"{timeline_report.budget_block(budget_table(runs))}\n\n"
+            "The profiles side by side, then each phase's budget (what the rendered corosync.conf and CIB "
+            "impose, lab/budget.py) beside its median over the profile's fenced failovers (crash, split); "
+            "lab/README.md holds a copy.\n\n"
+            f"{timeline_report.budget_block(headline(runs))}\n\n"
             + "\n".join(profile_section(run) for run in runs))
+
+
+def headline(runs: list[ProfileRun]) -> str:
+    """What lab/README.md shows of the results: the profiles side by side and the budget table."""
+    return f"{side_by_side(runs)}\n\n{budget_table(runs)}"
 
 
 def write_results(runs: list[ProfileRun], loads: tuple[str, str]) -> None:
     RESULTS.write_text(document(runs, loads))
-    README.write_text(timeline_report.replace_block(README.read_text(), budget_table(runs)))
+    README.write_text(timeline_report.replace_block(README.read_text(), headline(runs)))

@@ -1,8 +1,9 @@
 """The timeline tables of the results: per scenario, where the seconds went (lab.timeline), the median of
 each phase, each member's start, and the budget (lab.budget) beside what was measured.
 
-Pure: results and budgets in, Markdown out. The budget table is also copied into lab/README.md, between
-BUDGET_BEGIN and BUDGET_END (tests/test_lab_timeline.py keeps the copy and the budget in step).
+Pure: results and budgets in, Markdown out. The budget table (with the profiles side by side, lab.report) is
+also copied into lab/README.md, between BUDGET_BEGIN and BUDGET_END (tests/test_lab_budget.py keeps the copy
+and the budget in step).
 """
 from __future__ import annotations
 
