@@ -24,6 +24,7 @@ test: deps engine
 lint: deps
 	@.venv/bin/ruff check .
 
+# The failover lab, both timing profiles (lab/profiles.py); PROFILE=lab or PROFILE=prod runs one.
 lab: deps
 	@$(PY) -m lab.run $(if $(PROFILE),--profile $(PROFILE))
 
