@@ -103,7 +103,7 @@ def _patterns(victim: str, node: str) -> dict[str, re.Pattern]:
         "membership": re.compile(r"\bcorosync\b.*A new membership \(\S+\) was formed\. Members left:"),
         "node_lost": re.compile(rf"pacemaker-controld.*Node {v} state is now lost"),
         "monitor_failed": re.compile(rf"pacemaker-controld.*Result of monitor operation for (?P<member>\S+) on {n}: "
-                                     r"(?!ok\b)"),
+                                     r"(?!ok\b|Cancelled\b)"),  # a stop cancels the recurring monitor
         "fence_requested": re.compile(rf"pacemaker-controld.*Requesting fencing \(\w+\) of node {v}\b"),
         "fence_delay_s": re.compile(rf"pacemaker-fenced.*Delaying '\w+' action targeting {v} using \S+ for "
                                     r"(?P<seconds>\d+)s"),

@@ -111,6 +111,8 @@ def test_seconds_only_corosync_stamps_count_in_the_second_of_the_fault():
 
 def test_a_monitor_failure_restarts_in_place_without_a_fence():
     lines = [
+        "Dec 01 07:28:20.000 lab2 pacemaker-controld  [803] (log_executor_event) \tnotice: Result of monitor "
+        "operation for vip on lab2: Cancelled | not a failure",
         "Dec 01 07:28:20.100 lab2 pacemaker-controld  [803] (log_executor_event) \tnotice: Result of monitor "
         "operation for svc-postgresql on lab2: not running | CIB update 200",
         "Dec 01 07:28:20.300 lab2 pacemaker-controld  [803] (do_lrm_rsc_op) \tnotice: Requesting local execution "
