@@ -123,7 +123,8 @@ def extract(lines: Iterable[str], *, victim: str, node: str, members: Sequence[s
     begun: dict[str, float] = {}
     started: dict[str, float] = {}
     for line in lines:
-        when = stamp(line, fault_wall)
+        matches = [(name, found_) for name, pattern in patterns.items() if (found_ := pattern.search(line))]
+        when = stamp(line, fault_wall) if matches else None  # parse the time of the lines that matter only
         if when is None:
             continue
         at, resolution = when
@@ -131,20 +132,17 @@ def extract(lines: Iterable[str], *, victim: str, node: str, members: Sequence[s
         if at + resolution <= fault_wall or (until_wall is not None and at > until_wall):
             continue
         since = max(at - fault_wall, 0.0)
-        for name, pattern in patterns.items():
-            match = pattern.search(line)
-            if match is None:
-                continue
+        for name, match in matches:
             member = match.groupdict().get("member")
-            if name == "begun" and member in members:
+            if member is not None and member not in members:
+                continue  # not the group's: ping, a fence device
+            if name == "begun":
                 begun.setdefault(member, since)
-            elif name == "started" and member in members:
+            elif name == "started":
                 started.setdefault(member, since)
             elif name == "fence_delay_s":
                 found.setdefault(name, float(match["seconds"]))
-            elif name == "monitor_failed" and member not in members:
-                continue
-            elif name not in ("begun", "started"):
+            else:  # corosync's and pacemaker's lines come file after file: keep the earliest
                 found[name] = min(found.get(name, since), since)
     starts = tuple(MemberStart(m, begun.get(m) if begun.get(m, 0.0) <= started[m] else None, started[m])
                    for m in sorted(started, key=started.get))
