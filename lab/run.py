@@ -1,12 +1,15 @@
 """`make lab`: a real two-node cluster on this machine, failed over and over, measured.
 
-    python -m lab.run            # the full lab: 6 crashes (alternating sides), a split, a monitor failure
-    python -m lab.run --quick    # CI subset: one crash per side and a split
+    python -m lab.run            # the full lab: 6 crashes (alternating sides), a split, a monitor failure,
+                                 # once per timing profile (lab.profiles: lab, then prod)
+    python -m lab.run --profile prod   # the full lab with one profile only
+    python -m lab.run --quick    # CI subset: one crash per side and a split, lab profile
     python -m lab.run --teardown # only remove a lab a killed run left behind
 
 Exits 1 if any committed row was lost, the shared filesystems were ever mounted on both nodes at once, a
-scenario did not recover (or fenced the wrong node); 2 if the lab could not be built. Full runs write
-lab/RESULTS.md.
+scenario did not recover (or fenced the wrong node); 2 if the lab could not be built. A full run of every
+profile writes lab/RESULTS.md and the budget table's copy in lab/README.md; other runs print the same.
+Each profile gets a lab of its own, built from nothing (lab.session).
 """
 from __future__ import annotations
 
@@ -17,13 +20,11 @@ import sys
 import time
 
 from components.render.firewall import TABLE
-from lab import report, scenarios, teardown
+from lab import profiles, report, scenarios, teardown
 from lab.layout import Layout
 from lab.lock import LabBusy, only_lab
 from lab.session import LabError, LabSession
-from tools.stackfile import load_settings
 
-STACK = "lab"
 FULL = [scenarios.crash] * 6 + [scenarios.split, scenarios.monitor_failure]
 QUICK = [scenarios.crash, scenarios.crash, scenarios.split]
 
@@ -35,6 +36,8 @@ def _terminate(signum, _frame):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one crash per side and a split (CI)")
+    parser.add_argument("--profile", choices=profiles.PROFILES,
+                        help="the cluster timeouts to run with (default: every profile; --quick: lab)")
     parser.add_argument("--teardown", action="store_true", help="only remove a stale lab")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
@@ -43,10 +46,17 @@ def main(argv: list[str] | None = None) -> int:
             if args.teardown:
                 teardown.teardown()
                 return 0
-            return run_lab(args.quick)
+            return run_lab(args.quick, profiles_to_run(args.quick, args.profile))
     except LabBusy as exc:
         print(f"lab: {exc}", file=sys.stderr)
         return 2
+
+
+def profiles_to_run(quick: bool, profile: str | None) -> list[str]:
+    """The profile asked for; else every profile, but the quick run (CI) stays on the lab's own."""
+    if profile is not None:
+        return [profile]
+    return [profiles.STACK] if quick else list(profiles.PROFILES)
 
 
 def firewall_drops(handle) -> str:
@@ -56,36 +66,44 @@ def firewall_drops(handle) -> str:
     return ", ".join(f"{what} {packets}" for packets, what in found) or "no table"
 
 
-def run_lab(quick: bool) -> int:
-    settings = load_settings(STACK)
-    layout = Layout(settings)
-    plan = QUICK if quick else FULL
+def run_profile(run: report.ProfileRun, plan: list) -> None:
+    """One profile's scenarios in a lab of their own; raises LabError if the lab could not be built."""
     started = time.monotonic()
-    results = []
-    try:
-        with LabSession(layout) as lab:
-            print(f"lab up in {time.monotonic() - started:.0f} s; {len(plan)} scenarios", flush=True)
-            for scenario in plan:
-                result = scenario(lab)
-                results.append(result)
-                print(f"  {result.scenario:8} {result.victim}: recovery {report.seconds(result.recovery_s)} s, "
-                      f"fenced {', '.join(result.fenced) or 'none'}, lost {result.rows_lost}, "
-                      f"double mounts {result.double_mounts}, rejoined {result.rejoined}", flush=True)
-                if not result.rejoined:
-                    break  # the next scenario needs both nodes
-            committed, samples = len(lab.committed()), lab.watch.samples
-            for handle in lab.handles:  # what the host firewall refused: the cluster must not have needed it
-                print(f"  firewall {handle.name}: {firewall_drops(handle)}", flush=True)
-    except LabError as exc:
-        print(f"lab: {exc}", file=sys.stderr)
-        return 2
-    line = report.summary(results, committed, samples)
-    print(report.table(results))
-    print(f"{line}; {time.monotonic() - started:.0f} s in all")
-    if not quick:
-        report.write_results(results, line, f"`{STACK}`: token {settings.cluster.token_ms} ms, priority-fencing-delay "
-                             f"{settings.cluster.priority_fencing_delay_s} s, stonith-timeout {settings.cluster.stonith_timeout_s} s")
-    return 0 if results and all(r.ok for r in results) and len(results) == len(plan) else 1
+    with LabSession(Layout(run.settings)) as lab:
+        print(f"{profiles.describe(run.profile, run.settings)}: lab up in {time.monotonic() - started:.0f} s; "
+              f"{len(plan)} scenarios", flush=True)
+        for scenario in plan:
+            result = scenario(lab)
+            run.results.append(result)
+            print(f"  {result.scenario:8} {result.victim}: recovery {report.seconds(result.recovery_s)} s, "
+                  f"fenced {', '.join(result.fenced) or 'none'}, lost {result.rows_lost}, "
+                  f"double mounts {result.double_mounts}, rejoined {result.rejoined}", flush=True)
+            if not result.rejoined:
+                break  # the next scenario needs both nodes
+        run.committed, run.samples = len(lab.committed()), lab.watch.samples
+        for handle in lab.handles:  # what the host firewall refused: the cluster must not have needed it
+            print(f"  firewall {handle.name}: {firewall_drops(handle)}", flush=True)
+
+
+def run_lab(quick: bool, chosen: list[str]) -> int:
+    plan = QUICK if quick else FULL
+    started, load_at_start = time.monotonic(), report.load_average()
+    runs = [report.ProfileRun(p, profiles.profile_settings(p), len(plan)) for p in chosen]
+    for run in runs:
+        try:
+            run_profile(run, plan)
+        except LabError as exc:
+            print(f"lab: {exc}", file=sys.stderr)
+            return 2
+        print(report.profile_section(run))
+    if len(runs) > 1:
+        print(report.side_by_side(runs) + "\n")
+    print(report.budget_table(runs) + "\n")
+    print(f"{time.monotonic() - started:.0f} s in all; load average {load_at_start} at the start, "
+          f"{report.load_average()} at the end")
+    if not quick and chosen == list(profiles.PROFILES):
+        report.write_results(runs, (load_at_start, report.load_average()))
+    return 0 if all(run.ok for run in runs) else 1
 
 
 if __name__ == "__main__":
