@@ -24,8 +24,9 @@ test: deps engine
 lint: deps
 	@.venv/bin/ruff check .
 
+# The failover lab, both timing profiles (lab/profiles.py); PROFILE=lab or PROFILE=prod runs one.
 lab: deps
-	@$(PY) -m lab.run
+	@$(PY) -m lab.run $(if $(PROFILE),--profile $(PROFILE))
 
 # The plan of STACK in the working tree against BASE (a git ref), or against another stack (OTHER=...).
 diff: plan-deps

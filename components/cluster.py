@@ -19,6 +19,9 @@ class Cluster(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("bluemind-ha:cluster:Cluster", name, None, opts)
         both_ready = [r for n in nodes.values() for r in n.ready]
+        # After BOTH filesystems steps: either node may have created or labelled a LUN (the one running the group).
+        both_ready += [step(hosts[n.name], "filesystem-labels", node_scripts.filesystem_labels(s, n), parent=self,
+                            depends_on=[nodes[m.name].filesystems for m in s.nodes]) for n in s.nodes]
         starts = [step(hosts[n.name], "cluster-start", node_scripts.cluster_start(s, n), parent=self,
                        depends_on=both_ready) for n in s.nodes]
         preflights = []

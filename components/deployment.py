@@ -7,8 +7,9 @@ from components.cluster import Cluster
 from components.cluster_node import ClusterNode
 from components.config_sync import ConfigSync
 from components.hosts import LibvirtLab, existing_hosts
-from components.names import QNETD_PORT, fence_id
+from components.names import ISCSI_DATA_DIGEST, ISCSI_HEADER_DIGEST, QNETD_PORT, fence_id
 from components.qdevice import QDevice
+from components.render.recovery import cold_start_runbook, rebuild_runbook, rejoin_runbook
 from components.render.runbooks import (
     manual_takeover_runbook,
     os_upgrade_runbook,
@@ -36,7 +37,8 @@ class BlueMindHa(pulumi.ComponentResource):
 
         storage_ready: list[pulumi.Resource] = []
         if s.storage.kind == "tgt":
-            target = IscsiTarget(f"{name}-storage", s, hosts[s.storage.host.name], secrets.chap_password, opts=child)
+            target = IscsiTarget(f"{name}-storage", s, hosts[s.storage.host.name], secrets.chap_password,
+                                 secrets.chap_mutual_password, opts=child)
             storage_ready = [target.target]
 
         nodes = {n.name: ClusterNode(f"{name}-{n.name}", s, n, hosts[n.name], secrets, storage_ready, opts=child)
@@ -72,16 +74,23 @@ def stack_outputs(s: Settings) -> dict:
         "manual_takeover": manual_takeover_runbook(s),
         "os_upgrade": os_upgrade_runbook(s),
         "verify": verify_script(s),
+        "rejoin": rejoin_runbook(s),
+        "cold_start": cold_start_runbook(s),
+        "rebuild": rebuild_runbook(s),
     }
 
 
 def san_access(s: Settings) -> dict:
     """What the storage side must admit before the first `pulumi up`: on an external SAN, the SAN admin
-    adds these initiators to the target's ACL with this CHAP user (the secret is `chap_password`)."""
+    adds these initiators to the target's ACL by address, with this CHAP user (the secret is `chap_password`),
+    and makes the target answer their challenge as the mutual CHAP user (`chap_mutual_password`)."""
     return {
         "target_iqn": s.storage.target_iqn,
         "portal": f"{s.storage.portal}",
-        "initiators": {n.name: {"iqn": n.iqn, "address": n.ip} for n in s.nodes},
+        "initiators": {n.name: {"iqn": n.iqn, "address": n.iscsi_ip} for n in s.nodes},
         "chap_username": s.storage.chap_username,
         "chap_secret": "the stack's secret bluemind-ha:chap_password",
+        "chap_mutual_username": s.storage.chap_mutual_username,
+        "chap_mutual_secret": "the stack's secret bluemind-ha:chap_mutual_password",
+        "header_digest": ISCSI_HEADER_DIGEST, "data_digest": ISCSI_DATA_DIGEST,
     }

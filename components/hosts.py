@@ -19,7 +19,8 @@ GIB = 1024 ** 3
 
 def existing_hosts(s: Settings, ssh_key: pulumi.Output[str] | None) -> dict[str, Host]:
     """Bare metal: nothing to create, only where to connect."""
-    hosts = {n.name: ssh_host(n.name, n.ip, n.ssh_user, ssh_key, host_key=n.ssh_host_key) for n in s.nodes}
+    hosts = {n.name: ssh_host(n.name, n.ip, n.ssh_user, ssh_key, host_key=n.ssh_host_key, generation=n.generation)
+             for n in s.nodes}
     if s.storage.host:
         h = s.storage.host
         hosts[h.name] = ssh_host(h.name, h.ip, h.ssh_user, ssh_key, host_key=h.ssh_host_key)
@@ -54,6 +55,7 @@ class LibvirtLab(pulumi.ComponentResource):
         self.hosts: dict[str, Host] = {}
         self.domains: dict[str, libvirt.Domain] = {}
         vms = [(n.name, n.ip, n.cores, n.ram_gb, None) for n in s.nodes]
+        generations = {n.name: n.generation for n in s.nodes}
         if s.storage.host:
             h = s.storage.host
             # Sized once, at creation. A libvirt volume cannot be resized in place (every field of it is
@@ -88,7 +90,8 @@ class LibvirtLab(pulumi.ComponentResource):
                 # second domain of the same name, so the old one must go first: a cold restart of the VM.
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)))
             self.domains[vm_name] = domain
-            self.hosts[vm_name] = ssh_host(vm_name, ip, "root", ssh_key, ready=(domain,), host_key=host_key.public)
+            self.hosts[vm_name] = ssh_host(vm_name, ip, "root", ssh_key, ready=(domain,), host_key=host_key.public,
+                                           generation=generations.get(vm_name, 0))
 
         hypervisor = ssh_host("hypervisor", lv.hypervisor_address, lv.hypervisor_ssh_user, ssh_key,
                               host_key=lv.hypervisor_host_key)

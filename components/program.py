@@ -11,6 +11,7 @@ from pulumi.runtime import config as runtime_config
 from components.deployment import BlueMindHa
 from components.secrets import read_secrets
 from components.settings import NAMESPACE, Settings, SettingsError, parse_settings
+from components.settings.errors import warning_line
 
 
 def _stack_config() -> tuple[dict[str, Any], set[str]]:
@@ -47,9 +48,12 @@ def load_settings() -> Settings:
 def main() -> None:
     try:
         settings = load_settings()
+        secrets = read_secrets(settings)
     except SettingsError as error:
         # One clear message, no traceback, and nothing declared: the stack is left as it was.
         raise pulumi.RunError(str(error)) from None
-    deployment = BlueMindHa("bluemind", settings, read_secrets(settings))
+    for warning in settings.warnings:
+        pulumi.log.warn(warning_line(warning))
+    deployment = BlueMindHa("bluemind", settings, secrets)
     for key, value in deployment.outputs.items():
         pulumi.export(key, value)

@@ -2,7 +2,8 @@
 create/update and the rendered content on stdin.
 
 The script doubles as `update`, so an edit to the rendered content re-runs the same idempotent script in
-place instead of replacing the resource; no `triggers` are set, because nothing here needs a replace.
+place instead of replacing the resource; no `triggers` are set, because nothing here needs a replace. A host
+reinstalled under the same inputs is re-run deliberately by raising its node's generation (`with_generation`).
 Secret content (passwords, keys, CHAP) is passed only as a Pulumi secret on stdin, with command logging
 off so nothing the script prints can echo it into Pulumi's logs.
 """
@@ -23,7 +24,8 @@ STEP_ORDER = {
     "preflight": 5, "cluster-packages": 10, "firewall": 12, "cluster-agents": 15, "bluemind-apt-source": 18,
     "bluemind-packages": 20, "iscsi-login": 30, "filesystems": 40,
     "corosync-authkey": 50, "corosync-conf": 51, "hacluster-lock": 52, "bmc-password": 53,
-    "sync-key": 54, "sync-trust": 55, "sync-config": 56, "qdevice-request": 57, "qdevice-cert": 58,
+    "sync-key": 54, "sync-trust": 55, "sync-config": 56, "qdevice-request": 57, "filesystem-labels": 58,
+    "qdevice-cert": 59,
     "cluster-start": 60, "fence-preflight": 70, "cib-push": 80,
     "update-maintenance-on": 90, "update-packages": 91, "update-post-install": 92,
     "update-maintenance-off": 93, "update-check": 94,
@@ -54,16 +56,20 @@ class Host:
     connection: remote.ConnectionArgs
     ready: tuple[pulumi.Resource, ...] = ()
     sudo: bool = False
+    # nodes[].generation: raised after the host was reinstalled, so that every step here runs again.
+    generation: int = 0
 
 
 def ssh_host(name: str, address: str, user: str, private_key: pulumi.Output[str] | None,
-             ready: tuple[pulumi.Resource, ...] = (), host_key: pulumi.Input[str] | None = None) -> Host:
+             ready: tuple[pulumi.Resource, ...] = (), host_key: pulumi.Input[str] | None = None,
+             generation: int = 0) -> Host:
     """`host_key`: the host's public SSH host key line. pulumi-command checks the host's identity only when
-    it is given: without it, secrets would go to whoever answers at the address."""
+    it is given: without it, secrets would go to whoever answers at the address. `generation`: the node's
+    nodes[].generation (stamped into each step's script, see `with_generation`)."""
     # A freshly booted VM needs a while before sshd answers: retry instead of failing the first dial.
     connection = remote.ConnectionArgs(host=address, user=user, private_key=private_key, host_key=host_key,
                                        dial_error_limit=40, per_dial_timeout=15)
-    return Host(name, connection, ready, sudo=user != "root")
+    return Host(name, connection, ready, sudo=user != "root", generation=generation)
 
 
 # sshd hands a command to the login shell of the SSH user, which need not be bash (dash, zsh, a
@@ -76,6 +82,22 @@ def as_root(host: Host, script: str) -> str:
     """The command that runs `script` under bash, as root, on `host`. sudo passes stdin through; the script
     on its command line holds no secret (secrets come on stdin)."""
     return f"{SUDO if host.sudo else BASH} {shlex.quote(script)}"
+
+
+def with_generation(script: str, generation: int) -> str:
+    """The script stamped with its host's generation, a comment after the script's title. A step re-runs only
+    when an input changes: after a host was reinstalled, raising nodes[].generation changes every step's
+    `create`/`update` on that host, and only there, so `pulumi up` runs each of them again, in place (their
+    delete commands never run, and nothing is replaced: `triggers` would replace a step, running the old
+    one's delete after the new one's create). Generation 0 leaves the script as it is."""
+    if not generation:
+        return script
+    lines = script.split("\n")
+    if not lines[0].startswith("#!"):
+        raise ValueError("a step's script starts with its shebang")
+    at = 2 if len(lines) > 1 and lines[1].startswith("# bluemind-ha: ") else 1
+    stamp = f"# generation {generation} (nodes[].generation): raised after this host was rebuilt"
+    return "\n".join(lines[:at] + [stamp] + lines[at:])
 
 
 def script_of(command: str) -> str:
@@ -101,8 +123,8 @@ def step(host: Host, name: str, script: str, parent: pulumi.Resource, stdin: pul
     return remote.Command(
         f"{host.name}-{name}",
         connection=host.connection,
-        create=as_root(host, on_create or script),
-        update=as_root(host, script),
+        create=as_root(host, with_generation(on_create or script, host.generation)),
+        update=as_root(host, with_generation(script, host.generation)),
         delete=as_root(host, delete) if delete else None,
         stdin=stdin,
         logging=remote.Logging.NONE if secret else None,

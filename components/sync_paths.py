@@ -20,6 +20,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
+from components.names import SYNC_BACKUP_DIR, SYNC_STAMP
 from components.settings import Settings
 
 
@@ -47,6 +48,7 @@ SYNCED = (
     SyncPath("/etc/ssl/certs/bm_cert.pem", "seed: the server certificate nginx, postfix and cyrus present"),
     SyncPath("/var/lib/bm-ca/ca-cert.pem", "seed: BlueMind's internal CA certificate"),
     SyncPath("/usr/share/bm-elasticsearch/config/elasticsearch.yml", "seed: Elasticsearch configuration"),
+    SyncPath(SYNC_STAMP, "bluemind-ha: which node pushes since when; a node without it never received a sync"),
 )
 
 # What is never replicated, even inside a synced tree. Each of these differs per node, or is pushed to
@@ -86,6 +88,18 @@ class SyncRoot:
 
     directory: str
     filter_rules: tuple[str, ...]
+
+    @property
+    def sender_rules(self) -> tuple[str, ...]:
+        """What the sending node's rsync is given: the receiver's backups (SYNC_BACKUP_DIR, inside the root)
+        are never sent, and so never deleted (no --delete-excluded) on the receiver either."""
+        return (f"- /{SYNC_BACKUP_DIR}/", *self.filter_rules)
+
+    @property
+    def receiver_rules(self) -> tuple[str, ...]:
+        """The receiving daemon's filter: the allow-list, and the backup directory, which rsync refuses as
+        --backup-dir when the daemon's filter excludes it (so a peer can never aim it at /etc/cron.d)."""
+        return (f"+ /{SYNC_BACKUP_DIR}/***", *self.filter_rules)
 
     @property
     def module(self) -> str:
@@ -131,6 +145,10 @@ def _relative(path: str, root: str) -> str:
 
 
 def _filter_rules(root: str, s: Settings) -> tuple[str, ...]:
+    if any(_below(root, p) for p in excluded_paths(s)):
+        # The whole root lies in a never-synced path (an admin listed /var/lib/pacemaker/cib/cib.xml): nothing
+        # in it may go, whatever an include says.
+        return ("- *",)
     rules = [f"- {_relative(p, root)}" for p in excluded_paths(s) if _below(p, root) and p != root]
     if root in synced_paths(s):
         return tuple(rules)  # the whole directory is synced: only the exclusions filter it

@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from components.names import by_path_device
+from components.names import by_label_device, by_path_device
 from components.settings import Lun
 from lab.layout import WORK, Layout
 from lab.proc import run
@@ -21,7 +21,9 @@ PG_DIRECTORY = "/var/lib/postgresql"
 PG_DATA = f"{PG_DIRECTORY}/15/main"
 LUN_MB = 32
 PG_LUN_MB = 320
-MAPPING = WORK / "luns.json"  # by-path name -> loop device, read by each machine for its /dev/disk/by-path
+# by-path and by-label names -> loop device, read by each machine for its /dev/disk (the udev names the CIB and
+# the host steps use)
+MAPPING = WORK / "luns.json"
 
 
 def create(layout: Layout) -> dict[str, str]:
@@ -33,6 +35,7 @@ def create(layout: Layout) -> dict[str, str]:
             f.truncate((PG_LUN_MB if lun.directory == PG_DIRECTORY else LUN_MB) << 20)
         loop = run(["losetup", "--find", "--show", str(image)]).stdout.strip()
         mapping[by_path_device(layout.settings, lun)] = loop
+        mapping[by_label_device(lun)] = loop  # what the Filesystem resources mount
         mkfs(layout, lun, loop)
         if lun.directory == PG_DIRECTORY:
             seed_postgresql(loop, layout)

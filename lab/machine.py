@@ -5,7 +5,7 @@ Run as `python -m lab.machine STACK NODE` inside the node's network namespace, a
 processes: power off and crash spare it. It
 - pins the node's mount and UTS namespaces: hostname, the node's disk (bind mounts of its work dir over
   /etc/corosync, /var/lib/pacemaker, /var/lib/corosync, /var/log and /etc/bluemind-ha) and
-  /dev/disk/by-path (a tmpfs with the LUNs' persistent names as symlinks to the loop devices);
+  /dev/disk (a tmpfs with the LUNs' by-path and by-label names as symlinks to the loop devices);
 - powers on: fresh /run and /dev/shm (tmpfs), the host firewall loaded (/etc/bluemind-ha/nftables.conf, as
   its unit does at boot), the NIC up with the node's address, after BOOT_S (or the
   seconds given: `on 0` for the lab's cold start) `corosync -f`, then `pacemakerd -f` once corosync answers;
@@ -38,7 +38,7 @@ from lab.proc import kill_namespace, namespace_inode, run
 PR_SET_CHILD_SUBREAPER = 36
 NODE_DISK = {"etc-corosync": "/etc/corosync", "var-lib-pacemaker": "/var/lib/pacemaker",
              "var-lib-corosync": "/var/lib/corosync", "var-log": "/var/log", "etc-bluemind-ha": "/etc/bluemind-ha"}
-BY_PATH = "/dev/disk/by-path"
+DEV_DISK = "/dev/disk"  # a tmpfs of the node's own: by-path and by-label, as udev names the LUNs
 BOOT_TMPFS = {"/run": "0755", "/dev/shm": "1777"}
 # A server takes time from power-on to its cluster stack (firmware, kernel, services). Without it a fenced
 # node rejoins while the survivor is still taking over, and the join aborts the takeover's transition.
@@ -66,8 +66,9 @@ class Machine:
         run(["mount", "-t", "sysfs", "sysfs", "/sys"])
         for directory, target in NODE_DISK.items():
             run(["mount", "--bind", str(self.node.disk / directory), target])
-        run(["mount", "-t", "tmpfs", "-o", "mode=0755", "by-path", BY_PATH])
+        run(["mount", "-t", "tmpfs", "-o", "mode=0755", "disk", DEV_DISK])
         for name, device in json.loads(MAPPING.read_text()).items():
+            os.makedirs(os.path.dirname(name), exist_ok=True)
             os.symlink(device, name)
 
     # -- power ------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """What `pulumi up` would have put on each node's disk, written into the node's work dir instead:
-the rendered corosync.conf (as is), the authkey (corosync-keygen), the lab CIB (lab.transform) as the
-first CIB, the firewall's ruleset (lab.transform: the rendered one, plus the lab client's PostgreSQL), and the
-BMC password files the fence devices' `password_script` reads. Also the empty mount
-points the node namespaces need on this machine's root filesystem, recorded so teardown removes them.
+the rendered corosync.conf (lab.transform: with millisecond log timestamps), the authkey (corosync-keygen),
+the lab CIB (lab.transform) as the first CIB, the firewall's ruleset (lab.transform: the rendered one, plus
+the lab client's PostgreSQL), and the BMC password files the fence devices' `password_script` reads. Also the
+empty mount points the node namespaces need on this machine's root filesystem, recorded so teardown removes them.
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from components.render.cib import render_cib
 from components.render.corosync import render_corosync
 from components.render.firewall import RULES_PATH
 from lab.layout import BMC_PASSWORD_LENGTH, WORK, Layout, NodeLayout
-from lab.machine import BY_PATH, NODE_DISK
+from lab.machine import DEV_DISK, NODE_DISK
 from lab.proc import run
-from lab.transform import lab_cib, lab_ruleset
+from lab.transform import lab_cib, lab_corosync, lab_ruleset
 
 CREATED_DIRS = WORK / "created-dirs.json"
 HACLUSTER = ("hacluster", "haclient")
@@ -31,7 +31,7 @@ def bmc_passwords(layout: Layout) -> dict[str, str]:
 
 def create_mount_points(layout: Layout) -> None:
     """Bind and mount targets must exist; those this machine lacks are created once and removed at teardown."""
-    wanted = list(NODE_DISK.values()) + [BY_PATH] + [lun.directory for lun in layout.luns]
+    wanted = list(NODE_DISK.values()) + [DEV_DISK] + [lun.directory for lun in layout.luns]
     created = []
     for directory in wanted:
         missing = []
@@ -88,7 +88,7 @@ def node_disk(layout: Layout, node: NodeLayout, passwords: dict[str, str]) -> No
     _owned_dir(on_disk(node, "/var/log/pacemaker"), 0o770, HACLUSTER)
     _owned_dir(on_disk(node, "/var/log/corosync"), 0o755)
     _owned_dir(on_disk(node, "/var/log/postgresql"), 0o755, ("postgres", "postgres"))
-    _write(on_disk(node, "/etc/corosync/corosync.conf"), render_corosync(layout.settings), 0o644)
+    _write(on_disk(node, "/etc/corosync/corosync.conf"), lab_corosync(render_corosync(layout.settings)), 0o644)
     _write(on_disk(node, AUTHKEY_PATH), layout.authkey.read_bytes(), 0o400)
     # The first CIB a fresh node reads (no .sig yet: pacemaker accepts that and writes one).
     _write(on_disk(node, "/var/lib/pacemaker/cib/cib.xml"), lab_cib(render_cib(layout.settings)), 0o600, HACLUSTER)

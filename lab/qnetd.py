@@ -46,17 +46,28 @@ LOG = WORK / "qnetd" / "qnetd.log"
 QDEVICE_RUN_DIR = "/run/corosync-qdevice"  # the unit's RuntimeDirectory; the machine's /run is a fresh tmpfs
 
 
-def load_settings(stack: str) -> Settings:
-    """The lab's settings by name: `lab-qdevice` is the `lab` stack with the arbitrator, any other a stack file."""
+def profile_settings(profile: str) -> Settings:
+    """A timing profile's settings (lab.profiles) with the arbitrator, named `lab-qdevice` (the name the node
+    machines load their layout by: load_settings)."""
+    from lab import profiles
     from tools.stackfile import load_settings as from_file
     from tools.stackfile import read_stack_config
 
-    if stack != STACK:
-        return from_file(stack)
-    config, secrets = read_stack_config("lab")
+    if profile not in profiles.PROFILES:
+        raise ValueError(f"unknown lab profile {profile!r}: one of {', '.join(profiles.PROFILES)}")
+    config, secrets = read_stack_config(profiles.STACK)
+    config = profiles.lab_config_with_timings(config, profiles.timings_of(from_file(profile)))
     config = copy.deepcopy(config)
-    config.setdefault("cluster", {})["qdevice"] = dict(ARBITRATOR)
+    config["cluster"]["qdevice"] = dict(ARBITRATOR)
     return parse_settings(STACK, config, secrets)
+
+
+def load_settings(stack: str) -> Settings:
+    """The lab's settings by name: `lab-qdevice` is the `lab` stack with the arbitrator (its layout: addresses
+    and hosts, whatever the profile), any other a stack file."""
+    from tools.stackfile import load_settings as from_file
+
+    return profile_settings("lab") if stack == STACK else from_file(stack)
 
 
 def _node_etc_corosync(layout: Layout, name: str):

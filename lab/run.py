@@ -1,13 +1,16 @@
 """`make lab`: a real two-node cluster on this machine, failed over and over, measured.
 
-    python -m lab.run            # the full lab: 6 crashes (alternating sides), a split, a monitor failure
-    python -m lab.run --quick    # CI subset: one crash per side and a split
+    python -m lab.run            # the full lab: 6 crashes (alternating sides), a split, a monitor failure,
+                                 # once per timing profile (lab.profiles: lab, then prod)
+    python -m lab.run --profile prod   # the full lab with one profile only
+    python -m lab.run --quick    # CI subset: one crash per side and a split, lab profile
     python -m lab.run --teardown # only remove a lab a killed run left behind
     python -m lab.run --qdevice [--quick]  # with an arbitrator (lab.qnetd): crash, split, arbitrator down
 
 Exits 1 if any committed row was lost, the shared filesystems were ever mounted on both nodes at once, a
-scenario did not recover (or fenced the wrong node); 2 if the lab could not be built. Full runs write
-lab/RESULTS.md.
+scenario did not recover (or fenced the wrong node); 2 if the lab could not be built. A full run of every
+profile writes lab/RESULTS.md and the budget table's copy in lab/README.md; other runs print the same.
+Each profile gets a lab of its own, built from nothing (lab.session).
 """
 from __future__ import annotations
 
@@ -18,12 +21,11 @@ import sys
 import time
 
 from components.render.firewall import TABLE
-from lab import qnetd, report, scenarios, teardown
+from lab import profiles, qnetd, report, scenarios, teardown
 from lab.layout import Layout
 from lab.lock import LabBusy, only_lab
 from lab.session import LabError, LabSession
 
-STACK = "lab"
 FULL = [scenarios.crash] * 6 + [scenarios.split, scenarios.monitor_failure]
 QUICK = [scenarios.crash, scenarios.crash, scenarios.split]
 
@@ -35,6 +37,8 @@ def _terminate(signum, _frame):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one crash per side and a split (CI)")
+    parser.add_argument("--profile", choices=profiles.PROFILES,
+                        help="the cluster timeouts to run with (default: every profile; --quick: lab)")
     parser.add_argument("--teardown", action="store_true", help="only remove a stale lab")
     parser.add_argument("--qdevice", action="store_true", help="with an arbitrator: corosync-qnetd in a third "
                         "namespace, corosync-qdevice on the nodes (lab.qnetd)")
@@ -45,10 +49,17 @@ def main(argv: list[str] | None = None) -> int:
             if args.teardown:
                 teardown.teardown()
                 return 0
-            return run_lab(args.quick, args.qdevice)
+            return run_lab(args.quick, profiles_to_run(args.quick, args.profile), args.qdevice)
     except LabBusy as exc:
         print(f"lab: {exc}", file=sys.stderr)
         return 2
+
+
+def profiles_to_run(quick: bool, profile: str | None) -> list[str]:
+    """The profile asked for; else every profile, but the quick run (CI) stays on the lab's own."""
+    if profile is not None:
+        return [profile]
+    return [profiles.STACK] if quick else list(profiles.PROFILES)
 
 
 def firewall_drops(handle) -> str:
@@ -58,36 +69,46 @@ def firewall_drops(handle) -> str:
     return ", ".join(f"{what} {packets}" for packets, what in found) or "no table"
 
 
-def run_lab(quick: bool, qdevice: bool = False) -> int:
-    settings = qnetd.load_settings(qnetd.STACK if qdevice else STACK)
-    layout = Layout(settings)
-    plan = (qnetd.QUICK if quick else qnetd.FULL) if qdevice else (QUICK if quick else FULL)
+def run_profile(run: report.ProfileRun, plan: list) -> None:
+    """One profile's scenarios in a lab of their own; raises LabError if the lab could not be built."""
     started = time.monotonic()
-    results = []
-    try:
-        with LabSession(layout) as lab:
-            print(f"lab up in {time.monotonic() - started:.0f} s; {len(plan)} scenarios", flush=True)
-            for scenario in plan:
-                result = scenario(lab)
-                results.append(result)
-                print(f"  {result.scenario:8} {result.victim}: recovery {report.seconds(result.recovery_s)} s, "
-                      f"fenced {', '.join(result.fenced) or 'none'}, lost {result.rows_lost}, "
-                      f"double mounts {result.double_mounts}, rejoined {result.rejoined}", flush=True)
-                if not result.rejoined:
-                    break  # the next scenario needs both nodes
-            committed, samples = len(lab.committed()), lab.watch.samples
-            for handle in lab.handles:  # what the host firewall refused: the cluster must not have needed it
-                print(f"  firewall {handle.name}: {firewall_drops(handle)}", flush=True)
-    except LabError as exc:
-        print(f"lab: {exc}", file=sys.stderr)
-        return 2
-    line = report.summary(results, committed, samples)
-    print(report.table(results))
-    print(f"{line}; {time.monotonic() - started:.0f} s in all")
-    if not quick and not qdevice:  # RESULTS.md is the lab profile's; the qdevice run prints its table
-        report.write_results(results, line, f"`{STACK}`: token {settings.cluster.token_ms} ms, priority-fencing-delay "
-                             f"{settings.cluster.priority_fencing_delay_s} s, stonith-timeout {settings.cluster.stonith_timeout_s} s")
-    return 0 if results and all(r.ok for r in results) and len(results) == len(plan) else 1
+    with LabSession(Layout(run.settings)) as lab:
+        print(f"{profiles.describe(run.profile, run.settings)}: lab up in {time.monotonic() - started:.0f} s; "
+              f"{len(plan)} scenarios", flush=True)
+        for scenario in plan:
+            result = scenario(lab)
+            run.results.append(result)
+            print(f"  {result.scenario:8} {result.victim}: recovery {report.seconds(result.recovery_s)} s, "
+                  f"fenced {', '.join(result.fenced) or 'none'}, lost {result.rows_lost}, "
+                  f"double mounts {result.double_mounts}, rejoined {result.rejoined}", flush=True)
+            if not result.rejoined:
+                break  # the next scenario needs both nodes
+        run.committed, run.samples = len(lab.committed()), lab.watch.samples
+        for handle in lab.handles:  # what the host firewall refused: the cluster must not have needed it
+            print(f"  firewall {handle.name}: {firewall_drops(handle)}", flush=True)
+
+
+def run_lab(quick: bool, chosen: list[str], qdevice: bool = False) -> int:
+    """`qdevice`: each profile with an arbitrator, and its scenarios (lab.qnetd)."""
+    plan = (qnetd.QUICK if quick else qnetd.FULL) if qdevice else (QUICK if quick else FULL)
+    started, load_at_start = time.monotonic(), report.load_average()
+    settings_of = qnetd.profile_settings if qdevice else profiles.profile_settings
+    runs = [report.ProfileRun(p, settings_of(p), len(plan)) for p in chosen]
+    for run in runs:
+        try:
+            run_profile(run, plan)
+        except LabError as exc:
+            print(f"lab: {exc}", file=sys.stderr)
+            return 2
+        print(report.profile_section(run))
+    if len(runs) > 1:
+        print(report.side_by_side(runs) + "\n")
+    print(report.budget_table(runs) + "\n")
+    print(f"{time.monotonic() - started:.0f} s in all; load average {load_at_start} at the start, "
+          f"{report.load_average()} at the end")
+    if not quick and not qdevice and chosen == list(profiles.PROFILES):  # RESULTS.md: the lab without arbitrator
+        report.write_results(runs, (load_at_start, report.load_average()))
+    return 0 if all(run.ok for run in runs) else 1
 
 
 if __name__ == "__main__":

@@ -16,9 +16,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from lab import cluster, network
+from lab import cluster, network, nodelogs
 from lab.disks import PG_DATA
 from lab.session import LabSession
+from lab.timeline import Timeline
 
 RECOVERY_TIMEOUT_S = 90
 REJOIN_TIMEOUT_S = 120
@@ -34,6 +35,7 @@ class Result:
     rows_lost: int = 0
     double_mounts: int = 0
     rejoined: bool = False
+    timeline: Timeline | None = None  # where the recovery's seconds went (lab.timeline)
 
     @property
     def right_fenced(self) -> bool:
@@ -76,8 +78,10 @@ def _wait_powered_off(lab: LabSession, name: str, since: float, timeout: float) 
     return False
 
 
-def _finish(lab: LabSession, result: Result, fault_at: float, committed_before: set[int]) -> Result:
+def _finish(lab: LabSession, result: Result, fault_at: float, committed_before: set[int],
+            marked: nodelogs.Mark) -> Result:
     result.rejoined = cluster.wait_healthy(lab.handles, REJOIN_TIMEOUT_S) is not None
+    result.timeline = nodelogs.collect(lab.layout, result.victim, marked, result.recovery_s)
     result.fenced = _powered_off(lab, fault_at)
     if result.recovery_s is not None:
         result.rows_lost = len(committed_before - lab.stored())
@@ -88,24 +92,24 @@ def _finish(lab: LabSession, result: Result, fault_at: float, committed_before: 
 def crash(lab: LabSession) -> Result:
     victim = lab.active()
     result = Result("crash", victim, (victim,))
-    committed_before, fault_at = lab.committed(), time.monotonic()
+    committed_before, marked, fault_at = lab.committed(), nodelogs.mark(lab.layout), time.monotonic()
     lab.handle(victim).command("crash")
     result.recovery_s = _recovery(lab, fault_at)
-    return _finish(lab, result, fault_at, committed_before)
+    return _finish(lab, result, fault_at, committed_before, marked)
 
 
 def split(lab: LabSession) -> Result:
     victim = lab.active()
     node = lab.layout.node(victim)
     result = Result("split", victim, (victim,))
-    committed_before, fault_at = lab.committed(), time.monotonic()
+    committed_before, marked, fault_at = lab.committed(), nodelogs.mark(lab.layout), time.monotonic()
     network.cut(node)
     try:
         result.recovery_s = _recovery(lab, fault_at)
         _wait_powered_off(lab, victim, fault_at, RECOVERY_TIMEOUT_S)
     finally:
         network.restore(node)
-    return _finish(lab, result, fault_at, committed_before)
+    return _finish(lab, result, fault_at, committed_before, marked)
 
 
 def monitor_failure(lab: LabSession) -> Result:
@@ -113,7 +117,7 @@ def monitor_failure(lab: LabSession) -> Result:
     handle = lab.handle(victim)
     result = Result("monitor", victim, ())
     postmaster = handle.inside(["head", "-n1", f"{PG_DATA}/postmaster.pid"]).stdout.strip()
-    committed_before, fault_at = lab.committed(), time.monotonic()
+    committed_before, marked, fault_at = lab.committed(), nodelogs.mark(lab.layout), time.monotonic()
     handle.inside(["kill", "-KILL", postmaster])
     result.recovery_s = _recovery(lab, fault_at)
-    return _finish(lab, result, fault_at, committed_before)
+    return _finish(lab, result, fault_at, committed_before, marked)

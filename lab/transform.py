@@ -5,9 +5,17 @@ PostgreSQL to the VIP.
 - PostgreSQL (`ocf:bluemind-ha:service` with unit=postgresql) becomes `ocf:heartbeat:pgsql` on the same data
   directory (the shared LUN);
 - every other service member (BlueMind's services and lsyncd: `ocf:bluemind-ha:service` or `systemd:`) becomes
-  `ocf:pacemaker:Dummy`: the lab has no BlueMind packages, and Dummy keeps the group's length and order.
+  `ocf:pacemaker:Dummy`: the lab has no BlueMind packages, and Dummy keeps the group's length and order;
+- the storage watch (`ocf:bluemind-ha:iscsi_watch`) becomes `ocf:pacemaker:Dummy`: the lab's LUNs are loop
+  devices and this kernel has no iSCSI initiator, so there is no session to watch (the agent is proved on its
+  own: tests/realtools/test_iscsi_watch_agent.py); its clone and constraints stay, so the lab's real pacemaker
+  still starts the group only after, and with, the watch.
 Ids, operations (intervals, timeouts), the group order, Filesystem, IPaddr2, fencing, properties and
 constraints stay exactly as rendered.
+
+`lab_corosync` is the rendered corosync.conf with millisecond timestamps in its log (`timestamp: hires`
+instead of `on`): the lab's timeline (lab.timeline) reads when the token was lost and the membership formed,
+and whole seconds are too coarse for phases of 3 to 7 s. Nothing else in the file changes.
 
 `lab_ruleset` is each node's rendered firewall (components/render/firewall.py) with one rule inserted: the lab's
 client (on the gateway address) may reach PostgreSQL on the VIP, which production keeps internal.
@@ -16,7 +24,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from components.agents import SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
+from components.agents import ISCSI_WATCH_AGENT_TYPE, SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
+from components.render.cib_nvsets import INSTANCE, replace_nvsets, set_id_of
 from components.render.firewall import TABLE, render_ruleset
 from components.services import POSTGRESQL
 from components.settings import Node, Settings
@@ -32,22 +41,16 @@ PGSQL_PARAMETERS = [
 
 
 def _set_agent(primitive: ET.Element, provider: str, agent: str, parameters: list[tuple[str, str]]) -> None:
-    rsc = primitive.get("id")
-    for old in primitive.findall("instance_attributes"):
-        primitive.remove(old)
     for name in ("class", "provider", "type"):  # re-set in this order, the order the renderer writes
         primitive.attrib.pop(name, None)
     primitive.attrib.update({"class": "ocf", "provider": provider, "type": agent})
-    if parameters:
-        attributes = ET.Element("instance_attributes", id=f"{rsc}-instance_attributes")
-        for name, value in parameters:
-            ET.SubElement(attributes, "nvpair", id=f"{rsc}-instance_attributes-{name}", name=name, value=value)
-        primitive.insert(0, attributes)
+    replace_nvsets(primitive, INSTANCE, set_id_of(primitive.get("id"), INSTANCE), parameters)
 
 
-def _needs_systemd(primitive: ET.Element) -> bool:
-    return primitive.get("class") == "systemd" or (
-        (primitive.get("provider"), primitive.get("type")) == (SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE))
+def _needs_what_the_lab_has_not(primitive: ET.Element) -> bool:
+    """systemd (a service member), or an iSCSI session (the storage watch)."""
+    return primitive.get("class") == "systemd" or (primitive.get("provider") == SERVICE_AGENT_PROVIDER and
+                                                   primitive.get("type") in (SERVICE_AGENT_TYPE, ISCSI_WATCH_AGENT_TYPE))
 
 
 def lab_cib(rendered: str) -> str:
@@ -55,10 +58,21 @@ def lab_cib(rendered: str) -> str:
     for primitive in cib.iter("primitive"):
         if primitive.get("id") == POSTGRESQL.rsc_id:
             _set_agent(primitive, "heartbeat", "pgsql", PGSQL_PARAMETERS)
-        elif _needs_systemd(primitive):
+        elif _needs_what_the_lab_has_not(primitive):
             _set_agent(primitive, "pacemaker", "Dummy", [])
     ET.indent(cib, space="  ")
     return ET.tostring(cib, encoding="unicode") + "\n"
+
+
+COROSYNC_TIMESTAMP = "    timestamp: on\n"
+COROSYNC_HIRES = "    timestamp: hires\n"
+
+
+def lab_corosync(rendered: str) -> str:
+    if rendered.count(COROSYNC_TIMESTAMP) != 1:
+        raise ValueError(f"the rendered corosync.conf has no single {COROSYNC_TIMESTAMP.strip()!r} line to turn "
+                         "into hires (components/render/corosync.py changed: update lab.transform)")
+    return rendered.replace(COROSYNC_TIMESTAMP, COROSYNC_HIRES)
 
 
 def lab_ruleset(s: Settings, node: Node) -> str:

@@ -175,6 +175,9 @@ GRAMMAR_CASES = [
         [5.1, 5, "5", "6.0.0", "5.3.2\n", "v5.3", True])),
     *(setting("bluemind.allow_downgrade", v, id=f"allow-downgrade-{i}") for i, v in enumerate(["yes", "true", 1])),
     *(setting("nodes[1].rename_host", v, stack="prod", id=f"rename-host-{i}") for i, v in enumerate(["yes", 0])),
+    *(setting("nodes[1].generation", v, stack="prod", id=f"generation-{i}") for i, v in enumerate(
+        [-1, "1", 1.5, True, 1000001])),
+    *(setting("storage.maintenance_window", v, id=f"maintenance-window-{i}") for i, v in enumerate(["yes", 1])),
     *(setting("bluemind.apt_signing_key", v, id=f"apt-key-{i}") for i, v in enumerate(
         [PGP_PRIVATE_BLOCK, PGP_SECRET_PACKET, PGP_PUBLIC_KEY.replace("mDMEaw", "mDMEbw"), ED25519,
          PGP_PUBLIC_KEY.replace("-----END PGP PUBLIC KEY BLOCK-----\n", ""), "https://pkg.bluemind.net/key.asc",
@@ -208,7 +211,7 @@ CLASH_CASES = [
     setting("nodes[0].iqn", "iqn.2026-11.example.lab:bluemind-data", key="nodes[0].iqn", id="iqn-is-target"),
     setting("nodes[1].link1_ip", "10.21.0.1", stack="prod", id="same-link1-ip"),
     setting("nodes[0].ip", "10.20.0.1", stack="prod", id="node-is-gateway"),
-    setting("nodes[0].ip", "10.20.0.40", stack="prod", id="node-is-portal"),
+    setting("nodes[0].ip", "10.99.0.250", stack="lab", id="node-is-portal"),
     setting("nodes[0].ip", "10.20.0.0", stack="prod", id="node-is-network"),
     setting("nodes[0].ip", "10.20.0.255", stack="prod", id="node-is-broadcast"),
     setting("nodes[0].ip", "10.21.0.5", stack="prod", id="node-outside-subnet"),
@@ -220,7 +223,7 @@ CLASH_CASES = [
     setting("network.vip", "10.20.0.255", stack="prod", id="vip-is-broadcast"),
     setting("network.vip", "10.20.0.11", stack="prod", id="vip-is-node"),
     setting("network.vip", "10.20.0.1", stack="prod", id="vip-is-gateway"),
-    setting("network.vip", "10.20.0.40", stack="prod", id="vip-is-portal"),
+    setting("network.vip", "10.99.0.250", stack="lab", id="vip-is-portal"),
     setting("network.vip", "192.168.150.20", id="vip-is-storage-host"),
     setting("network.vip", "10.0.0.5", id="vip-outside"),
     setting("network.gateway", "10.0.0.1", stack="prod", id="gateway-outside"),
@@ -311,6 +314,13 @@ TYPE_CASES = [
     setting("network.vip", None, key="network.vip", id="vip-null"),
     setting("storage.lun_numbers./var/spool/nothere", 12, stack="prod", id="lun-number-no-lun"),
     setting("storage.lun_numbers", {"/var/spool/cyrus": 1}, id="lun-numbers-tgt"),
+    setting("storage.multipath", True, id="multipath-tgt"),
+    setting("storage.multipath", True, stack="prod", id="multipath-one-portal"),
+    setting("storage.second_portal", "10.21.0.40", stack="prod", id="second-portal-without-multipath"),
+    Case("second-portal-is-portal", "prod", lambda data: {**data, "config": {**data["config"], NS + "storage": {
+        **data["config"][NS + "storage"], "multipath": True, "second_portal": "10.22.0.40"}}},
+        "storage.second_portal"),
+    setting("storage.multipath", "yes", stack="prod", id="multipath-not-bool"),
     delete("storage.lun_numbers./var/lib/postgresql", stack="prod"),
     setting("storage.lun_numbers./var/spool/cyrus", 1, stack="prod", key="storage.lun_numbers", id="lun-number-twice"),
     setting("storage.portal", "192.168.150.21", key="storage.portal", id="portal-with-tgt"),
@@ -366,36 +376,25 @@ KEY_CASES = [
           ("storage.host", {"name": "san", "ip": "10.20.0.40"})),
 ]
 
-QDEVICE_DEV = {"name": "bm-qnetd", "ip": "192.168.150.30"}
-QDEVICE_PROD = {"name": "qnetd", "ip": "10.20.1.30", "ssh_host_key": ED25519}
 
-
-def qdevice(id: str, stack: str, key: str, **change: Any) -> Case:
-    """The stack with an arbitrator (cluster.qdevice), one of whose values is wrong."""
-    device = {**(QDEVICE_PROD if stack == "prod" else QDEVICE_DEV), **change}
-    return edits(id, stack, key, ("cluster.qdevice", {k: v for k, v in device.items() if v is not DELETE}))
-
-
-QDEVICE_CASES = [
-    qdevice("qdevice-ip-is-node", "dev", "cluster.qdevice.ip", ip="192.168.150.11"),
-    qdevice("qdevice-ip-is-node-link1", "prod", "cluster.qdevice.ip", ip="10.21.0.2"),
-    qdevice("qdevice-ip-is-vip", "dev", "cluster.qdevice.ip", ip="192.168.150.100"),
-    qdevice("qdevice-ip-is-portal", "prod", "cluster.qdevice.ip", ip="10.20.0.40"),
-    qdevice("qdevice-ip-is-storage-host", "dev", "cluster.qdevice.ip", ip="192.168.150.20"),
-    qdevice("qdevice-ip-is-gateway", "dev", "cluster.qdevice.ip", ip="192.168.150.1"),
-    qdevice("qdevice-ip-outside-lab", "dev", "cluster.qdevice.ip", ip="10.1.2.3"),
-    qdevice("qdevice-name-is-node", "dev", "cluster.qdevice.name", name="bm2"),
-    qdevice("qdevice-name-is-storage", "dev", "cluster.qdevice.name", name="bm-storage"),
-    qdevice("qdevice-name-reserved", "dev", "cluster.qdevice.name", name="hypervisor"),
-    qdevice("qdevice-name-grammar", "dev", "cluster.qdevice.name", name="Qnetd_1"),
-    qdevice("qdevice-lms", "dev", "cluster.qdevice.algorithm", algorithm="lms"),
-    qdevice("qdevice-unknown-algorithm", "dev", "cluster.qdevice.algorithm", algorithm="2nodelms"),
-    qdevice("qdevice-unknown-key", "dev", "cluster.qdevice.tie_breaker", tie_breaker="lowest"),
-    qdevice("qdevice-no-ip", "dev", "cluster.qdevice.ip", ip=DELETE),
-    qdevice("qdevice-existing-without-key", "prod", "cluster.qdevice.ssh_host_key", ssh_host_key=DELETE),
-    qdevice("qdevice-key-on-vm", "dev", "cluster.qdevice.ssh_host_key", ssh_host_key=ED25519),
-    edits("qdevice-manual", "dev", "cluster.qdevice", ("failover", "manual"), ("nodes[0].bmc", DELETE),
-          ("nodes[1].bmc", DELETE), ("cluster.qdevice", QDEVICE_DEV)),
+# The storage network (prod has one: 10.22.0.0/24, nodes .11 and .12, the SAN's portal .40).
+STORAGE_NETWORK_CASES = [
+    setting("network.storage_subnet", "10.20.0.0/16", stack="prod", id="storage-net-overlaps-subnet"),
+    setting("network.storage_subnet", "10.21.0.0/29", stack="prod", id="storage-net-overlaps-link1"),
+    delete("nodes[1].storage_ip", stack="prod"),
+    delete("network.storage_subnet", stack="prod", key="nodes[0].storage_ip"),
+    setting("nodes[0].storage_ip", "10.23.0.11", stack="prod", id="storage-ip-outside"),
+    setting("nodes[0].storage_ip", "10.22.0.0", stack="prod", id="storage-ip-is-network"),
+    setting("nodes[0].storage_ip", "10.20.0.50", stack="prod", id="storage-ip-is-vip"),
+    setting("nodes[0].storage_ip", "10.20.0.11", stack="prod", id="storage-ip-is-client-ip"),
+    setting("nodes[1].storage_ip", "10.22.0.11", stack="prod", id="same-storage-ip"),
+    setting("storage.portal", "10.20.0.40", stack="prod", id="portal-off-storage-net"),
+    setting("storage.portal", "10.22.0.12", stack="prod", id="portal-is-storage-ip"),
+    setting("storage.chap_mutual_username", "bluemind", stack="prod", id="mutual-user-is-chap-user"),
+    edits("tgt-storage-net-without-portal", "dev", "storage.host.storage_ip", ("network.storage_subnet", "10.97.0.0/24"),
+          ("nodes[0].storage_ip", "10.97.0.11"), ("nodes[1].storage_ip", "10.97.0.12")),
+    setting("storage.host.storage_ip", "10.97.0.20", id="storage-host-ip-without-net"),
 ]
 
-CASES = STACK_FILE_CASES + GRAMMAR_CASES + PATH_CASES + CLASH_CASES + NUMBER_CASES + TYPE_CASES + KEY_CASES + QDEVICE_CASES
+# The arbitrator's (cluster.qdevice) rows: tests/settings_refusal_qdevice.py (the test adds them).
+CASES = STORAGE_NETWORK_CASES + STACK_FILE_CASES + GRAMMAR_CASES + PATH_CASES + CLASH_CASES + NUMBER_CASES + TYPE_CASES + KEY_CASES

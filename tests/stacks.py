@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from components import sizing
@@ -86,12 +86,47 @@ def settings_of(name: str) -> Settings:
     return parse_settings(name, *config_of(name))
 
 
-def settings_with(stack: str, firewall: dict[str, Any] | None = None, **changes: Any) -> Settings:
-    """A shipped stack with top-level settings replaced (`firewall=` for the firewall section), parsed and
-    validated like any stack."""
+def _update(mapping: dict[str, Any], changes: Mapping[str, Any]) -> None:
+    """Keys of a stack file's mapping changed in place; None removes a key (the schema's default applies)."""
+    for key, value in changes.items():
+        if value is None:
+            mapping.pop(key, None)
+        else:
+            mapping[key] = value
+
+
+def settings_with(stack: str, firewall: dict[str, Any] | None = None, *,
+                  nodes: Sequence[Mapping[str, Any]] = (), **changes: Any) -> Settings:
+    """A shipped stack with some settings changed, parsed and validated like any stack:
+    - `firewall` replaces the firewall section whole;
+    - a keyword with a mapping changes keys of that section (`bluemind={"version": "5.3.3"}`), one with any
+      other value the top-level setting (`failover="manual"`);
+    - `nodes` changes each node's keys in turn (`nodes=({}, {"rename_host": True})`).
+    None removes a key."""
     config, secrets = read_stack_config(stack)
     config = copy.deepcopy(config)
     if firewall is not None:
         config["firewall"] = firewall
-    config.update(changes)
+    for key, value in changes.items():
+        if isinstance(value, Mapping):
+            _update(config.setdefault(key, {}), value)
+        else:
+            _update(config, {key: value})
+    for node, node_changes in zip(config["nodes"], nodes, strict=False):
+        _update(node, node_changes)
+    return parse_settings(stack, config, secrets)
+
+
+def with_storage_network(stack: str, prefix: str = "10.97.0") -> Settings:
+    """A shipped stack moved onto a storage network `prefix`.0/24: the nodes at .11 and .12, the portal (tgt: the
+    storage host's storage address; external: the SAN's portal) at .20."""
+    config, secrets = read_stack_config(stack)
+    config = copy.deepcopy(config)
+    config["network"]["storage_subnet"] = f"{prefix}.0/24"
+    for i, node in enumerate(config["nodes"]):
+        node["storage_ip"] = f"{prefix}.{11 + i}"
+    if config["storage"]["kind"] == "tgt":
+        config["storage"]["host"]["storage_ip"] = f"{prefix}.20"
+    else:
+        config["storage"]["portal"] = f"{prefix}.20"
     return parse_settings(stack, config, secrets)

@@ -4,15 +4,11 @@ through the relay, never through the node's sendmail. And the rendered CIB and t
 wire it up."""
 from __future__ import annotations
 
-import email
-import email.policy
 import os
 import shutil
-import socketserver
 import subprocess
 import threading
 import xml.etree.ElementTree as ET
-from email.message import EmailMessage
 
 import pytest
 
@@ -23,54 +19,12 @@ from components.agents import (
 )
 from components.render import node_scripts
 from components.render.cib import render_cib
+from components.render.cib_nvsets import INSTANCE, nvpairs
+from tests.smtp_sink import Sink as _Sink
 from tools.stackfile import load_settings
 
 # The agent's interpreter on a node is the system's (its shebang), not this venv's.
 PYTHON3 = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else shutil.which("python3")
-
-
-class _Sink(socketserver.ThreadingTCPServer):
-    allow_reuse_address = True
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), _SmtpSession)
-        self.messages: list[tuple[str, list[str], EmailMessage]] = []
-
-
-class _SmtpSession(socketserver.StreamRequestHandler):
-    """Just enough of RFC 5321 for smtplib: EHLO, MAIL, RCPT, DATA, QUIT (no STARTTLS offered)."""
-
-    def reply(self, line: str) -> None:
-        self.wfile.write(line.encode() + b"\r\n")
-
-    def handle(self) -> None:
-        self.reply("220 sink ESMTP")
-        sender, recipients = "", []
-        while line := self.rfile.readline().decode():
-            verb = line[:4].upper()
-            if verb in ("EHLO", "HELO"):
-                self.reply("250-sink")
-                self.reply("250 8BITMIME")
-            elif verb == "MAIL":
-                sender, recipients = line.split(":", 1)[1].strip().strip("<>").split(">")[0], []
-                self.reply("250 ok")
-            elif verb == "RCPT":
-                recipients.append(line.split(":", 1)[1].strip().strip("<>"))
-                self.reply("250 ok")
-            elif verb == "DATA":
-                self.reply("354 go on")
-                data = []
-                while (chunk := self.rfile.readline()) not in (b".\r\n", b".\n", b""):
-                    data.append(chunk[1:] if chunk.startswith(b"..") else chunk)
-                message = email.message_from_bytes(b"".join(data), policy=email.policy.default)
-                self.server.messages.append((sender, recipients, message))
-                self.reply("250 queued")
-            elif verb == "QUIT":
-                self.reply("221 bye")
-                return
-            else:
-                self.reply("250 ok")
 
 
 @pytest.fixture
@@ -159,7 +113,7 @@ def test_the_cib_alert_runs_the_agent_with_the_relay():
     s = load_settings("prod")
     alert = ET.fromstring(render_cib(s)).find(".//alerts/alert")
     assert alert.get("path") == ALERT_AGENT_PATH
-    params = {nv.get("name"): nv.get("value") for nv in alert.findall("instance_attributes/nvpair")}
+    params = nvpairs(alert, INSTANCE)
     assert params["relay"] == s.cluster.alert_relay
     # Fence device monitors are resource events: no filter on the resources may hide them.
     select = alert.find("select")
@@ -174,3 +128,23 @@ def test_the_cluster_agents_step_installs_the_agent_itself():
     result = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
 
+
+
+LSYNCD_START_REFUSED = dict(CRM_alert_kind="resource", CRM_alert_node="bm2", CRM_alert_rsc="svc-lsyncd",
+                            CRM_alert_task="start", CRM_alert_interval="0", CRM_alert_rc="1",
+                            CRM_alert_target_rc="0", CRM_alert_status="0", CRM_alert_desc="error")
+
+
+def test_an_event_of_lsyncd_quotes_the_guards_verdict_and_the_sync_status(sink, tmp_path):
+    """A refused start of the config sync: the mail says why and what to run (the guard's report)."""
+    report = tmp_path / "guard"
+    report.write_text("REFUSED: lsyncd does not start on bm2: ... run bluemind-ha-sync push\n")
+    params = {nv.get("name"): nv.get("value") for nv in
+              ET.fromstring(render_cib(load_settings("prod"))).iterfind(".//alerts/alert/instance_attributes/nvpair")}
+    assert params["details_resource"] == "svc-lsyncd" and "/var/log/lsyncd/lsyncd.status" in params["details_files"]
+    files = f"{report} {tmp_path / 'absent.status'}"
+    for event, quoted in ((LSYNCD_START_REFUSED, True), (GROUP_STARTED, False)):
+        result = run_agent(relay_of(sink), details_resource="svc-lsyncd", details_files=files, **event)
+        assert result.returncode == 0, result.stderr
+        body = sink.messages[-1][2].get_content()
+        assert ("bluemind-ha-sync push" in body and "absent.status: not readable" in body) == quoted, body

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from components.render.cib import render_cib
+from components.render.cib_nvsets import INSTANCE, META, PROPERTIES, nvpairs
 from components.render.corosync import render_corosync
 from components.render.node_scripts import bluemind_packages, filesystems
 from components.render.tgt import render_targets_conf
@@ -105,14 +106,10 @@ def _cib(name):
     return ET.fromstring(render_cib(settings_of(name)))
 
 
-def _nvpairs(element):
-    return {n.get("name"): n.get("value") for n in element.iter("nvpair")}
-
-
 def _unit(primitive):
     if primitive.get("class") == "systemd":
         return primitive.get("type")
-    return _nvpairs(primitive.find("instance_attributes"))["unit"]
+    return nvpairs(primitive, INSTANCE)["unit"]
 
 
 @pytest.mark.parametrize("name", CIB_CONFIGS)
@@ -120,7 +117,7 @@ def test_the_group_holds_exactly_the_directories_then_the_vip_then_the_services(
     group = _cib(name).find(".//group[@id='bluemind']")
     members = group.findall("primitive")
     fs = [m for m in members if m.get("type") == "Filesystem"]
-    assert [_nvpairs(m.find("instance_attributes"))["directory"] for m in fs] == list(expected_directories(name))
+    assert [nvpairs(m, INSTANCE)["directory"] for m in fs] == list(expected_directories(name))
     assert members[len(fs)].get("type") == "IPaddr2" and members[:len(fs)] == fs
     units = [_unit(m) for m in members[len(fs) + 1:]]
     assert set(units) == SERVICES[major(name)] and len(units) == len(set(units))
@@ -133,8 +130,8 @@ def test_the_group_holds_exactly_the_directories_then_the_vip_then_the_services(
 @pytest.mark.parametrize("name", CIB_CONFIGS)
 def test_the_cib_properties_exactly(name):
     cib = _cib(name)
-    assert _nvpairs(cib.find(".//crm_config")) == expected_properties(name)
-    assert _nvpairs(cib.find(".//rsc_defaults")) == expected_rsc_defaults(name)
+    assert nvpairs(cib.find(".//crm_config"), PROPERTIES) == expected_properties(name)
+    assert nvpairs(cib.find(".//rsc_defaults"), META) == expected_rsc_defaults(name)
 
 
 @pytest.mark.parametrize("name", CIB_CONFIGS)
@@ -185,7 +182,7 @@ def test_every_directory_has_a_lun_a_mkfs_and_a_mount_point(name):
     assert re.search(r"^directories=\((.*)\)$", script, re.M).group(1).split() == directories
     assert len(re.search(r"^devices=\((.*)\)$", script, re.M).group(1).split()) == len(directories)
     if s.storage.kind == "tgt":
-        conf = render_targets_conf(s, "secret-0123")
+        conf = render_targets_conf(s, "secret-0123", "mutual-4567")
         assert re.findall(r"# (\S+): \d+ GB", conf) == directories
         assert re.findall(r"^\s+lun (\d+)$", conf, re.M) == [str(i) for i in range(1, len(directories) + 1)]
 

@@ -60,13 +60,19 @@ def _git(repo: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
 
 
-def test_working_tree_against_a_ref_uses_the_refs_own_stack_and_masks_secrets(tmp_path):
+def _committed_copy(tmp_path: Path) -> Path:
+    """A git repository holding this tree's program and stacks, committed: `make diff`'s ref is its HEAD."""
     repo = tmp_path / "repo"
     for part in ("components", "tools", "stacks"):
         shutil.copytree(ROOT / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
     _git(repo, "init", "-q")
     _git(repo, "add", ".")
     _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "base")
+    return repo
+
+
+def test_working_tree_against_a_ref_uses_the_refs_own_stack_and_masks_secrets(tmp_path):
+    repo = _committed_copy(tmp_path)
     stack_file = repo / "stacks" / "Pulumi.dev.yaml"
     new_ciphertext = "v1:cm90YXRlZC1ibWMtYm0x"
     text = stack_file.read_text().replace("token_ms: 5000", "token_ms: 6000")
@@ -92,12 +98,7 @@ def test_a_lower_version_is_shown_as_a_downgrade_and_dotted_numbers_compare_as_n
 
 
 def test_reverting_the_version_against_a_ref_says_downgrade(tmp_path):
-    repo = tmp_path / "repo"
-    for part in ("components", "tools", "stacks"):
-        shutil.copytree(ROOT / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
-    _git(repo, "init", "-q")
-    _git(repo, "add", ".")
-    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "base")
+    repo = _committed_copy(tmp_path)
     stack_file = repo / "stacks" / "Pulumi.dev.yaml"
     stack_file.write_text(stack_file.read_text().replace('version: "4.9.3"', 'version: "4.9.2"'))
 

@@ -1,13 +1,12 @@
 """The node and storage scripts (components/scripts/*.sh) rendered for a stack and run on a fake host
-(tests/hostsim): the safety branches both ways (mkfs guard, cluster-start wait, authkey refusal, CHAP
-rotation), the calls they make and the files they write."""
+(tests/hostsim): the safety branches both ways (cluster-start wait, authkey refusal, CHAP rotation; the
+mkfs guard: test_hostsim_filesystems.py), the calls they make and the files they write."""
 from __future__ import annotations
 
 import base64
 
 import pytest
 
-from components.names import by_path_device
 from components.render import node_scripts, storage_scripts
 from components.render.tgt import render_targets_conf
 from tests.hostsim import Host, Reply
@@ -15,62 +14,6 @@ from tests.stacks import settings_of
 
 PROD = settings_of("prod")
 A, B = (n.name for n in PROD.nodes)
-
-# --- filesystems-create.sh: never mkfs a device that holds a filesystem -------------------------------------
-
-
-def _devices(s):
-    return [by_path_device(s, lun) for lun in s.storage.luns]
-
-
-@pytest.mark.parametrize("stack", ["prod", "lab"])  # xfs, ext4
-def test_mkfs_only_on_devices_without_a_signature(tmp_path, stack):
-    s = settings_of(stack)
-    devices = _devices(s)
-    fresh, used = devices[0], devices[1]
-    host = Host(tmp_path, {"blkid": [(f"-p -s TYPE -o value {used}", Reply("xfs\n")), ("*", Reply(rc=2))]})
-    run = host.run(node_scripts.filesystems(s, s.nodes[0]))
-    assert run.returncode == 0, run.output
-    mkfs = f"mkfs.{s.storage.fstype}"
-    made = [c.args[-1] for c in run.calls if c.name == mkfs]
-    assert made == [d for d in devices if d != used]
-    assert f"{used} already holds xfs: kept" in run.stdout
-    lun0 = s.storage.luns[0]
-    assert f"{mkfs} -q -L {lun0.fs_label} {fresh}" in run.lines(mkfs)
-    assert not run.called("mkfs.ext4 *" if s.storage.fstype == "xfs" else "mkfs.xfs *")
-    # Each new filesystem is mounted on a seed directory, filled from its directory, unmounted.
-    assert [c.args[0] for c in run.calls if c.name == "mount"] == made
-
-
-def test_mkfs_never_on_any_device_that_holds_a_filesystem(tmp_path):
-    run = Host(tmp_path, {"blkid": [("*", Reply("ext4\n"))]}).run(node_scripts.filesystems(PROD, PROD.nodes[0]))
-    assert run.returncode == 0, run.output
-    assert not run.called("mkfs*") and not run.lines("mount")
-    assert run.stdout.count("already holds ext4: kept") == len(PROD.storage.luns)
-
-
-@pytest.mark.parametrize("rc", [1, 4, 8])
-def test_mkfs_refused_when_blkid_cannot_read_the_device(tmp_path, rc):
-    run = Host(tmp_path, {"blkid": [("*", Reply(rc=rc))]}).run(node_scripts.filesystems(PROD, PROD.nodes[0]))
-    assert run.returncode == 1
-    assert f"blkid could not read {_devices(PROD)[0]} (exit {rc}): refusing to touch it" in run.stderr
-    assert not run.called("mkfs*")
-
-
-def test_mkfs_refused_on_a_mounted_device(tmp_path):
-    device = _devices(PROD)[0]
-    run = Host(tmp_path, {"blkid": [("*", Reply(rc=2))]}, mounted=[device]).run(
-        node_scripts.filesystems(PROD, PROD.nodes[0]))
-    assert run.returncode == 1
-    assert f"{device} is mounted: refusing mkfs" in run.stderr
-    assert not run.called("mkfs*")
-
-
-def test_the_secondary_never_runs_blkid_or_mkfs(tmp_path):
-    run = Host(tmp_path, {"blkid": [("*", Reply(rc=2))]}).run(node_scripts.filesystems(PROD, PROD.nodes[1]))
-    assert run.returncode == 0, run.output
-    assert run.calls == []
-
 
 # --- cluster-start.sh: wait for BOTH nodes --------------------------------------------------------------------
 
@@ -144,10 +87,11 @@ def test_authkey(tmp_path, existing, running, refused):
 
 DEV = settings_of("dev")
 SECRET = "secretpass123"
+MUTUAL = "mutualpass4567"
 ROT = storage_scripts.ROTATION_ACCOUNT
 
 
-def _listing(s, sessions=False, accounts=("bluemind",), drop_lun=None):
+def _listing(s, sessions=False, accounts=("bluemind", "bluemind-target (outgoing)"), drop_lun=None):
     st = s.storage
     lines = [f"Target 1: {st.target_iqn}", "    System information:", "        Driver: iscsi", "        State: ready",
              "    I_T nexus information:"]
@@ -168,7 +112,7 @@ def _listing(s, sessions=False, accounts=("bluemind",), drop_lun=None):
     return "\n".join(lines) + "\n"
 
 
-def _target_host(tmp_path, listing, accounts="Account list:\n    bluemind\n"):
+def _target_host(tmp_path, listing, accounts="Account list:\n    bluemind-target\n    bluemind\n"):
     sizes = [(f"--getsize64 /dev/{DEV.storage.host.volume_group}/{lun.slug}", Reply(f"{lun.size_gb * 10**9}\n"))
              for lun in DEV.storage.luns]
     return Host(tmp_path, {
@@ -183,7 +127,7 @@ def _chap_calls(run):
 
 def test_the_target_matches_and_the_chap_secret_is_set_again(tmp_path):
     run = _target_host(tmp_path, _listing(DEV)).run(storage_scripts.storage_targets(DEV),
-                                                      stdin=render_targets_conf(DEV, SECRET))
+                                                      stdin=render_targets_conf(DEV, SECRET, MUTUAL))
     assert run.returncode == 0, run.output
     chap = _chap_calls(run)
     assert chap[0] == f"tgtadm --lld iscsi --mode account --op new --user {ROT} --password " + chap[0].split()[-1]
@@ -194,16 +138,24 @@ def test_the_target_matches_and_the_chap_secret_is_set_again(tmp_path):
         f"tgtadm --lld iscsi --mode account --op new --user bluemind --password {SECRET}",
         "tgtadm --lld iscsi --mode account --op bind --tid 1 --user bluemind",
         f"tgtadm --lld iscsi --mode account --op delete --user {ROT}",
+        # the mutual account, re-created with the file's secret and bound as the target's outgoing one
+        "tgtadm --lld iscsi --mode account --op delete --user bluemind-target",
+        f"tgtadm --lld iscsi --mode account --op new --user bluemind-target --password {MUTUAL}",
+        "tgtadm --lld iscsi --mode account --op bind --tid 1 --user bluemind-target --outgoing",
     ]
-    assert SECRET not in run.stdout + run.stderr
+    assert SECRET not in run.stdout + run.stderr and MUTUAL not in run.stdout + run.stderr
+    # the digests on the live target too, every run (tgt-admin sets them only when it creates the target)
+    assert [line for line in run.lines("tgtadm") if "--op update" in line] == [
+        "tgtadm --lld iscsi --mode target --op update --tid 1 --name HeaderDigest --value CRC32C",
+        "tgtadm --lld iscsi --mode target --op update --tid 1 --name DataDigest --value None"]
     assert not run.lines("tgt-admin")
     conf = run.files["/etc/tgt/conf.d/bluemind-ha.conf"]
-    assert conf.text == render_targets_conf(DEV, SECRET) and conf.mode == 0o600 and conf.uid == 0
+    assert conf.text == render_targets_conf(DEV, SECRET, MUTUAL) and conf.mode == 0o600 and conf.uid == 0
 
 
 def test_a_leftover_rotation_account_is_deleted_first_and_a_missing_account_is_created(tmp_path):
     run = _target_host(tmp_path, _listing(DEV), accounts=f"Account list:\n    {ROT}\n").run(
-        storage_scripts.storage_targets(DEV), stdin=render_targets_conf(DEV, SECRET))
+        storage_scripts.storage_targets(DEV), stdin=render_targets_conf(DEV, SECRET, MUTUAL))
     chap = _chap_calls(run)
     assert chap[0] == f"tgtadm --lld iscsi --mode account --op delete --user {ROT}"
     assert "tgtadm --lld iscsi --mode account --op delete --user bluemind" not in chap
@@ -211,7 +163,7 @@ def test_a_leftover_rotation_account_is_deleted_first_and_a_missing_account_is_c
 
 
 def test_a_differing_target_is_recreated_only_without_sessions(tmp_path):
-    conf = render_targets_conf(DEV, SECRET)
+    conf = render_targets_conf(DEV, SECRET, MUTUAL)
     run = _target_host(tmp_path, _listing(DEV, drop_lun=3)).run(storage_scripts.storage_targets(DEV), stdin=conf)
     assert "tgt-admin --update iqn.2026-11.example.lab:bluemind-data" in run.lines("tgt-admin")
     # The listing stays without LUN 3 (the stub does not change): the step then fails, naming it.
@@ -219,7 +171,7 @@ def test_a_differing_target_is_recreated_only_without_sessions(tmp_path):
 
 
 def test_a_differing_target_with_sessions_is_left_alone_with_the_procedure(tmp_path):
-    conf = render_targets_conf(DEV, SECRET)
+    conf = render_targets_conf(DEV, SECRET, MUTUAL)
     run = _target_host(tmp_path, _listing(DEV, sessions=True, drop_lun=3)).run(storage_scripts.storage_targets(DEV),
                                                                              stdin=conf)
     assert run.returncode == 1
@@ -233,6 +185,6 @@ def test_a_missing_target_is_created(tmp_path):
     host = Host(tmp_path, {
         "tgtadm": [("--lld iscsi --op show --mode target", [Reply(""), Reply(_listing(DEV))]),
                    ("--lld iscsi --mode account --op show", Reply("Account list:\n"))]})
-    run = host.run(storage_scripts.storage_targets(DEV), stdin=render_targets_conf(DEV, SECRET))
+    run = host.run(storage_scripts.storage_targets(DEV), stdin=render_targets_conf(DEV, SECRET, MUTUAL))
     assert run.lines("tgt-admin") == ["tgt-admin --execute"]
     assert run.returncode == 0, run.output

@@ -18,6 +18,7 @@ from tests.hostsim import Host, Reply
 from tests.stacks import STACK_NAMES, settings_of
 
 CHAP = "chapSecret0123"
+MUTUAL = "mutualSecret4567"
 BMC = "bmcPw-{node}"
 AUTHKEY = bytes(range(128))
 URL = "https://pkg.bluemind.net/subscription-0123456789abcdef/bluemind/5"
@@ -37,7 +38,7 @@ def expected_node_secrets(s, node) -> dict[str, int]:
 
 def _secrets(s, node) -> list[bytes]:
     peer = next(n for n in s.nodes if n != node)
-    return [CHAP.encode(), AUTHKEY, URL.encode(), BMC.format(node=peer.name).encode(), b"PRIVATE KEY"]
+    return [CHAP.encode(), MUTUAL.encode(), AUTHKEY, URL.encode(), BMC.format(node=peer.name).encode(), b"PRIVATE KEY"]
 
 
 def _node_host(tmp_path, s):
@@ -60,7 +61,7 @@ def test_node_secret_files(tmp_path, stack, index):
     steps = [
         (node_scripts.bluemind_apt_source(s, node), apt_source_line(URL)),
         (node_scripts.corosync_authkey(s, node), base64.b64encode(AUTHKEY).decode()),
-        (login_script(s, node), iscsid_conf(s, CHAP)),
+        (login_script(s, node), iscsid_conf(s, CHAP, MUTUAL)),
         (sync_scripts.sync_key(s, node), ""),
     ]
     if peer.bmc:
@@ -80,7 +81,7 @@ def test_node_secret_files(tmp_path, stack, index):
     if peer.bmc:
         assert runs[-1].dirs["/etc/bluemind-ha/bmc"].mode == 0o700
     printed = "".join(r.stdout + r.stderr for r in runs)
-    for secret in (CHAP, URL, BMC.format(node=peer.name)):
+    for secret in (CHAP, MUTUAL, URL, BMC.format(node=peer.name)):
         assert secret not in printed
 
 
@@ -88,12 +89,13 @@ def test_node_secret_files(tmp_path, stack, index):
 def test_storage_host_secret_files(tmp_path, stack):
     s = settings_of(stack)
     run = Host(tmp_path, {"tgtadm": [("--lld iscsi --op show --mode target", Reply(""))]}).run(
-        storage_scripts.storage_targets(s), stdin=render_targets_conf(s, CHAP))
-    holding = {p for p, f in run.files.items() if f.content and CHAP.encode() in f.content}
-    assert holding == {"/etc/tgt/conf.d/bluemind-ha.conf"}
+        storage_scripts.storage_targets(s), stdin=render_targets_conf(s, CHAP, MUTUAL))
+    for secret in (CHAP, MUTUAL):
+        holding = {p for p, f in run.files.items() if f.content and secret.encode() in f.content}
+        assert holding == {"/etc/tgt/conf.d/bluemind-ha.conf"}
     conf = run.files["/etc/tgt/conf.d/bluemind-ha.conf"]
     assert (conf.mode, conf.uid, conf.gid) == (0o600, 0, 0)
-    assert CHAP not in run.stdout + run.stderr
+    assert CHAP not in run.stdout + run.stderr and MUTUAL not in run.stdout + run.stderr
 
 
 @pytest.mark.parametrize("stack", [n for n in STACK_NAMES if settings_of(n).libvirt is not None])

@@ -33,13 +33,17 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def _run(tmp_path, listeners, os_id="debian", version="12", synced="yes", peer_up=True, portal_up=True):
+def _run(tmp_path, listeners, os_id="debian", version="12", synced="yes", peer_up=True, portal_up=True,
+         route_src="10.22.0.11"):
     os_release = tmp_path / "os-release"
     os_release.write_text(f'ID={os_id}\nVERSION_ID="{version}"\n')
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     (bin_dir / "timedatectl").write_text(f"#!/bin/sh\necho {synced}\n")
     (bin_dir / "timedatectl").chmod(0o755)
+    # `ip -o route get <portal>`, as iproute2 prints it: which address the node would connect from.
+    (bin_dir / "ip").write_text(f'#!/bin/sh\necho "$4 via 10.20.0.1 dev bond0 src {route_src} uid 0 \\    cache "\n')
+    (bin_dir / "ip").chmod(0o755)
     ssh_port = listeners() if peer_up else _closed_port()
     portal_port = listeners() if portal_up else _closed_port()
     s = load_settings("prod")
@@ -66,6 +70,8 @@ def test_a_ready_node_passes(tmp_path, listeners):
     ({"synced": "no"}, "clock is not synchronized"),
     ({"peer_up": False}, "the peer does not answer"),
     ({"portal_up": False}, "iSCSI portal 127.0.0.1"),
+    # prod has a storage network: a route from the client address would take iSCSI across the client LAN
+    ({"route_src": "10.20.0.11"}, "reached from 10.20.0.11, not from the storage address 10.22.0.11"),
 ])
 def test_each_problem_fails_the_step_and_is_named(tmp_path, listeners, fault, named):
     result = _run(tmp_path, listeners, **fault)
@@ -73,5 +79,6 @@ def test_each_problem_fails_the_step_and_is_named(tmp_path, listeners, fault, na
 
 
 def test_every_problem_is_listed_in_one_run(tmp_path, listeners):
-    result = _run(tmp_path, listeners, version="11", synced="no", peer_up=False, portal_up=False)
-    assert result.returncode == 1 and result.stderr.count("\n  - ") == 4, result.stderr
+    result = _run(tmp_path, listeners, version="11", synced="no", peer_up=False, portal_up=False,
+                  route_src="10.20.0.11")
+    assert result.returncode == 1 and result.stderr.count("\n  - ") == 5, result.stderr

@@ -256,9 +256,12 @@ def test_the_san_admin_reads_which_initiators_and_chap_user_to_admit_from_the_ou
 
     settings = load_settings("prod")
     access = stack_outputs(settings)["san_access"]
-    assert access["target_iqn"] == settings.storage.target_iqn and access["portal"] == "10.20.0.40:3260"
-    assert access["initiators"] == {n.name: {"iqn": n.iqn, "address": n.ip} for n in settings.nodes}
+    assert access["target_iqn"] == settings.storage.target_iqn and access["portal"] == "10.22.0.40:3260"
+    # The ACL by the storage addresses; mutual CHAP and header digests on the SAN's side too.
+    assert access["initiators"] == {"bm-prod-a": {"iqn": "iqn.2026-11.com.example:bm-prod-a", "address": "10.22.0.11"},
+                                    "bm-prod-b": {"iqn": "iqn.2026-11.com.example:bm-prod-b", "address": "10.22.0.12"}}
     assert access["chap_username"] == settings.storage.chap_username
+    assert access["chap_mutual_username"] == "bluemind-target" and access["header_digest"] == "CRC32C"
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "lab"])

@@ -1,7 +1,6 @@
 """Pure tests of the cluster renderers: what an admin relies on in corosync.conf, the CIB and its push."""
 from __future__ import annotations
 
-import copy
 import re
 import xml.etree.ElementTree as ET
 
@@ -9,28 +8,23 @@ import pytest
 
 from components.render.cib import group_member_ids, render_cib
 from components.render.cib_merge import merge_cib
+from components.render.cib_nvsets import INSTANCE, META, PROPERTIES, nvpair_value, nvpairs
 from components.render.corosync import render_corosync
 from components.render.tgt import render_targets_conf
-from components.settings import parse_settings
-from tools.stackfile import load_settings, read_stack_config
+from tests.stacks import settings_of, with_storage_network
+from tools.stackfile import load_settings
 
 
 def manual_prod():
-    config, secrets = read_stack_config("prod")
-    config = copy.deepcopy(config)
-    for node in config["nodes"]:
-        del node["bmc"]
-    config["failover"] = "manual"
-    return parse_settings("prod", config, secrets)
+    return settings_of("prod-manual")
 
 
 def props(cib: ET.Element) -> dict[str, str]:
-    return {p.get("name"): p.get("value") for p in cib.iter("nvpair")
-            if p in cib.find("configuration/crm_config").iter("nvpair")}
+    return nvpairs(cib.find("configuration/crm_config"), PROPERTIES)
 
 
 def params(primitive: ET.Element) -> dict[str, str]:
-    return {p.get("name"): p.get("value") for p in primitive.findall("instance_attributes/nvpair")}
+    return nvpairs(primitive, INSTANCE)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "lab"])
@@ -69,7 +63,7 @@ def test_cib_holds_one_ipmi_fence_device_per_node_never_run_by_its_own_target(st
         assert p["lanplus"] == "1" and p["method"] == "onoff" and "password" not in p
         assert p["privlvl"] == "operator"
         # The group's threshold never reaches a fence device (rsc_defaults): a flaky BMC must not ban it.
-        assert device.find("meta_attributes/nvpair[@name='migration-threshold']").get("value") == "0"
+        assert nvpair_value(device, META, "migration-threshold") == "0"
         # Only the primary's device waits: the primary wins a split while the group runs nowhere, and the
         # wait is shorter than priority-fencing-delay, so the node running the group wins otherwise.
         if node == s.nodes[0]:
@@ -101,7 +95,7 @@ def test_group_moves_storage_then_vip_then_postgresql_then_bluemind(stack):
     members = [p.get("id") for p in group.findall("primitive")]
     filesystems = {params(p)["directory"]: p for p in group.findall("primitive[@type='Filesystem']")}
     assert {"/var/spool/cyrus", "/var/lib/cyrus", "/var/lib/postgresql"} <= set(filesystems)
-    assert all(params(p)["device"].startswith("/dev/disk/by-path/ip-") for p in filesystems.values())
+    assert all(params(p)["device"].startswith("/dev/disk/by-label/") for p in filesystems.values())  # never a LUN number
     vip = group.find("primitive[@id='vip']")
     assert vip.get("type") == "IPaddr2" and params(vip)["ip"] == s.network.vip
     assert members.index("vip") > max(members.index(f.get("id")) for f in filesystems.values())
@@ -155,15 +149,15 @@ def test_manual_mode_never_moves_the_group_after_failures():
     """The seed: no automatic changeover without STONITH, failed monitors and starts included."""
     manual = ET.fromstring(render_cib(manual_prod()))
     assert props(manual)["start-failure-is-fatal"] == "false"
-    assert manual.find(".//rsc_defaults//nvpair[@name='migration-threshold']").get("value") == "0"
+    assert nvpair_value(manual.find(".//rsc_defaults"), META, "migration-threshold") == "0"
     fenced = ET.fromstring(render_cib(load_settings("prod")))
     assert props(fenced)["start-failure-is-fatal"] == "true"  # a push must turn a former manual mode's back
-    assert fenced.find(".//rsc_defaults//nvpair[@name='migration-threshold']").get("value") == "3"
+    assert nvpair_value(fenced.find(".//rsc_defaults"), META, "migration-threshold") == "3"
 
 
 def test_stickiness_prevents_failback():
     cib = ET.fromstring(render_cib(load_settings("dev")))
-    defaults = {p.get("name"): p.get("value") for p in cib.iter("nvpair") if p.get("id").startswith("bluemind-ha-rsc")}
+    defaults = nvpairs(cib.find(".//rsc_defaults"), META)
     assert int(defaults["resource-stickiness"]) > 0 and defaults["migration-threshold"] == "3"
 
 
@@ -186,26 +180,41 @@ LIVE = """<cib validate-with="pacemaker-3.9" epoch="7" num_updates="3" admin_epo
 
 def test_cib_push_keeps_admin_state_and_replaces_what_we_own():
     merged = ET.fromstring(merge_cib(LIVE, render_cib(load_settings("dev"))))
-    options = {p.get("name"): p.get("value") for p in merged.iter("nvpair") if p.get("id", "").startswith(("o", "cib"))}
+    options = nvpairs(merged.find(".//crm_config"), PROPERTIES)
     assert options["maintenance-mode"] == "true" and options["dc-version"] == "2.1.5"  # admin's and pacemaker's
     assert options["stonith-enabled"] == "true"                                        # ours wins
-    assert merged.find(".//node[@uname='bm1']//nvpair[@name='standby']").get("value") == "on"
+    assert nvpair_value(merged.find(".//node[@uname='bm1']"), INSTANCE, "standby") == "on"
     assert merged.find(".//rsc_location[@id='cli-prefer-bluemind']") is not None     # a move survives
     assert merged.find(".//rsc_location[@id='stale']") is None                       # ours are replaced
     assert merged.find(".//primitive[@id='old-member']") is None
-    assert merged.find(".//group[@id='bluemind']//nvpair[@name='target-role']").get("value") == "Stopped"
+    assert nvpair_value(merged.find(".//group[@id='bluemind']"), META, "target-role") == "Stopped"
     assert merged.find(".//primitive[@id='fs-var-spool-cyrus']") is not None
-    defaults = {p.get("name"): p.get("value") for p in merged.find(".//rsc_defaults").iter("nvpair")}
+    defaults = nvpairs(merged.find(".//rsc_defaults"), META)
     assert defaults["is-managed"] == "false"                                          # an admin's maintenance
     assert defaults["migration-threshold"] == "3"                                     # ours wins
 
 
-def test_targets_conf_admits_only_the_two_nodes_with_chap():
+def _acl(conf: str, kind: str) -> list[str]:
+    return [line.split()[1] for line in conf.splitlines() if line.strip().startswith(f"initiator-{kind} ")]
+
+
+def test_targets_conf_admits_only_the_two_nodes_with_mutual_chap():
     s = load_settings("dev")
-    conf = render_targets_conf(s, "s3cret-chap")
-    assert [line.split()[1] for line in conf.splitlines() if line.strip().startswith("initiator-name")] == \
-        [n.iqn for n in s.nodes]
-    assert "incominguser bluemind s3cret-chap" in conf
+    conf = render_targets_conf(s, "s3cret-chap", "mutual-s3cret")
+    assert _acl(conf, "name") == [n.iqn for n in s.nodes]
+    assert _acl(conf, "address") == [n.ip for n in s.nodes]
+    assert "    incominguser bluemind s3cret-chap\n" in conf
+    assert "    outgoinguser bluemind-target mutual-s3cret\n" in conf
+    # tgt answers HeaderDigest=None unless the target is set to CRC32C (the nodes require it)
+    assert "    HeaderDigest CRC32C\n    DataDigest None\n" in conf
+
+
+def test_with_a_storage_network_the_acl_is_the_storage_addresses_alone():
+    """tgt admits an address OR a name: an IQN listed would let a foreign address in with a guessed IQN."""
+    s = with_storage_network("dev")
+    conf = render_targets_conf(s, "s3cret-chap", "mutual-s3cret")
+    assert _acl(conf, "address") == ["10.97.0.11", "10.97.0.12"]
+    assert _acl(conf, "name") == []
     assert [int(line.split()[1]) for line in conf.splitlines() if line.strip().startswith("lun ")] == \
         [lun.number for lun in s.storage.luns]
 
@@ -218,9 +227,9 @@ def test_each_probed_service_tells_its_agent_the_stop_ops_timeout():
 
     for stack in ("dev", "prod"):
         cib = ET.fromstring(render_cib(load_settings(stack)))
-        agents = cib.findall(".//primitive[@provider='bluemind-ha']")
+        agents = cib.findall(".//primitive[@provider='bluemind-ha'][@type='service']")
         assert len(agents) >= 5
         for prim in agents:
-            params = {nv.get("name"): nv.get("value") for nv in prim.find("instance_attributes")}
+            params = nvpairs(prim, INSTANCE)
             stop = prim.find("operations/op[@name='stop']").get("timeout")
             assert f"{params['stop_timeout']}s" == stop, prim.get("id")

@@ -1,7 +1,6 @@
 """Day-2 renderers: what is synced, the CIB's sync/check/alert members, the update scripts, the runbooks."""
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import subprocess
@@ -12,10 +11,11 @@ import pytest
 
 from components.render import update
 from components.render.cib import render_cib
+from components.render.cib_nvsets import INSTANCE, nvpairs
 from components.render.lsyncd import SYNC_KEY, render_lsyncd_conf
 from components.render.runbooks import manual_takeover_runbook, os_upgrade_runbook, switchover_commands
-from components.settings import Sync
 from components.sync_paths import NEVER_SYNCED, SYNCED, excluded_paths, sync_roots
+from tests.stacks import settings_with
 from tools.stackfile import load_settings
 
 NODE_SPECIFIC = ("/etc/hostname", "/etc/hosts", "/etc/machine-id", "/etc/network/interfaces",
@@ -26,7 +26,7 @@ NODE_SPECIFIC = ("/etc/hostname", "/etc/hosts", "/etc/machine-id", "/etc/network
 
 
 def _with_sync(stack: str, paths=(), excludes=()):
-    return dataclasses.replace(load_settings(stack), sync=Sync(extra_paths=tuple(paths), extra_excludes=tuple(excludes)))
+    return settings_with(stack, sync={"extra_paths": list(paths), "extra_excludes": list(excludes)})
 
 
 def _first_match(rules, relative: str) -> str | None:
@@ -39,7 +39,13 @@ def _first_match(rules, relative: str) -> str | None:
 
 
 # --- what is synced ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("extra", [(), ("/etc",), ("/var/lib",)])
+# An admin cannot list /etc or /var/lib (system directories are refused), but may list a node-specific file,
+# or a directory that holds one: the exclusions must still come first.
+NODE_SPECIFIC_DIRECTORIES = ("/etc/bluemind-ha", "/etc/corosync", "/etc/iscsi", "/etc/lsyncd", "/etc/network",
+                             "/etc/pacemaker", "/var/lib/pacemaker")
+
+
+@pytest.mark.parametrize("extra", [(), NODE_SPECIFIC, NODE_SPECIFIC_DIRECTORIES], ids=["none", "files", "directories"])
 def test_node_specific_files_are_excluded_before_anything_includes_them(extra):
     s = _with_sync("dev", paths=extra)
     for path in NODE_SPECIFIC:
@@ -100,7 +106,7 @@ def test_probed_services_run_under_the_service_agent_so_a_failed_probe_restarts_
     assert len(services) == len(members) - len(cib.findall(".//group/primitive[@type='Filesystem']")) - 1  # - vip
     probed = {}
     for prim in services:
-        params = {p.get("name"): p.get("value") for p in prim.iterfind("instance_attributes/nvpair")}
+        params = nvpairs(prim, INSTANCE)
         if prim.get("class") == "systemd":
             assert not params and prim.get("id") == f"svc-{prim.get('type')}"
             continue
@@ -176,8 +182,8 @@ def test_post_install_refuses_outside_maintenance_mode(tmp_path):
 
 def test_the_release_changes_with_the_version_and_with_the_repository_and_hides_the_subscription():
     s = load_settings("prod")
-    newer = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, version="5.3.3"))
-    moved = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, apt_repository="https://mirror.example/bm"))
+    newer = settings_with("prod", bluemind={"version": "5.3.3"})
+    moved = settings_with("prod", bluemind={"apt_repository": "https://mirror.example/bm"})
     assert len({update.release_id(x) for x in (s, newer, moved)}) == 3
     assert update.release_id(s).startswith("5.3.2+") and s.bluemind.apt_repository not in update.release_id(s)
 
@@ -215,7 +221,7 @@ def test_switchover_moves_waits_and_clears_the_real_group():
 
 
 def test_manual_takeover_confirms_power_off_before_quorum_and_fenced_stacks_confirm_instead():
-    manual = manual_takeover_runbook(dataclasses.replace(load_settings("dev"), failover="manual"))
+    manual = manual_takeover_runbook(settings_with("dev", failover="manual"))
     for node in ("bm1", "bm2"):
         section = manual.split(f"## {node} is down")[1].split("##")[0]
         assert section.index("chassis power status") < section.index("corosync-quorumtool -e 1") \

@@ -11,8 +11,8 @@ import pytest
 
 from components.remote_step import STEP_ORDER
 from components.render.firewall import firewall_script, render_ruleset
-from components.settings import SettingsError, parse_settings
-from tests.stacks import settings_with
+from components.settings import SettingsError
+from tests.stacks import settings_of, settings_with
 from tools.stackfile import load_settings, read_stack_config
 
 RULE = re.compile(r"^(?:ip saddr (?P<src>\S+) )?(?:ip daddr (?P<dst>\S+) )?"
@@ -88,9 +88,10 @@ def expected_in(self_ip, peer_ip, vip, ports, links=()) -> set[tuple]:
     return rules | {("tcp", p, None, vip) for p in ports}
 
 
-def expected_out(peer_ip, portal, bmc, links=(), vip=None) -> set[tuple]:
+def expected_out(peer_ip, portal, bmc, links=(), vip=None, storage_ip=None) -> set[tuple]:
     rules = {("tcp", f"from {p}", vip, None) for p in MAIL_WEB}  # BlueMind's sessions picked up mid-stream
-    rules |= {("udp", 5405, None, peer_ip), ("tcp", 22, None, peer_ip), ("tcp", portal[1], None, portal[0]),
+    # iSCSI, from the storage address alone when there is a storage network
+    rules |= {("udp", 5405, None, peer_ip), ("tcp", 22, None, peer_ip), ("tcp", portal[1], storage_ip, portal[0]),
              # SSH sessions conntrack picks up mid-stream (pulumi's, when the table is first loaded)
              ("tcp", "from 22", None, "@admin_networks"), ("tcp", "from 22", None, peer_ip)}
     rules |= {("udp", 5405 + n, None, theirs) for n, _, theirs in links}
@@ -103,11 +104,11 @@ def expected_out(peer_ip, portal, bmc, links=(), vip=None) -> set[tuple]:
 EXPECTED = {
     "prod": {
         "bm-prod-a": (expected_in("10.20.0.11", "10.20.0.12", "10.20.0.50", MAIL_WEB, [(1, "10.21.0.1", "10.21.0.2")]),
-                      expected_out("10.20.0.12", ("10.20.0.40", 3260), ("10.30.0.12", 623), [(1, None, "10.21.0.2")],
-                                   vip="10.20.0.50")),
+                      expected_out("10.20.0.12", ("10.22.0.40", 3260), ("10.30.0.12", 623), [(1, None, "10.21.0.2")],
+                                   vip="10.20.0.50", storage_ip="10.22.0.11")),
         "bm-prod-b": (expected_in("10.20.0.12", "10.20.0.11", "10.20.0.50", MAIL_WEB, [(1, "10.21.0.2", "10.21.0.1")]),
-                      expected_out("10.20.0.11", ("10.20.0.40", 3260), ("10.30.0.11", 623), [(1, None, "10.21.0.1")],
-                                   vip="10.20.0.50")),
+                      expected_out("10.20.0.11", ("10.22.0.40", 3260), ("10.30.0.11", 623), [(1, None, "10.21.0.1")],
+                                   vip="10.20.0.50", storage_ip="10.22.0.12")),
     },
     "dev": {
         "bm1": (expected_in("192.168.150.11", "192.168.150.12", "192.168.150.100", MAIL_WEB + XMPP),
@@ -127,19 +128,13 @@ CASES = [(stack, node) for stack in EXPECTED for node in EXPECTED[stack]]
 
 
 @pytest.mark.parametrize("stack,node", CASES)
-def test_exactly_these_ports_are_open_inbound(stack, node):
+@pytest.mark.parametrize("chain", ["input", "output"])
+def test_exactly_these_ports_are_open_inbound_and_these_destinations_outbound(stack, node, chain):
     s = load_settings(stack)
     ruleset = render_ruleset(s, s.node(node))
-    assert policy(ruleset, "input") == "drop"
-    assert inbound(ruleset) == EXPECTED[stack][node][0]
-
-
-@pytest.mark.parametrize("stack,node", CASES)
-def test_exactly_these_destinations_are_open_outbound(stack, node):
-    s = load_settings(stack)
-    ruleset = render_ruleset(s, s.node(node))
-    assert policy(ruleset, "output") == "drop"
-    assert outbound(ruleset) == EXPECTED[stack][node][1]
+    assert policy(ruleset, chain) == "drop"
+    opened = inbound(ruleset) if chain == "input" else outbound(ruleset)
+    assert opened == EXPECTED[stack][node][0 if chain == "input" else 1]
 
 
 @pytest.mark.parametrize("stack", sorted(EXPECTED))
@@ -190,12 +185,7 @@ def test_enabled_must_be_a_yaml_boolean(value):
 
 
 def test_manual_failover_opens_no_ipmi():
-    config, secrets = read_stack_config("prod")
-    config = copy.deepcopy(config)
-    for node in config["nodes"]:
-        del node["bmc"]
-    config["failover"] = "manual"
-    s = parse_settings("prod", config, secrets)
+    s = settings_of("prod-manual")
     out = outbound(render_ruleset(s, s.nodes[0]))
     assert not {r for r in out if r[1] == 623}
     assert out == EXPECTED["prod"]["bm-prod-a"][1] - {("udp", 623, None, "10.30.0.12")}

@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from components.render.cib import fence_id, fence_parameters, render_cib
+from components.render.cib_nvsets import INSTANCE, nvpairs
 from components.render.fence_preflight import agent_stdin, preflight_script
 from components.render.iscsi_initiator import initiatorname_iscsi, iscsid_conf, login_script
 from components.render.storage_scripts import storage_targets
@@ -29,7 +30,7 @@ def _cib_device_parameters(stack: str, node_name: str) -> dict[str, str]:
     s = load_settings(stack)
     root = ET.fromstring(render_cib(s))
     primitive = root.find(f".//primitive[@id='{fence_id(s.node(node_name))}']")
-    return {nv.get("name"): nv.get("value") for nv in primitive.findall("./instance_attributes/nvpair")}
+    return nvpairs(primitive, INSTANCE)
 
 
 def _shellcheck(script: str) -> None:
@@ -100,18 +101,24 @@ def test_initiator_files_carry_the_node_identity_and_the_chap_credentials(stack)
     s = load_settings(stack)
     for node in s.nodes:
         assert initiatorname_iscsi(node) == f"InitiatorName={node.iqn}\n"
-    conf = iscsid_conf(s, "chap-secret-1234")
+    conf = iscsid_conf(s, "chap-secret-1234", "mutual-secret-5678")
     settings = dict(line.split(" = ", 1) for line in conf.splitlines() if " = " in line and not line.startswith("#"))
     assert settings["node.startup"] == "automatic"
     assert settings["node.session.auth.username"] == s.storage.chap_username
     assert settings["node.session.auth.password"] == "chap-secret-1234"
+    # Mutual CHAP: the node asks the target to prove itself with the second secret.
+    assert settings["node.session.auth.username_in"] == s.storage.chap_mutual_username
+    assert settings["node.session.auth.password_in"] == "mutual-secret-5678"
+    # CRC32C header digests, required (no None fallback); data digests off (README, "Security model").
+    assert settings["node.conn[0].iscsi.HeaderDigest"] == "CRC32C"
+    assert settings["node.conn[0].iscsi.DataDigest"] == "None"
     # Dead-path detection plus queueing must end before the CIB's Filesystem monitor times out, so a lost
     # LUN is a clean monitor failure, not a hung one.
     monitor = ET.fromstring(render_cib(s)).find(".//primitive[@type='Filesystem']/operations/op[@name='monitor']")
     detect = int(settings["node.conn[0].timeo.noop_out_interval"]) + int(settings["node.conn[0].timeo.noop_out_timeout"])
     assert detect + int(settings["node.session.timeo.replacement_timeout"]) < int(monitor.get("timeout").rstrip("s"))
     with pytest.raises(ValueError):
-        iscsid_conf(s, "two\nlines")
+        iscsid_conf(s, "two\nlines", "mutual-secret-5678")
 
 
 @pytest.mark.parametrize("fstype", ["xfs", "ext4"])
@@ -125,6 +132,5 @@ def test_the_storage_step_names_the_grow_command_of_each_luns_filesystem(fstype)
     commands = dict(re.findall(r"\[(\d+)\]='([^']*)'", re.search(r"^declare -A grow_filesystem=\((.*)\)$",
                                                                   storage_targets(s), re.M).group(1)))
     expected = {str(lun.number): (f"xfs_growfs {lun.directory}" if fstype == "xfs" else
-                                  f"resize2fs /dev/disk/by-path/ip-{s.storage.portal}-iscsi-{s.storage.target_iqn}"
-                                  f"-lun-{lun.number}") for lun in s.storage.luns}
+                                  f"resize2fs /dev/disk/by-label/{lun.fs_label}") for lun in s.storage.luns}
     assert commands == expected

@@ -12,7 +12,8 @@ from tests.conftest import require_tool
 
 FILES = sorted(p.name for p in SCRIPTS_DIR.glob("*.sh"))
 # Sourced by steps, never run on their own.
-PARTS = {LIB, "update-common.sh", "iscsi-node-record.sh", "filesystems-create.sh", "qnetd-host.sh", "qdevice-host.sh"}
+PARTS = {LIB, "update-common.sh", "iscsi-node-record.sh", "filesystems-create.sh", "lun-add.sh", "lun-label.sh",
+         "iscsi-second-portal.sh", "iscsi-multipath.sh", "qnetd-host.sh", "qdevice-host.sh"}
 STEPS = [name for name in FILES if name not in PARTS]
 
 

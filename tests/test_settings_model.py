@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from components.render.cib import render_cib
+from components.render.cib_nvsets import META, PROPERTIES, nvpairs
 from components.render.corosync import render_corosync
 from components.services import group_services
 from components.settings import (
@@ -62,7 +63,8 @@ def test_the_failover_policy_is_derived_once_from_the_mode():
     assert manual.policy == FailoverPolicy(two_node=False, stonith_enabled=False, no_quorum_policy="freeze",
                                            migration_threshold=0, start_failure_is_fatal=False)
     for s in (fenced, manual, arbitrated):
-        props = {n.get("name"): n.get("value") for n in ET.fromstring(render_cib(s)).iter("nvpair")}
+        cib = ET.fromstring(render_cib(s))
+        props = nvpairs(cib.find(".//crm_config"), PROPERTIES) | nvpairs(cib.find(".//rsc_defaults"), META)
         assert props.get("priority-fencing-delay", "0s") == f"{s.policy.priority_fencing_delay_s}s"
         assert ("device {" in render_corosync(s)) == s.policy.quorum_device
         assert props["stonith-enabled"] == str(s.policy.stonith_enabled).lower()
@@ -90,7 +92,7 @@ def test_several_alert_recipients_are_each_a_cib_recipient():
 
 def test_the_offline_plan_supplies_placeholder_secrets_and_says_which():
     read = read_stack("prod")
-    assert read.placeholders == ["corosync_authkey", "chap_password", "subscription_url",
+    assert read.placeholders == ["corosync_authkey", "chap_password", "chap_mutual_password", "subscription_url",
                                  "bmc_password_bm_prod_a", "bmc_password_bm_prod_b"]
     assert set(read.placeholders) <= read.secrets
     bare = read_stack("prod", placeholders=False)

@@ -13,9 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.settings_refusal_cases import CASES, FILE, Case, edits
+from tests.settings_refusal_cases import CASES as BASE_CASES
+from tests.settings_refusal_cases import FILE, Case, edits
+from tests.settings_refusal_qdevice import QDEVICE_CASES
 from tools import plan
 from tools.stackfile import stack_file
+
+CASES = BASE_CASES + QDEVICE_CASES
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBPROCESS = CASES[::12]

@@ -12,7 +12,8 @@ from tools.stackfile import load_settings
 
 HEALTHY = {"members": "1 bm-prod-a member\n2 bm-prod-b member\n", "me": "bm-prod-a", "stonith": "true",
            "fence_rc": "0", "located": "bm-prod-a\n", "mounted": "yes", "http": "302", "group_maintenance": "",
-           "maintenance_mode": "", "held": "\n".join(HELD_PACKAGES), "target": "masked"}
+           "maintenance_mode": "", "held": "\n".join(HELD_PACKAGES), "target": "masked",
+           "source": "/dev/sdb", "label_dev": "/dev/sdb"}
 
 
 def _run(tmp_path, **scenario) -> subprocess.CompletedProcess:
@@ -30,6 +31,8 @@ def _run(tmp_path, **scenario) -> subprocess.CompletedProcess:
         "systemctl": f'[ "$1 $2" = "is-enabled bluemind.target" ] && echo {state["target"]}',
         "findmnt": f'[ {state["mounted"]} = yes ] && echo "$4"; true',
         "curl": f"printf {state['http']}",
+        "readlink": f'case "$2" in /dev/disk/by-label/*) printf %s "{state["label_dev"]}" ;; '
+                    f'*) printf %s "{state["source"]}" ;; esac',
     }
     for name, body in stubs.items():
         (bin_dir / name).write_text(f"#!/bin/bash\n{body}\n")
@@ -41,7 +44,7 @@ def _run(tmp_path, **scenario) -> subprocess.CompletedProcess:
 def test_a_healthy_cluster_passes_every_check(tmp_path):
     result = _run(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "FAIL" not in result.stdout and result.stdout.count("PASS") == 2 + 2 + 1 + 2 + 11 + 1 + 2
+    assert "FAIL" not in result.stdout and result.stdout.count("PASS") == 2 + 2 + 1 + 2 + 2 * 11 + 1 + 2
 
 
 @pytest.mark.parametrize(("fault", "failing"), [
@@ -52,6 +55,8 @@ def test_a_healthy_cluster_passes_every_check(tmp_path):
     ({"located": ""}, "runs on exactly one node (nowhere)"),
     ({"mounted": "no"}, "/var/lib/postgresql is mounted here, once"),
     ({"me": "bm-prod-b"}, "/var/spool/cyrus is not mounted here (the group runs on bm-prod-a)"),
+    ({"source": "/dev/sdq"}, "/var/spool/cyrus is its LUN, found by its label cyrus"),
+    ({"me": "bm-prod-b", "label_dev": ""}, "the label cyrus leads to a disk here"),
     ({"http": "503"}, "answers on the VIP 10.20.0.50"),
     ({"group_maintenance": "true"}, "pacemaker manages the group bluemind"),
     ({"maintenance_mode": "true"}, "the cluster is not in maintenance-mode"),

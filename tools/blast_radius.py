@@ -48,6 +48,14 @@ def _set_secret(key: str) -> Callable[[Config], None]:
     return edit
 
 
+def _raise_generation(node_index: int) -> Callable[[Config], None]:
+    # The admin's move after a node's host was reinstalled or replaced (README, "A node rebuilt or replaced").
+    def edit(c: Config) -> None:
+        node = c["nodes"][node_index]
+        node["generation"] = node.get("generation", 0) + 1
+    return edit
+
+
 def _add_sync_path(path: str) -> Callable[[Config], None]:
     def edit(c: Config) -> None:
         c.setdefault("sync", {}).setdefault("extra_paths", []).append(path)
@@ -66,6 +74,7 @@ CASES: dict[str, dict[str, Case]] = {
                                                               "https://pkg.bluemind.net/bm/4.10/bookworm")),
         "subscription": Case("subscription_url (secure)", _set_secret("subscription_url")),
         "sync_path": Case("sync.extra_paths", _add_sync_path("/etc/bm-local-policy")),
+        "generation": Case("nodes[1].generation", _raise_generation(1)),
     },
     "prod": {
         "vip": Case("network.vip", _set_at(("network", "vip"), "10.20.0.51")),
@@ -78,6 +87,7 @@ CASES: dict[str, dict[str, Case]] = {
                                                               "https://pkg.bluemind.net/bm/5.4/bookworm")),
         "subscription": Case("subscription_url (secure)", _set_secret("subscription_url")),
         "sync_path": Case("sync.extra_paths", _add_sync_path("/etc/bm-local-policy")),
+        "generation": Case("nodes[1].generation", _raise_generation(1)),
     },
 }
 
@@ -95,15 +105,17 @@ def blast(stack: str, edit: Callable[[Config], None]) -> PlanDiff:
 
 
 def table() -> str:
-    rows = ["| stack | setting changed | resources updated in place | replaced | changed but ignored |",
-            "|---|---|---|---|---|"]
+    rows = ["| stack | setting changed | resources updated in place | replaced | changed but ignored | "
+            "added, removed |", "|---|---|---|---|---|---|"]
     for stack, cases in CASES.items():
         for case in cases.values():
             d = blast(stack, case.edit)
             in_place = sorted(d.touched - d.replaced)
             ignored = sorted(f"{c.name} ({', '.join(c.ignored_inputs)})" for c in d.changed if c.ignored_inputs)
+            added_removed = [f"+{name}" for _, name in d.added] + [f"-{name}" for _, name in d.removed]
             rows.append(f"| {stack} | `{case.setting}` | {', '.join(in_place) or '-'} | "
-                        f"{', '.join(sorted(d.replaced)) or '-'} | {', '.join(ignored) or '-'} |")
+                        f"{', '.join(sorted(d.replaced)) or '-'} | {', '.join(ignored) or '-'} | "
+                        f"{', '.join(added_removed) or '-'} |")
     return "\n".join(rows) + "\n"
 
 

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.render.cib_nvsets import INSTANCE, first_nvset, set_nvpairs
+
 # Every step runs at the same simulated instant: the timestamps written into the status section (and so
 # the output) are byte-identical across runs, and a fail count injected by one step has not expired
 # (failure-timeout) when the next step reads it.
@@ -176,14 +178,7 @@ def with_node_attributes(cib: str, attributes: Mapping[str, Mapping[str, str]]) 
         transient = state.find("transient_attributes")
         if transient is None:
             transient = ET.SubElement(state, "transient_attributes", id=node_id)
-        nvset = transient.find("instance_attributes")
-        if nvset is None:
-            nvset = ET.SubElement(transient, "instance_attributes", id=f"status-{node_id}")
-        for name, value in pairs.items():
-            pair = nvset.find(f"nvpair[@name='{name}']")
-            if pair is None:
-                pair = ET.SubElement(nvset, "nvpair", id=f"status-{node_id}-{name}", name=name)
-            pair.set("value", value)
+        set_nvpairs(first_nvset(transient, INSTANCE, f"status-{node_id}"), pairs)
     return ET.tostring(root, encoding="unicode")
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from components.names import GROUP_ID
 from components.settings import Settings
-from tools import crmsim, failover_qdevice
+from tools import crmsim, failover_qdevice, failover_watch
 from tools import failover_model as cibs
 from tools import failover_words as words
 from tools.failover_model import Model, Votequorum, model
@@ -316,13 +316,14 @@ def run_matrix(settings: Settings, cib_xml: str, failing_members: Iterable[str] 
 
         # The longest chain first, so both workers stay busy until the end.
         jobs = ([active_crash_and_return, passive_crash, race_with_group_stopped, flaky_fence_device, uplink_lost,
-                 maintenance]
-                + [monitor_fails(r) for r in failing] + (failover_qdevice.jobs(m, settled.cib, active, passive) if q.device else []))
+                 lambda: failover_watch.outcomes(m, settled.cib, active, passive, _outcome), maintenance]
+                + [monitor_fails(r) for r in failing] + failover_qdevice.jobs(m, settled.cib, active, passive))
         results = [o for future in [pool.submit(job) for job in jobs] + [cold_start] for o in future.result()]
     by_key = {o.key: o for o in results}
     by_key["fence-race"] = _fence_race(m, active, passive, by_key["active-crash"], by_key["passive-crash"])
     order = ["active-crash", "passive-crash", "fence-race", "fence-race-stopped", "fence-fails", "fence-device-flaky",
-             "failback", "fence-race-after-failover", "uplink-lost", "uplink-lost-both", "boot-alone", "maintenance"]
+             "failback", "fence-race-after-failover", "uplink-lost", "uplink-lost-both", "iscsi-watch-passive",
+             "iscsi-watch-active", "boot-alone", "maintenance"]
     outcomes = [by_key[key] for key in order if key in by_key] + [o for o in results if o.key not in order]
     return Matrix(stack=settings.stack, active=active, passive=passive, members=m.members, quorum=q,
                   outcomes=tuple(outcomes))

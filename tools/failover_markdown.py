@@ -6,6 +6,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 from components.names import GROUP_ID
+from components.render.cib_nvsets import META, nvpair_value
 from components.settings import Settings
 from tools import crmsim
 from tools.failover import run_matrix
@@ -54,7 +55,7 @@ def failover_markdown(settings: Settings, cib_xml: str) -> str:
     for o in matrix.outcomes:
         lines.append(f"| {_cell(o.when)} | {_cell(o.does)} | {'no' if o.unsafe else 'yes'} |")
     non_critical = sorted(p.get("id") for p in ET.fromstring(cib_xml).iter("primitive")
-                          if p.find("meta_attributes/nvpair[@name='critical'][@value='false']") is not None)
+                          if nvpair_value(p, META, "critical") == "false")
     first_moves_at = model(settings, cib_xml).migration_threshold[matrix.members[0]]
     if not first_moves_at:
         lines += ["", "A failed monitor of any other member likewise restarts that member and the members after it "

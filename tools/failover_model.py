@@ -7,7 +7,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from components.agents import ISCSI_WATCH_AGENT_TYPE
 from components.names import GROUP_ID
+from components.render.cib_nvsets import INSTANCE, META, PROPERTIES, first_nvset, nvpairs, set_id_of, set_nvpair
 from components.render.corosync import render_corosync
 from components.settings import Settings
 
@@ -43,12 +45,6 @@ def _seconds(duration: str) -> float:
     return int(match.group(1)) * unit
 
 
-def _nvpairs(element: ET.Element | None, tag: str) -> dict[str, str]:
-    if element is None:
-        return {}
-    return {nv.get("name"): nv.get("value") for block in element.findall(tag) for nv in block.findall("nvpair")}
-
-
 @dataclass(frozen=True)
 class Model:
     members: tuple[str, ...]  # the group, in start order
@@ -58,6 +54,7 @@ class Model:
     fence_devices: Mapping[str, str]  # fenced node -> the stonith primitive that fences it
     fence_monitor_ms: Mapping[str, int]  # stonith primitive -> its recurring monitor's interval
     ping: tuple[str, int, tuple[str, ...]] | None  # the uplink watch: (node attribute, its value per target, targets)
+    storage_watch: tuple[str, int] | None  # the clone's primitive watching the iSCSI storage, its monitor interval
     nodes: tuple[str, str]
     quorum: Votequorum
 
@@ -65,20 +62,20 @@ class Model:
 def model(settings: Settings, cib_xml: str) -> Model:
     root = ET.fromstring(cib_xml)
     group = root.find(f".//resources/group[@id='{GROUP_ID}']")
-    defaults = _nvpairs(root.find(".//rsc_defaults"), "meta_attributes")
-    group_meta = _nvpairs(group, "meta_attributes")
+    defaults = nvpairs(root.find(".//rsc_defaults"), META)
+    group_meta = nvpairs(group, META)
     members, monitors, thresholds = [], {}, {}
     for primitive in group.findall("primitive"):
         rsc = primitive.get("id")
         members.append(rsc)
         monitor = primitive.find("operations/op[@name='monitor']")
         monitors[rsc] = int(_seconds(monitor.get("interval")) * 1000)
-        meta = {**defaults, **group_meta, **_nvpairs(primitive, "meta_attributes")}
+        meta = {**defaults, **group_meta, **nvpairs(primitive, META)}
         threshold = meta.get("migration-threshold", "INFINITY")
         thresholds[rsc] = 0 if threshold.upper() in ("INFINITY", "+INFINITY") else int(threshold)
     delays, devices, device_monitors = {}, {}, {}
     for device in root.iterfind(".//resources/primitive[@class='stonith']"):
-        params = _nvpairs(device, "instance_attributes")
+        params = nvpairs(device, INSTANCE)
         monitor = device.find("operations/op[@name='monitor']")
         if monitor is not None:
             device_monitors[device.get("id")] = int(_seconds(monitor.get("interval")) * 1000)
@@ -91,11 +88,15 @@ def model(settings: Settings, cib_xml: str) -> Model:
                 devices[target] = device.get("id")
     ping = None
     for primitive in root.iterfind(".//resources/clone/primitive[@class='ocf'][@provider='pacemaker'][@type='ping']"):
-        params = _nvpairs(primitive, "instance_attributes")
+        params = nvpairs(primitive, INSTANCE)
         # ocf:pacemaker:ping's defaults: attribute pingd, multiplier 1
         ping = (params.get("name", "pingd"), int(params.get("multiplier", "1")), tuple(params["host_list"].split()))
+    watch = root.find(f".//resources/clone/primitive[@type='{ISCSI_WATCH_AGENT_TYPE}']")
+    storage_watch = None if watch is None else (
+        watch.get("id"), int(_seconds(watch.find("operations/op[@name='monitor']").get("interval")) * 1000))
     return Model(members=tuple(members), monitor_ms=monitors, migration_threshold=thresholds,
                  static_fence_delay_s=delays, fence_devices=devices, fence_monitor_ms=device_monitors, ping=ping,
+                 storage_watch=storage_watch,
                  nodes=(settings.nodes[0].name, settings.nodes[1].name),
                  quorum=votequorum(render_corosync(settings)))
 
@@ -122,10 +123,7 @@ def _with_group_meta(cib: str, name: str, value: str) -> str:
     --set-parameter NAME --parameter-value VALUE` sets it."""
     root = ET.fromstring(cib)
     group = root.find(f".//resources/group[@id='{GROUP_ID}']")
-    meta = group.find("meta_attributes")
-    if meta is None:
-        meta = ET.SubElement(group, "meta_attributes", id=f"{GROUP_ID}-meta_attributes")
-    ET.SubElement(meta, "nvpair", id=f"{meta.get('id')}-{name}", name=name, value=value)
+    set_nvpair(first_nvset(group, META, set_id_of(GROUP_ID, META)), name, value)
     return ET.tostring(root, encoding="unicode")
 
 
@@ -136,8 +134,7 @@ def with_update_window(cib: str) -> str:
 
 def with_maintenance_mode(cib: str) -> str:
     root = ET.fromstring(cib)
-    props = root.find(".//crm_config/cluster_property_set")
-    ET.SubElement(props, "nvpair", id=f"{props.get('id')}-maintenance-mode", name="maintenance-mode", value="true")
+    set_nvpair(root.find(f".//crm_config/{PROPERTIES}"), "maintenance-mode", "true")
     return ET.tostring(root, encoding="unicode")
 
 

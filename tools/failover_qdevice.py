@@ -54,7 +54,9 @@ def arbitrated_split(m: Model, active: str, passive: str, active_lost: f.Outcome
 
 
 def jobs(m: Model, settled_cib: str, active: str, passive: str) -> list:
-    """The arbitrator's own rows, each a job for run_matrix's pool."""
+    """The arbitrator's own rows, each a job for run_matrix's pool (none without an arbitrator)."""
+    if not m.quorum.device:
+        return []
     primary = m.nodes[0]
     other = next(n for n in m.nodes if n != primary)
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HOSTSIM = ("tests/test_hostsim_update.py", "tests/test_hostsim_nodes.py")
+HOSTSIM = ("tests/test_hostsim_update.py", "tests/test_hostsim_nodes.py", "tests/test_hostsim_filesystems.py",
+           "tests/test_hostsim_cluster_steps.py", "tests/test_hostsim_storage_sync.py")
 SECRETS = ("tests/test_hostsim_secrets.py",)
 SETS = ("tests/test_complete_sets.py",)
 
@@ -53,9 +54,10 @@ MUTANTS = (
     Mutant(S + "update-post-install.sh", "if ! holds_vip; then", "if holds_vip; then", "post_install"),
     Mutant(S + "update-post-install.sh", "[ \"$rc\" -eq 3 ] &&", "[ \"$rc\" -ge 1 ] &&", "post_install"),
     # filesystems-create.sh: never mkfs a device that holds a filesystem
-    Mutant(S + "filesystems-create.sh", "0) echo \"$dev already holds $found: kept\"; return 0 ;;",
-           "0) echo \"$dev already holds $found: kept\" ;;", "mkfs"),
-    Mutant(S + "filesystems-create.sh", "    *) echo \"blkid could not", "    1) echo \"blkid could not", "mkfs"),
+    Mutant(S + "filesystems-create.sh", "ensure_label \"$dev\" \"$found\" \"$label\" \"$legacy\" \"$dir\" \"$fs\" ;;",
+           "ensure_label \"$dev\" \"$found\" \"$label\" \"$legacy\" \"$dir\" \"$fs\" ;&", "mkfs",
+           why="a device holding a filesystem falls through to mkfs"),
+    Mutant(S + "filesystems-create.sh", "    *) fail \"blkid could not", "    1) fail \"blkid could not", "mkfs"),
     Mutant(S + "filesystems-create.sh", "if grep -q \"^$dev \" /proc/mounts", "if false", "mkfs"),
     Mutant(S + "filesystems-create.sh", "-q -L \"$label\" \"$dev\"; else", "-q -f -L \"$label\" \"$dev\"; else", "mkfs"),
     # cluster-start.sh: both members

@@ -37,6 +37,7 @@ from components.render.cib import render_cib
 from components.render.corosync import render_corosync
 from components.render.tgt import render_targets_conf
 from components.settings import NAMESPACE, Settings, SettingsError, parse_settings
+from components.settings.errors import warning_line
 from tools.stackfile import ROOT, StackFileError, read_stack
 
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -259,7 +260,8 @@ def write_plan(stack: str, out_dir: Path, config: dict[str, Any] | None = None,
     (out_dir / "cluster" / "cib.xml").write_text(cib)
     if settings.storage.kind == "tgt":
         (out_dir / "storage").mkdir()
-        (out_dir / "storage" / "targets.conf").write_text(render_targets_conf(settings, masked("chap_password")))
+        (out_dir / "storage" / "targets.conf").write_text(render_targets_conf(settings, masked("chap_password"),
+                                                                                    masked("chap_mutual_password")))
 
     hosts = ([n.name for n in settings.nodes] + ["hypervisor"] + ([settings.storage.host.name] if settings.storage.host else [])
              + ([settings.qdevice.name] if settings.qdevice else []))
@@ -301,8 +303,10 @@ def summary(s: Settings, out_dir: Path, placeholders: list[str] | None = None) -
         lines.append(f"    LUN {lun.number:>2} {lun.size_gb:>6} GB  {lun.directory}")
     if s.storage.kind == "external":
         lines.append(f"    before the first `pulumi up`, the SAN's ACL on {s.storage.target_iqn} admits, with CHAP user "
-                     f"{s.storage.chap_username!r} and the secret chap_password:")
-        lines += [f"      {n.iqn}  ({n.name}, {n.ip})" for n in s.nodes]
+                     f"{s.storage.chap_username!r} and the secret chap_password, and answers as mutual CHAP user "
+                     f"{s.storage.chap_mutual_username!r} with the secret chap_mutual_password, with CRC32C header "
+                     "digests:")
+        lines += [f"      {n.iqn}  ({n.name}, from {n.iscsi_ip})" for n in s.nodes]
     mode = ("automatic (STONITH on, two_node)" if s.fenced
             else "manual (no STONITH: a lone node freezes; an admin takes over)")
     lines.append(f"  failover: {mode}; corosync links: {2 if s.second_link else 1}, token {s.cluster.token_ms} ms")
@@ -312,6 +316,7 @@ def summary(s: Settings, out_dir: Path, placeholders: list[str] | None = None) -
                      f"and the peer; outbound {'strict' if s.firewall.strict_output else 'open'}")
     else:
         lines.append("  firewall: off (firewall.enabled: false): the firewall step removes bluemind-ha's table")
+    lines += ["  WARNING " + warning_line(w) for w in s.warnings]
     if placeholders:
         lines.append(f"  secrets: PLACEHOLDERS for {', '.join(placeholders)} (the stack file holds none; set each "
                      f"with `pulumi config set --secret {NAMESPACE}:<key>` before `pulumi up`)")

@@ -11,6 +11,10 @@ SERVICE_AGENT_PROVIDER = "bluemind-ha"
 SERVICE_AGENT_TYPE = "service"
 SERVICE_AGENT_PATH = f"/usr/lib/ocf/resource.d/{SERVICE_AGENT_PROVIDER}/{SERVICE_AGENT_TYPE}"
 SERVICE_AGENT_SOURCE = Path(__file__).parent / "service"
+# ocf:bluemind-ha:iscsi_watch: the clone that watches each node's iSCSI sessions and LUNs (read-only).
+ISCSI_WATCH_AGENT_TYPE = "iscsi_watch"
+ISCSI_WATCH_AGENT_PATH = f"/usr/lib/ocf/resource.d/{SERVICE_AGENT_PROVIDER}/{ISCSI_WATCH_AGENT_TYPE}"
+ISCSI_WATCH_AGENT_SOURCE = Path(__file__).parent / ISCSI_WATCH_AGENT_TYPE
 
 # The mail alert agent (components/agents/alert_smtp) speaks SMTP to the configured relay itself: Debian's
 # sample goes through the node's sendmail, the clustered postfix, which is down exactly during a failover.
@@ -24,6 +28,10 @@ def service_agent_source() -> str:
     """The text of ocf:bluemind-ha:service, to install at SERVICE_AGENT_PATH (0755)."""
     return SERVICE_AGENT_SOURCE.read_text()
 
+
+def iscsi_watch_agent_source() -> str:
+    """The text of ocf:bluemind-ha:iscsi_watch, to install at ISCSI_WATCH_AGENT_PATH (0755)."""
+    return ISCSI_WATCH_AGENT_SOURCE.read_text()
 
 
 def alert_agent_source() -> str:

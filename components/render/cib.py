@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
+from components.agents import ALERT_AGENT_PATH, ISCSI_WATCH_AGENT_TYPE, SERVICE_AGENT_PROVIDER, SERVICE_AGENT_TYPE
 from components.names import (
     GROUP_ID,
+    ISCSI_WATCH_CLONE_ID,
+    ISCSI_WATCH_ID,
+    SYNC_REPORTS,
     VIP_ID,
     bmc_password_file,
-    by_path_device,
     fence_id,
     fs_id,
+    group_filesystems,
     group_member_ids,
+    lun_device,
+    mounted_device,
 )
+from components.render.cib_nvsets import INSTANCE, META, PROPERTIES, append_nvset, set_id_of
 from components.services import LSYNCD, Service, group_services
 from components.settings import Lun, Node, Settings
 
@@ -53,13 +59,6 @@ class _Ids:
         return value
 
 
-def _nvset(parent: ET.Element, tag: str, set_id: str, pairs: list[tuple[str, str]], ids: _Ids) -> ET.Element:
-    nvset = ET.SubElement(parent, tag, id=ids(set_id))
-    for name, value in pairs:
-        ET.SubElement(nvset, "nvpair", id=ids(set_id, name), name=name, value=value)
-    return nvset
-
-
 def _op(ops: ET.Element, rsc: str, name: str, interval: str, timeout: str, ids: _Ids, **extra: str) -> ET.Element:
     op = ET.SubElement(ops, "op", id=ids(rsc, name, "interval", interval), name=name, interval=interval, timeout=timeout)
     for key, value in extra.items():
@@ -75,7 +74,7 @@ def _primitive(parent: ET.Element, rsc: str, cls: str, rtype: str, provider: str
     attrs["type"] = rtype
     prim = ET.SubElement(parent, "primitive", attrs)
     if params:
-        _nvset(prim, "instance_attributes", f"{rsc}-instance_attributes", params, ids)
+        append_nvset(prim, INSTANCE, set_id_of(rsc, INSTANCE), params, ids)
     return prim, ET.SubElement(prim, "operations")
 
 
@@ -155,13 +154,13 @@ def _fence_device(resources: ET.Element, s: Settings, node: Node, ids: _Ids) -> 
     # the node it fences, so a few failed monitors (a flaky BMC) on the peer would ban it everywhere, and the
     # fencer ignores a device whose score on its own node is negative: the node could no longer be fenced.
     # 0 disables the threshold: a failing monitor restarts the device in place and raises an alert, forever.
-    _nvset(prim, "meta_attributes", f"{rsc}-meta_attributes", [("migration-threshold", "0")], ids)
+    append_nvset(prim, META, set_id_of(rsc, META), [("migration-threshold", "0")], ids)
     _op(ops, rsc, "monitor", "60s", "20s", ids)
 
 
 def _filesystem(group: ET.Element, s: Settings, lun: Lun, ids: _Ids) -> None:
     rsc = fs_id(lun)
-    params = [("device", by_path_device(s, lun)), ("directory", lun.directory), ("fstype", s.storage.fstype),
+    params = [("device", mounted_device(s, lun)), ("directory", lun.directory), ("fstype", s.storage.fstype),
               ("options", "noatime"), ("run_fsck", "auto"),
               # safe: kill only processes holding this mount, without walking /proc of a hung NFS: good for us.
               ("force_unmount", "safe")]
@@ -170,7 +169,15 @@ def _filesystem(group: ET.Element, s: Settings, lun: Lun, ids: _Ids) -> None:
     _op(ops, rsc, "stop", "0s", "120s", ids)
     monitor = _op(ops, rsc, "monitor", "20s", "40s", ids)
     # Level 10 reads from the device, so a LUN that vanished under a still-mounted filesystem is noticed.
-    _nvset(monitor, "instance_attributes", f"{rsc}-monitor-20s-instance_attributes", [("OCF_CHECK_LEVEL", "10")], ids)
+    append_nvset(monitor, INSTANCE, set_id_of(f"{rsc}-monitor-20s", INSTANCE), [("OCF_CHECK_LEVEL", "10")], ids)
+
+
+def filesystem_xml(s: Settings, lun: Lun) -> str:
+    """The LUN's Filesystem primitive alone, exactly as render_cib writes it: what the filesystems step inserts
+    into a live group when the LUN is new (components/scripts/lun-add.sh)."""
+    holder = ET.Element("group")
+    _filesystem(holder, s, lun, _Ids())
+    return ET.tostring(holder[0], encoding="unicode")
 
 
 def _vip(group: ET.Element, s: Settings, ids: _Ids) -> None:
@@ -222,6 +229,42 @@ def _uplink_watch(resources: ET.Element, constraints: ET.Element, s: Settings, i
                   operation="gt", value="0", type="integer")
 
 
+ISCSI_WATCH_MONITOR = "15s"
+
+
+def _storage_watch(resources: ET.Element, constraints: ET.Element, s: Settings, ids: _Ids) -> None:
+    """The iSCSI sessions are logged in at boot, outside pacemaker: a clone of ocf:bluemind-ha:iscsi_watch
+    checks each node's sessions and LUNs (read-only), so a dead session or a refused login on the passive
+    node is an alert now, not a failed mount at the next failover. The group starts after it. One failure
+    bans the watch from its node until failure-timeout (then it is tried again, and alerts again while the
+    storage is still broken): never a restart loop that mails every monitor. Fenced stacks also keep the
+    group with it: a node whose storage is broken cannot take the group, and the node running it hands it
+    over. A failure on the passive node moves nothing (the failover matrix shows both). Manual stacks only
+    alert: moving the group is the admin's."""
+    clone = ET.SubElement(resources, "clone", id=ids(ISCSI_WATCH_CLONE_ID))
+    st = s.storage
+    params = [("target", st.target_iqn), ("portals", " ".join(st.portals)),
+              ("devices", " ".join(lun_device(s, lun) for lun in st.luns)),
+              ("recovery_wait", str(st.replacement_timeout_s))]
+    if st.multipath:  # dm carries on over the other path: a dead path is logged, a LUN without any fails
+        params.append(("paths", "one"))
+    prim, ops = _primitive(clone, ISCSI_WATCH_ID, "ocf", ISCSI_WATCH_AGENT_TYPE, SERVICE_AGENT_PROVIDER, params, ids)
+    append_nvset(prim, META, set_id_of(ISCSI_WATCH_ID, META), [("migration-threshold", "1")], ids)
+    # Each timeout leaves the agent recovery_wait plus its margins (components/agents/iscsi_watch).
+    _op(ops, ISCSI_WATCH_ID, "start", "0s", "60s", ids)
+    _op(ops, ISCSI_WATCH_ID, "stop", "0s", "20s", ids)
+    _op(ops, ISCSI_WATCH_ID, "monitor", ISCSI_WATCH_MONITOR, "60s", ids)
+    # Optional: a start of the group waits for a start of the watch in the same transition (a cold start, a
+    # failover), but the watch coming back on the group's node (cleanup, failure-timeout) never restarts
+    # BlueMind, as a mandatory order would (crm_simulate shows it: tests/realtools/test_storage_watch_proofs.py).
+    ET.SubElement(constraints, "rsc_order", id=ids(GROUP_ID, "after", ISCSI_WATCH_CLONE_ID),
+                  first=ISCSI_WATCH_CLONE_ID, then=GROUP_ID, kind="Optional")
+    if s.policy.stonith_enabled:
+        ET.SubElement(constraints, "rsc_colocation", {"id": ids(GROUP_ID, "with", ISCSI_WATCH_CLONE_ID),
+                                                      "rsc": GROUP_ID, "with-rsc": ISCSI_WATCH_CLONE_ID,
+                                                      "score": "INFINITY"})
+
+
 def uplink_preference(s: Settings) -> int:
     """More than the whole group's stickiness (it adds up over the group's active members), so the preference
     moves the group; finite, so it cancels out when both nodes have it (pacemaker's scores saturate at
@@ -238,9 +281,12 @@ def _alerts(config: ET.Element, s: Settings, ids: _Ids) -> None:
     failover). Resource events include every failed monitor, the fence devices' too (a flaky BMC). Attribute
     changes are left out: every fail-count, probe and ping update would mail."""
     alert = ET.SubElement(ET.SubElement(config, "alerts"), "alert", id=ids("alert-mail"), path=ALERT_AGENT_PATH)
-    _nvset(alert, "meta_attributes", "alert-mail-meta_attributes", [("timeout", ALERT_TIMEOUT)], ids)
-    _nvset(alert, "instance_attributes", "alert-mail-instance_attributes",
-           [("relay", s.cluster.alert_relay), ("sender", f"bluemind-ha@{s.bluemind.url}")], ids)
+    append_nvset(alert, META, set_id_of("alert-mail", META), [("timeout", ALERT_TIMEOUT)], ids)
+    # An event of lsyncd's resource (a refused start, a sync that kept failing) quotes the guard's verdict and
+    # lsyncd's status: the mail then says what happened and what to run.
+    append_nvset(alert, INSTANCE, set_id_of("alert-mail", INSTANCE),
+                 [("relay", s.cluster.alert_relay), ("sender", f"bluemind-ha@{s.bluemind.url}"),
+                  ("details_resource", LSYNCD.rsc_id), ("details_files", " ".join(SYNC_REPORTS))], ids)
     select = ET.SubElement(alert, "select")
     for kind in ("select_nodes", "select_fencing", "select_resources"):
         ET.SubElement(select, kind)
@@ -254,7 +300,7 @@ def render_cib(s: Settings) -> str:
     cib = ET.Element("cib", {"validate-with": SCHEMA, "admin_epoch": "0", "epoch": "1", "num_updates": "0"})
     config = ET.SubElement(cib, "configuration")
     crm_config = ET.SubElement(config, "crm_config")
-    _nvset(crm_config, "cluster_property_set", PROPERTY_SET_ID, _properties(s), ids)
+    append_nvset(crm_config, PROPERTIES, PROPERTY_SET_ID, _properties(s), ids)
     ET.SubElement(config, "nodes")
 
     resources = ET.SubElement(config, "resources")
@@ -263,16 +309,23 @@ def render_cib(s: Settings) -> str:
             _fence_device(resources, s, node, ids)
     group = ET.SubElement(resources, "group", id=ids(GROUP_ID))
     # The group's priority makes its node win a fence race (priority-fencing-delay).
-    _nvset(group, "meta_attributes", f"{GROUP_ID}-meta_attributes", [("priority", str(GROUP_PRIORITY))], ids)
-    for lun in s.storage.luns:
+    append_nvset(group, META, set_id_of(GROUP_ID, META), [("priority", str(GROUP_PRIORITY))], ids)
+    before, after = group_filesystems(s)
+    for lun in before:
         _filesystem(group, s, lun, ids)
     _vip(group, s, ids)
+    for lun in after:
+        _filesystem(group, s, lun, ids)
     for svc in group_services(s.bluemind.major):
         prim = _service(group, svc, ids)
         if svc == LSYNCD:
             # The sync daemon must never cost a failover of the mail service: a non-critical member that keeps
             # failing stays stopped on its node (until failure-timeout) instead of pulling the whole group away.
-            _nvset(prim, "meta_attributes", f"{LSYNCD.rsc_id}-meta_attributes", [("critical", "false")], ids)
+            append_nvset(prim, META, set_id_of(LSYNCD.rsc_id, META), [("critical", "false")], ids)
+            # A failed start is the start-up guard refusing a stale push (or lsyncd failing outright): retrying
+            # at once cannot cure it, and without start-failure-is-fatal (manual mode) pacemaker would retry
+            # it, and mail it, in a loop. It stays stopped until failure-timeout or the admin's cleanup.
+            prim.find("operations/op[@name='start']").set("on-fail", "stop")
 
     constraints = ET.SubElement(config, "constraints")
     if s.policy.stonith_enabled:
@@ -281,16 +334,17 @@ def render_cib(s: Settings) -> str:
             ET.SubElement(constraints, "rsc_location", id=ids(fence_id(node), "avoids", node.name),
                           rsc=fence_id(node), node=node.name, score="-INFINITY")
         _uplink_watch(resources, constraints, s, ids)
+    _storage_watch(resources, constraints, s, ids)
 
     rsc_defaults = ET.SubElement(config, "rsc_defaults")
-    _nvset(rsc_defaults, "meta_attributes", "bluemind-ha-rsc-defaults", [
+    append_nvset(rsc_defaults, META, "bluemind-ha-rsc-defaults", [
         # Stickiness: a recovered node never pulls the group back (no failback, no second outage).
         ("resource-stickiness", str(s.cluster.stickiness)),
         ("migration-threshold", _migration_threshold(s)),
         ("failure-timeout", f"{s.cluster.failure_timeout_s}s"),
     ], ids)
     op_defaults = ET.SubElement(config, "op_defaults")
-    _nvset(op_defaults, "meta_attributes", "bluemind-ha-op-defaults", [("timeout", "60s")], ids)
+    append_nvset(op_defaults, META, "bluemind-ha-op-defaults", [("timeout", "60s")], ids)
     if s.cluster.alert_recipients:
         _alerts(config, s, ids)
     ET.SubElement(cib, "status")

@@ -8,12 +8,18 @@ those and replaces everything else we render. The push script runs
 it on the node (python3 is part of every Debian install), then `crm_diff` + `cibadmin --patch`, which is
 how pcs pushes a CIB too.
 
-Run as a script: `python3 cib_merge.py LIVE.xml RENDERED.xml > NEW.xml`.
+Run as a script: `python3 cib_merge.py LIVE.xml RENDERED.xml > NEW.xml`, with cib_nvsets.py next to it
+(cib-push.sh writes both).
 """
 from __future__ import annotations
 
 import sys
 import xml.etree.ElementTree as ET
+
+if __package__:
+    from components.render import cib_nvsets as nv
+else:  # a plain script on the node: cib-push.sh writes the module next to it
+    import cib_nvsets as nv
 
 OWNED_SECTIONS = ("resources", "fencing-topology", "alerts")
 # Properties and defaults are merged by name: an admin's maintenance-mode, or an is-managed=false in the
@@ -36,39 +42,21 @@ def _replace_in_place(parent: ET.Element, old: ET.Element | None, new: ET.Elemen
         parent[list(parent).index(old)] = new
 
 
-def _merge_sets(live: ET.Element, rendered: ET.Element) -> None:
-    """Our nvpairs are set by name, in our own sets; every other nvpair or set (an admin's, pacemaker's) stays."""
-    for new_set in rendered:
-        old_set = live.find(f"{new_set.tag}[@id='{new_set.get('id')}']")
-        if old_set is None:
-            live.append(new_set)
-            continue
-        for pair in new_set.findall("nvpair"):
-            _replace_in_place(old_set, old_set.find(f"nvpair[@name='{pair.get('name')}']"), pair)
-
-
 def _admin_meta(resources: ET.Element) -> dict[str, list[ET.Element]]:
     kept: dict[str, list[ET.Element]] = {}
     for owner in resources.iter():
         if owner.tag in ("primitive", "group", "clone"):
-            for meta in owner.findall("meta_attributes"):
-                pairs = [p for p in meta.findall("nvpair") if p.get("name") in ADMIN_META]
-                if pairs:
-                    kept[owner.get("id")] = pairs
+            pairs = nv.pairs_named(owner, nv.META, ADMIN_META)
+            if pairs:
+                kept[owner.get("id")] = pairs
     return kept
 
 
 def _restore_admin_meta(resources: ET.Element, kept: dict[str, list[ET.Element]]) -> None:
     for owner in resources.iter():
         pairs = kept.get(owner.get("id") or "")
-        if not pairs or owner.tag not in ("primitive", "group", "clone"):
-            continue
-        meta = owner.find("meta_attributes")
-        if meta is None:
-            meta = ET.Element("meta_attributes", id=f"{owner.get('id')}-meta_attributes")
-            owner.insert(0, meta)
-        names = {p.get("name") for p in meta.findall("nvpair")}
-        meta.extend(p for p in pairs if p.get("name") not in names)
+        if pairs and owner.tag in ("primitive", "group", "clone"):
+            nv.add_missing_nvpairs(nv.first_nvset(owner, nv.META, nv.set_id_of(owner.get("id"), nv.META)), pairs)
 
 
 def merge_cib(live_xml: str, rendered_xml: str) -> str:
@@ -76,7 +64,7 @@ def merge_cib(live_xml: str, rendered_xml: str) -> str:
     rendered = ET.fromstring(rendered_xml)
     live_config, new_config = live.find("configuration"), rendered.find("configuration")
     for tag in MERGED_BY_NAME:
-        _merge_sets(_section(live_config, tag), new_config.find(tag))
+        nv.merge_nvsets(_section(live_config, tag), new_config.find(tag))
 
     kept_meta = _admin_meta(_section(live_config, "resources"))
     for tag in OWNED_SECTIONS:

@@ -8,10 +8,11 @@ VirtualBMC endpoint is removed by components/render/vbmc.py's virtualbmc_delete.
 """
 from __future__ import annotations
 
-from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PATH, SERVICE_AGENT_PROVIDER
+from components.agents import ALERT_AGENT_PATH, ISCSI_WATCH_AGENT_PATH, SERVICE_AGENT_PATH, SERVICE_AGENT_PROVIDER
 from components.names import (
     LSYNCD_CONF,
     LSYNCD_UNIT,
+    SYNC_GUARD,
     SYNC_KEY,
     SYNC_KNOWN_HOSTS,
     SYNC_RSYNCD_CONF,
@@ -43,7 +44,7 @@ def bmc_password_delete(s: Settings, node: Node) -> str:
 def cluster_agents_delete(s: Settings, node: Node) -> str:
     return _remove_unless_used("cluster-agents", f"{node.name}: remove bluemind-ha's pacemaker agents",
                                f"//primitive[@provider='{SERVICE_AGENT_PROVIDER}'] | //alert",
-                               [SERVICE_AGENT_PATH, ALERT_AGENT_PATH])
+                               [SERVICE_AGENT_PATH, ISCSI_WATCH_AGENT_PATH, ALERT_AGENT_PATH])
 
 
 def sync_key_delete(s: Settings, node: Node) -> str:
@@ -60,5 +61,5 @@ def sync_trust_delete(s: Settings, node: Node) -> str:
 
 def sync_config_delete(s: Settings, node: Node) -> str:
     return _remove_unless_used("sync-config", f"{node.name}: remove lsyncd's configuration", _lsyncd_in_use(),
-                               [LSYNCD_CONF, LSYNCD_UNIT])
+                               [LSYNCD_CONF, LSYNCD_UNIT, SYNC_GUARD])
 

@@ -7,6 +7,9 @@ of at the first fence, when a failover hangs on it.
 """
 from __future__ import annotations
 
+import shlex
+
+from components.names import bmc_password_file
 from components.render.cib import fence_parameters
 from components.render.shell import Text, render
 from components.settings import Node, Settings
@@ -21,6 +24,15 @@ def agent_stdin(params: list[tuple[str, str]], action: str) -> str:
     return "\n".join(lines + [f"action={action}"]) + "\n"
 
 
+def ipmitool_power(s: Settings, node: Node, action: str) -> str:
+    """The ipmitool call, run on the peer of `node` (which keeps `node`'s BMC password), that asks `node`'s BMC
+    for `chassis power <action>`. -f: the password file pulumi up wrote; never the password on the command
+    line."""
+    bmc = node.bmc
+    return (f"ipmitool -I lanplus -C {s.cluster.ipmi_cipher} -H {bmc.address} -p {bmc.port} "
+            f"-U {shlex.quote(bmc.username)} -f {bmc_password_file(node)} chassis power {action}")
+
+
 def preflight_script(s: Settings, node: Node) -> str:
     """bash, run on `node`: exit 0 if the peer's fence device answers `status`, else 1 naming the peer's BMC."""
     peer = s.peer_of(node)
@@ -30,4 +42,5 @@ def preflight_script(s: Settings, node: Node) -> str:
               f"(user {peer.bmc.username})")
     return render("fence-preflight.sh", f"{node.name}: pre-flight of the fence device for {peer.name} (BMC {bmc})", {
         "node": node.name, "peer": peer.name, "bmc": bmc, "failed": failed, "timeout_s": PREFLIGHT_TIMEOUT_S,
+        "power_status": ipmitool_power(s, peer, "status"),
         "parameters": Text(agent_stdin(fence_parameters(s, peer), "status"), "PARAMETERS")})

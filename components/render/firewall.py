@@ -3,7 +3,8 @@
 Inbound is filtered strictly (policy drop). Open: loopback, replies (established/related), ICMP essentials,
 corosync from the peer on the link addresses, SSH from `firewall.admin_networks` and from the peer (lsyncd
 pushes over SSH), and BlueMind's public ports on the VIP only. Outbound (`firewall.output: strict`, the
-default) allows what a node needs: corosync and SSH to the peer, iSCSI to the portal, IPMI to the peer's BMC
+default) allows what a node needs: corosync and SSH to the peer, iSCSI to the portal (from the node's
+storage address when there is a storage network), IPMI to the peer's BMC
 (the node never fences itself), corosync-qdevice to the arbitrator (cluster.qdevice: TCP 5403; the program
 does not manage the arbitrator's own firewall), and, to any address, DNS, NTP, DHCP, HTTP(S) (apt: Debian and BlueMind's
 repository) and SMTP (postfix delivers mail, pacemaker's mail alerts). So a node cannot reach another BMC,
@@ -113,7 +114,10 @@ def outbound(s: Settings, node: Node) -> list[Opening]:
     # privileged ports: no unprivileged process can send from them.
     rules.append(Opening("tcp", tuple(p for p in public_ports(s) if p < 1024), s.network.vip, None,
                          "BlueMind's replies from the VIP", reply=True))
-    rules.append(Opening("tcp", (s.storage.portal_port,), None, s.storage.portal_ip, "iSCSI to the portal"))
+    # With a storage network, only from the node's storage address: a session the kernel would route out of the
+    # client network (a missing address, a wrong route) is dropped here instead of crossing the client LAN.
+    rules.append(Opening("tcp", (s.storage.portal_port,), node.storage_ip, s.storage.portal_ip,
+                         "iSCSI to the portal" + (" from the storage address" if node.storage_ip else "")))
     if peer.bmc is not None:
         rules.append(Opening("udp", (peer.bmc.port,), None, peer.bmc.address, f"IPMI to {peer.name}'s BMC (fencing)"))
     if s.qdevice is not None:

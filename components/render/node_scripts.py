@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.agents import ALERT_AGENT_PATH, SERVICE_AGENT_PATH, alert_agent_source
+from components.agents import (
+    ALERT_AGENT_PATH,
+    ISCSI_WATCH_AGENT_PATH,
+    SERVICE_AGENT_PATH,
+    alert_agent_source,
+    iscsi_watch_agent_source,
+)
 from components.names import (
     APT_KEYRING_PATH,
     APT_PIN_PATH,
@@ -24,8 +30,12 @@ from components.names import (
     RESOURCE_AGENTS_DEPS_DROPIN,
     SETTLE_TIMEOUT_S,
     bmc_password_file,
-    by_path_device,
+    fs_id,
+    group_member_ids,
+    legacy_fs_label,
+    lun_device,
 )
+from components.render.cib import filesystem_xml
 from components.render.shell import Text, render
 from components.services import active_only_units, group_services
 from components.settings import Node, Settings
@@ -43,9 +53,14 @@ BOOT_ORDER_UNITS = ("iscsid.service", "open-iscsi.service", "network-online.targ
 LOGIND_CONF = "# bluemind-ha: a fence's power-off (IPMI) is immediate, never a graceful shutdown\n[Login]\nHandlePowerKey=ignore\n"
 
 
-def resource_agents_deps_dropin() -> str:
-    """The resource-agents-deps.target drop-in: Requires= and After= the iSCSI sessions and the network."""
-    units = " ".join(BOOT_ORDER_UNITS)
+# With storage.multipath the LUNs are multipathd's maps: pacemaker also comes after it, and stops before it.
+MULTIPATH_UNIT = "multipathd.service"
+
+
+def resource_agents_deps_dropin(multipath: bool = False) -> str:
+    """The resource-agents-deps.target drop-in: Requires= and After= the iSCSI sessions and the network (and
+    multipathd with storage.multipath)."""
+    units = " ".join(BOOT_ORDER_UNITS + ((MULTIPATH_UNIT,) if multipath else ()))
     return ("# bluemind-ha: pacemaker (After=resource-agents-deps.target) starts after, and on a shutdown stops\n"
             "# before, the iSCSI sessions and the network: BlueMind stops while its LUNs are still reachable.\n"
             f"[Unit]\nRequires={units}\nAfter={units}\n")
@@ -68,7 +83,9 @@ def systemd_timeout_dropins(s: Settings) -> dict[str, str]:
             for svc in group_services(s.bluemind.major) if svc.probe is None}
 
 
+# The merge runs on the node as a plain script, with the nvset module it imports beside it.
 CIB_MERGE_SOURCE = (Path(__file__).parent / "cib_merge.py").read_text()
+CIB_NVSETS_SOURCE = (Path(__file__).parent / "cib_nvsets.py").read_text()
 
 
 PREFLIGHT_TIMEOUT_S = 5
@@ -76,13 +93,13 @@ PREFLIGHT_TIMEOUT_S = 5
 
 def preflight(s: Settings, node: Node) -> str:
     """Checked before anything changes on `node`: Debian 12, a synchronized clock, the peer reachable on its
-    address (lsyncd's SSH), the iSCSI portal reachable. Lists every problem, then fails. (Not the second
+    address (lsyncd's SSH), the iSCSI portal reachable (from the storage address, with a storage network). Lists every problem, then fails. (Not the second
     link's address: only corosync's UDP is open there once the host firewall is on, and a re-run of this
     step on a live cluster must pass.)"""
     return render("preflight.sh", f"{node.name}: pre-flight", {
         "node": node.name, "os_release": "/etc/os-release", "portal_ip": s.storage.portal_ip,
         "portal_port": s.storage.portal_port, "ssh_port": 22, "timeout_s": PREFLIGHT_TIMEOUT_S,
-        "peer_addresses": [s.peer_of(node).ip]})
+        "peer_addresses": [s.peer_of(node).ip], "storage_ip": node.storage_ip or ""})
 
 
 def cluster_packages(s: Settings, node: Node) -> str:
@@ -116,29 +133,59 @@ def bluemind_packages(s: Settings, node: Node) -> str:
 
 def cluster_agents(s: Settings, node: Node) -> str:
     """stdin: ocf:bluemind-ha:service, the resource agent that checks what BlueMind's bm-checks check; plus
-    the mail alert agent when the stack sends alerts. Also what pacemaker needs of systemd: the boot and
+    ocf:bluemind-ha:iscsi_watch (the storage watch clone's agent), and the mail alert agent when the stack
+    sends alerts. Also what pacemaker needs of systemd: the boot and
     shutdown order (resource-agents-deps.target), the power key ignored (logind), bluemind.target masked, and
     the CIB's timeouts on the `systemd:` members."""
     alert = bool(s.cluster.alert_recipient)
     return render("cluster-agents.sh", f"{node.name}: bluemind-ha's pacemaker agents, boot order, power key",
-                  {"service_agent": SERVICE_AGENT_PATH, "alert_agent": ALERT_AGENT_PATH if alert else "",
+                  {"service_agent": SERVICE_AGENT_PATH, "iscsi_watch_agent": ISCSI_WATCH_AGENT_PATH,
+                   "iscsi_watch_agent_text": Text(iscsi_watch_agent_source(), "ISCSI_WATCH_AGENT"),
+                   "alert_agent": ALERT_AGENT_PATH if alert else "",
                    "alert_agent_text": Text(alert_agent_source() if alert else "\n", "ALERT_AGENT"),
-                   "deps_dropin": RESOURCE_AGENTS_DEPS_DROPIN, "deps_conf": resource_agents_deps_dropin(),
+                   "deps_dropin": RESOURCE_AGENTS_DEPS_DROPIN, "deps_conf": resource_agents_deps_dropin(s.storage.multipath),
                    "logind_dropin": LOGIND_DROPIN, "logind_conf": LOGIND_CONF, "bluemind_target": BLUEMIND_TARGET,
                    "timeout_dropins": systemd_timeout_dropins(s)})
 
 
+def _legacy_labels(s: Settings) -> list[str]:
+    """Each LUN's label from an earlier version, adopted by relabelling; none where it is another LUN's label
+    now (that filesystem would be another directory's data)."""
+    current = {lun.fs_label for lun in s.storage.luns}
+    return [legacy_fs_label(lun) if legacy_fs_label(lun) not in current else "" for lun in s.storage.luns]
+
+
 def filesystems(s: Settings, node: Node) -> str:
-    """Mount points on both nodes; each LUN's filesystem created once, on the primary node, never over a
-    device that holds one."""
-    primary = node == s.nodes[0]
+    """Mount points on both nodes; each LUN's filesystem created once and labelled, never over a device that
+    holds one, by one node: the primary before the cluster exists, the node running the group after (a LUN
+    new to a live cluster: only in a maintenance window, seeded from that node with its writers stopped)."""
     luns = s.storage.luns
-    title = f"{node.name}: shared filesystems" + (" (created here, once)" if primary else " (mount points)")
-    variables = {"directories": [lun.directory for lun in luns]}
-    if not primary:  # the other node's script holds no mkfs at all
-        return render("filesystems.sh", title, variables, parts={"filesystems-create.sh": ""})
-    return render("filesystems.sh", title, {**variables, "devices": [by_path_device(s, lun) for lun in luns],
-                                            "labels": [lun.fs_label for lun in luns], "fstype": s.storage.fstype})
+    members = group_member_ids(s)
+    return render("filesystems.sh", f"{node.name}: shared filesystems (created and labelled once)", {
+        "directories": [lun.directory for lun in luns], "devices": [lun_device(s, lun) for lun in luns],
+        "labels": [lun.fs_label for lun in luns], "legacy_labels": _legacy_labels(s),
+        "fs_ids": [fs_id(lun) for lun in luns], "fs_xml": [filesystem_xml(s, lun) for lun in luns],
+        "before_ids": [members[members.index(fs_id(lun)) + 1] for lun in luns],
+        "fstype": s.storage.fstype, "node": node.name, "primary": "true" if node == s.nodes[0] else "false",
+        "mount_by_label": _mount_by_label(s),
+        "group": GROUP_ID, "maintenance_window": "true" if s.storage.maintenance_window else "false",
+        "settle_timeout_s": SETTLE_TIMEOUT_S})
+
+
+def filesystem_labels(s: Settings, node: Node) -> str:
+    """On both nodes, after both filesystems steps: each LUN's label leads to that LUN and nothing else, and
+    udev knows it (the Filesystem resources mount /dev/disk/by-label/<label>)."""
+    luns = s.storage.luns
+    return render("filesystem-labels.sh", f"{node.name}: each LUN found by its label", {
+        "devices": [lun_device(s, lun) for lun in luns], "labels": [lun.fs_label for lun in luns],
+        "directories": [lun.directory for lun in luns],
+        "mount_by_label": _mount_by_label(s)})
+
+
+def _mount_by_label(s: Settings) -> str:
+    """Whether the Filesystem resources mount by label (names.mounted_device): then /dev/disk/by-label must
+    lead to each LUN; with storage.multipath they mount the LUN's map."""
+    return "false" if s.storage.multipath else "true"
 
 
 def corosync_authkey(s: Settings, node: Node) -> str:
@@ -172,4 +219,5 @@ def cib_push(s: Settings, node: Node) -> str:
     """stdin: the rendered CIB. Splice it into the live CIB (keeping admin state), verify the result, and
     patch only the difference, like pcs does."""
     return render("cib-push.sh", f"{node.name}: push the CIB", {
-        "cib_merge_py": Text(CIB_MERGE_SOURCE, "PY"), "group": GROUP_ID, "settle_timeout_s": SETTLE_TIMEOUT_S})
+        "cib_merge_py": Text(CIB_MERGE_SOURCE, "PY"), "cib_nvsets_py": Text(CIB_NVSETS_SOURCE, "PY"),
+        "group": GROUP_ID, "settle_timeout_s": SETTLE_TIMEOUT_S})

@@ -5,10 +5,8 @@ Pure: Settings in, text out. The README and the stack outputs show them.
 """
 from __future__ import annotations
 
-import shlex
-
-from components.names import BLUEMIND_TARGET, GROUP_ID, HELD_PACKAGES, POLICY_RC, bmc_password_file
-from components.render.fence_preflight import PREFLIGHT_TIMEOUT_S, agent_stdin, fence_parameters
+from components.names import BLUEMIND_TARGET, GROUP_ID, HELD_PACKAGES, POLICY_RC, group_member_ids
+from components.render.fence_preflight import PREFLIGHT_TIMEOUT_S, agent_stdin, fence_parameters, ipmitool_power
 from components.render.shell import render
 from components.services import LSYNCD
 from components.settings import Node, Settings
@@ -21,6 +19,7 @@ def switchover_commands(s: Settings) -> str:
     """Move the BlueMind group to the node it is not on, wait until its last member runs there, then clear
     the move constraint (a leftover cli-prefer would pin the group and defeat the next failover)."""
     a, b = (n.name for n in s.nodes)
+    before_lsyncd = group_member_ids(s)[-2]
     return f"""# Switchover: move BlueMind to the other node (run on either node, as root).
 current=$(crm_resource --resource {GROUP_ID} --locate --quiet)
 if [ "$current" = {a} ]; then target={b}; else target={a}; fi
@@ -29,6 +28,14 @@ crm_resource --move --resource {GROUP_ID} --node "$target"
 deadline=$((SECONDS + {SWITCHOVER_TIMEOUT_S}))
 until [ "$(crm_resource --resource {LSYNCD.rsc_id} --locate --quiet 2>/dev/null)" = "$target" ]; do
   [ "$SECONDS" -lt "$deadline" ] || {{ echo "not on $target after {SWITCHOVER_TIMEOUT_S}s: see crm_mon -1" >&2; break; }}
+  # Everything else runs there, and lsyncd's start failed: its start-up guard refused (the peer is newer).
+  refused=$(crm_failcount --query --quiet --resource {LSYNCD.rsc_id} --operation start --interval 0 \\
+            --node "$target" 2>/dev/null || true)
+  if [ "$(crm_resource --resource {before_lsyncd} --locate --quiet 2>/dev/null)" = "$target" ] \\
+      && [ -n "$refused" ] && [ "$refused" != 0 ]; then
+    echo "BlueMind runs on $target, but not the config sync: see /var/log/lsyncd/guard on $target" >&2
+    break
+  fi
   sleep 5
 done
 # Always remove the move constraint, so the cluster is free to fail over again.
@@ -102,14 +109,11 @@ echo "$node upgraded and back in the cluster (BlueMind stays where it runs: no f
 """
 
 
-def _power_status(s: Settings, node: Node) -> str:
+def power_off_check(s: Settings, node: Node) -> str:
     if node.bmc is None:
         return (f"#    {node.name} has no BMC in the stack: check at its console or power supply that it is off.\n"
                 f"#    Do not go on while you are not sure.")
-    bmc = node.bmc
-    # -f: the password file pulumi up wrote; never the password on the command line.
-    return (f"ipmitool -I lanplus -C {s.cluster.ipmi_cipher} -H {bmc.address} -p {bmc.port} "
-            f"-U {shlex.quote(bmc.username)} -f {bmc_password_file(node)} chassis power status\n"
+    return (f"{ipmitool_power(s, node, 'status')}\n"
             f"#    It must print \"Chassis Power is off\". If it is on: ipmitool ... chassis power off, and check again.")
 
 
@@ -117,7 +121,7 @@ def _takeover(s: Settings, failed: Node, survivor: Node) -> str:
     if s.fenced:
         return f"""## {failed.name} is down and its fencing failed; run on {survivor.name}
 # 1. Make sure {failed.name} is really off (fencing could not prove it):
-{_power_status(s, failed)}
+{power_off_check(s, failed)}
 # 2. Tell the cluster {failed.name} is off, as if it had been fenced. Pacemaker then starts the group on {survivor.name}.
 stonith_admin --confirm {failed.name}
 # 3. Watch the group start:
@@ -125,7 +129,7 @@ crm_mon -1
 """
     return f"""## {failed.name} is down; run on {survivor.name}
 # 1. Make sure {failed.name} is off: without fencing, this is the only guard against both nodes mounting the LUNs.
-{_power_status(s, failed)}
+{power_off_check(s, failed)}
 # 2. Give {survivor.name} quorum alone ({survivor.name} is frozen without it):
 corosync-quorumtool -e 1
 # 3. Start the group: clear the old failures, and pacemaker starts it on {survivor.name}.
@@ -154,5 +158,6 @@ def verify_script(s: Settings) -> str:
     return render("verify.sh", f"verify the {s.stack} cluster", {
         "group": GROUP_ID, "url": s.bluemind.url, "vip": s.network.vip, "stonith": "true" if s.fenced else "false",
         "timeout_s": PREFLIGHT_TIMEOUT_S, "nodes": [n.name for n in s.nodes],
-        "directories": [lun.directory for lun in s.storage.luns], "peer_fence_parameters": peer_parameters,
+        "directories": [lun.directory for lun in s.storage.luns],
+        "labels": [lun.fs_label for lun in s.storage.luns], "peer_fence_parameters": peer_parameters,
         "held": HELD_PACKAGES, "bluemind_target": BLUEMIND_TARGET})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from components.names import GROUP_ID, TARGETS_CONF, by_path_device
+from components.names import GROUP_ID, TARGETS_CONF, mounted_device
 from components.render.shell import render
 from components.settings import Lun, Settings
 
@@ -31,7 +31,7 @@ def grow_filesystem_command(s: Settings, lun: Lun) -> str:
     mounted filesystem, so it runs on the node holding the group, without stopping anything."""
     if s.storage.fstype == "xfs":
         return f"xfs_growfs {shlex.quote(lun.directory)}"
-    return f"resize2fs {shlex.quote(by_path_device(s, lun))}"
+    return f"resize2fs {shlex.quote(mounted_device(s, lun))}"  # what the cluster mounts: never a LUN number
 
 
 def storage_targets(s: Settings) -> str:

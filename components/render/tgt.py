@@ -1,7 +1,8 @@
 """targets.conf for tgt, the iSCSI target on the storage host: one target, one LUN per shared directory,
-open only to the two nodes' initiator IQNs, with CHAP."""
+open only to the two nodes, with mutual CHAP."""
 from __future__ import annotations
 
+from components.names import ISCSI_DATA_DIGEST, ISCSI_HEADER_DIGEST
 from components.settings import Lun, Settings
 
 
@@ -16,7 +17,7 @@ def scsi_serial(lun: Lun) -> str:
     return f"bmha{lun.number:04d}"
 
 
-def render_targets_conf(s: Settings, chap_password: str) -> str:
+def render_targets_conf(s: Settings, chap_password: str, chap_mutual_password: str) -> str:
     st = s.storage
     lines = [
         f"# targets.conf of the bluemind-ha stack '{s.stack}', rendered by bluemind-ha. `pulumi up` owns it.",
@@ -34,8 +35,17 @@ def render_targets_conf(s: Settings, chap_password: str) -> str:
         ]
     # Only the two cluster nodes may log in, and only with the CHAP secret. tgt admits an initiator whose
     # address OR name is listed, and tgt-admin binds address ALL when no initiator-address is given, which
-    # would admit any IQN (verified with tgtd 1.0.85). So both lists name the two nodes and nothing else.
-    lines += [f"    initiator-address {node.ip}" for node in s.nodes]
-    lines += [f"    initiator-name {node.iqn}" for node in s.nodes]
-    lines += [f"    incominguser {st.chap_username} {chap_password}", "</target>", ""]
+    # would admit any IQN (verified with tgtd 1.0.85). With a storage network the ACL holds the nodes' storage
+    # addresses alone: an IQN is guessable, so a foreign address is refused whatever IQN it claims. Without one
+    # (a lab) both lists name the two nodes and nothing else.
+    lines += [f"    initiator-address {node.iscsi_ip}" for node in s.nodes]
+    if not s.storage_network:
+        lines += [f"    initiator-name {node.iqn}" for node in s.nodes]
+    # CRC32C header digests, required by the nodes' iscsid.conf too (why no data digests: iscsi_initiator.py).
+    # tgt answers None, whatever an initiator offers, unless the target is set so (verified with tgtd 1.0.85).
+    lines += [f"    HeaderDigest {ISCSI_HEADER_DIGEST}", f"    DataDigest {ISCSI_DATA_DIGEST}"]
+    # Mutual CHAP: the target answers the nodes' challenge with its own secret, so a node logs in only to a
+    # target that knows it (an impostor on the network gets no login, hence no filesystem mounted as root).
+    lines += [f"    incominguser {st.chap_username} {chap_password}",
+              f"    outgoinguser {st.chap_mutual_username} {chap_mutual_password}", "</target>", ""]
     return "\n".join(lines)

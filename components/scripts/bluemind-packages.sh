@@ -20,8 +20,8 @@ fi
 install_stdin "$apt_pin_path" 0644 >/dev/null
 # Package scripts must not start services here: pacemaker owns them, and the data LUNs are not mounted.
 if foreign_policy_rc "$policy_rc"; then
-  echo "$policy_rc exists and is not bluemind-ha's: review it, then re-run this step" >&2
-  exit 1
+  fail "$policy_rc exists on $node and is not bluemind-ha's" \
+    "review it there (cat $policy_rc); remove it if it is stale (rm $policy_rc), then run pulumi up again"
 fi
 block_service_starts "$policy_rc" "no service starts while BlueMind is first installed"
 apt-get update -qq

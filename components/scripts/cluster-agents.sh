@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install bluemind-ha's pacemaker agents. stdin: ocf:bluemind-ha:service, the resource agent that checks
-# what BlueMind's bm-checks check. With alerts, also the SMTP alert agent (alert_agent_text), which submits
+# what BlueMind's bm-checks check. Then ocf:bluemind-ha:iscsi_watch (iscsi_watch_agent_text), the storage
+# watch clone's agent. With alerts, also the SMTP alert agent (alert_agent_text), which submits
 # pacemaker's events to the configured relay. Then what pacemaker needs of systemd on the node:
 # - boot and shutdown order: a resource-agents-deps.target drop-in (pacemaker is After= that target) that
 #   Requires= and comes After= iscsid, open-iscsi and network-online: on a reboot pacemaker stops BlueMind
@@ -12,12 +13,13 @@
 #   longer CIB start short.
 # shellcheck source=lib.sh
 source "${BASH_SOURCE[0]%/*}/lib.sh"
-: "${service_agent:?}" "${alert_agent-}" "${alert_agent_text-}"
+: "${service_agent:?}" "${iscsi_watch_agent:?}" "${iscsi_watch_agent_text:?}" "${alert_agent-}" "${alert_agent_text-}"
 : "${deps_dropin:?}" "${deps_conf:?}" "${logind_dropin:?}" "${logind_conf:?}" "${bluemind_target:?}"
 : "${timeout_dropins[@]-}"
 
 install -d -m 0755 "${service_agent%/*}"
 install_stdin "$service_agent" 0755
+printf '%s' "$iscsi_watch_agent_text" | install_stdin "$iscsi_watch_agent" 0755 >/dev/null
 if [ -n "$alert_agent" ]; then
   install -d -m 0755 "${alert_agent%/*}"
   printf '%s' "$alert_agent_text" | install_stdin "$alert_agent" 0755 >/dev/null

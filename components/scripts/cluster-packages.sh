@@ -16,17 +16,13 @@ source "${BASH_SOURCE[0]%/*}/lib.sh"
 current=$(uname -n)
 if [ "$current" != "$node" ]; then
   if [ "$rename_host" != true ]; then
-    {
-      echo "REFUSED: this host is named '$current', but the stack calls it '$node' ($node_key.name)."
-      echo "bluemind-ha does not rename an existing host silently. Nothing was changed."
-      echo "Next, either:"
-      echo "  - if this is the right host and its name is right: set $node_key.name to \"$current\" in"
-      echo "    stacks/Pulumi.$stack.yaml, then run pulumi up;"
-      echo "  - or, to rename it to '$node': add 'rename_host: true' to $node_key in stacks/Pulumi.$stack.yaml,"
-      echo "    run pulumi up, then remove it."
-      echo "If it is not the host you meant, check $node_key.ip and $node_key.ssh_host_key."
-    } >&2
-    exit 1
+    what="this host is named '$current', but the stack calls it '$node' ($node_key.name). bluemind-ha does not"
+    what+=" rename an existing host silently. Nothing was changed."
+    refuse "$what" \
+      "either, if this is the right host and its name is right: set $node_key.name to \"$current\" in" \
+      "stacks/Pulumi.$stack.yaml, then run pulumi up; or, to rename it to '$node': add 'rename_host: true' to" \
+      "$node_key in stacks/Pulumi.$stack.yaml, run pulumi up, then remove it. If it is not the host you meant," \
+      "check $node_key.ip and $node_key.ssh_host_key, then run pulumi up"
   fi
   hostnamectl set-hostname "$node"
   echo "$node: renamed this host from '$current' to '$node' ($node_key.rename_host)"

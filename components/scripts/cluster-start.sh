@@ -21,6 +21,6 @@ for _ in $(seq 1 120); do
   fi
   sleep 2
 done
-echo "$node: the cluster did not reach two members online with a DC in 240 s; see corosync-cfgtool -s," \
-  "crm_mon -1 and journalctl -u corosync -u pacemaker" >&2
-exit 1
+fail "$node: the cluster did not reach two members online with a DC in 240 s" \
+  "on both nodes: corosync-cfgtool -s (each link), crm_mon -1 and journalctl -u corosync -u pacemaker -b;" \
+  "fix the link or the node that is missing, then run pulumi up again"

@@ -11,10 +11,9 @@ temp_file "${authkey%/*}/.authkey.XXXXXX"
 new=$REPLY
 base64 -d > "$new"
 if [ -f "$authkey" ] && ! cmp -s "$new" "$authkey" && corosync-cfgtool -s >/dev/null 2>&1; then
-  echo "$node: corosync_authkey changed while corosync runs here; the running key is kept." >&2
-  echo "Rotate it on both nodes at once, in a maintenance window: crm_attribute --name maintenance-mode --update true;" \
-       "on both nodes systemctl stop pacemaker corosync; pulumi up (installs the new key); on both nodes" \
-       "systemctl start corosync pacemaker; crm_attribute --name maintenance-mode --delete." >&2
-  exit 1
+  fail "$node: corosync_authkey changed while corosync runs here; the running key is kept." \
+    "Rotate it on both nodes at once, in a maintenance window: crm_attribute --name maintenance-mode" \
+    "--update true; on both nodes systemctl stop pacemaker corosync; pulumi up (installs the new key); on both" \
+    "nodes systemctl start corosync pacemaker; crm_attribute --name maintenance-mode --delete"
 fi
 install_stdin "$authkey" 0400 < "$new"

@@ -11,7 +11,9 @@ new=$REPLY
 # output is shown only when it refuses the file.
 if ! check=$(corosync -t -c "$new" 2>&1); then
   echo "$check" >&2
-  exit 1
+  fail "corosync -t refuses the rendered corosync.conf (its reason above); the running one is kept" \
+    "fix the cluster settings it names in stacks/Pulumi.<stack>.yaml (make plan shows the file:" \
+    "build/<stack>/cluster/corosync.conf), then run pulumi up again"
 fi
 chmod 0644 "$new"
 if [ "$(install_stdin "$corosync_conf" 0644 < "$new")" = changed ] && corosync-cfgtool -s >/dev/null 2>&1; then

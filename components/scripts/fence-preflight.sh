@@ -5,11 +5,11 @@
 # here, while the cluster is still safe, instead of at the first fence. Exit 0 if the device answers.
 # shellcheck source=lib.sh
 source "${BASH_SOURCE[0]%/*}/lib.sh"
-: "${node:?}" "${peer:?}" "${bmc:?}" "${failed:?}" "${timeout_s:?}" "${parameters:?}"
+: "${node:?}" "${peer:?}" "${bmc:?}" "${failed:?}" "${timeout_s:?}" "${parameters:?}" "${power_status:?}"
 
 if ! command -v fence_ipmilan >/dev/null; then
-  echo "$failed: fence_ipmilan is not installed (package fence-agents)" >&2
-  exit 1
+  fail "$failed: fence_ipmilan is not installed (package fence-agents)" \
+    "on $node: apt-get install fence-agents (the cluster-packages step installs it), then run pulumi up again"
 fi
 rc=0
 output=$(timeout "$timeout_s" fence_ipmilan 2>&1 <<<"${parameters%$'\n'}") || rc=$?
@@ -18,10 +18,10 @@ case $rc in
   2) echo "pre-flight OK: $node can fence $peer; BMC $bmc answers, $peer is powered OFF" ;;
   *)
     [ "$rc" = 124 ] && reason="no answer within $timeout_s s" || reason="fence_ipmilan status exit $rc"
-    echo "$failed: $reason." >&2
-    echo "STONITH stays disabled. Check the BMC address/port, the user, the password in" \
-         "the password file and the cipher suite; the agent said:" >&2
+    echo "$failed: $reason. The agent said:" >&2
     grep -v -e DeprecationWarning -e 'from pipes import' <<<"$output" >&2 || true
-    exit 1
+    fail "STONITH stays disabled: $node cannot fence $peer" \
+      "on $node: $power_status (README, Troubleshooting, a BMC does not answer); check the BMC's address and" \
+      "port, IPMI over LAN, the user's privilege, the password and the cipher suite, then run pulumi up again"
     ;;
 esac

@@ -42,10 +42,8 @@ nft -f "$new"
 if [ -n "$client" ] && [ "$client" != "$peer_ip" ] &&
   ! nft get element inet "$table" admin_networks "{ $client }" >/dev/null 2>&1; then
   if [ -f "$rules_path" ]; then nft -f "$rules_path"; else nft delete table inet "$table"; fi
-  echo "$node: this step runs over SSH from $client, which firewall.admin_networks does not hold: the" \
-    "next step could not connect. The previous rules are back; add $client's network to" \
-    "bluemind-ha:firewall.admin_networks." >&2
-  exit 1
+  fail "$node: this step runs over SSH from $client, which firewall.admin_networks does not hold: the next step could not connect. The previous rules are back." \
+    "add $client's network to bluemind-ha:firewall.admin_networks in stacks/Pulumi.<stack>.yaml, then run pulumi up again"
 fi
 [ -n "$client" ] || echo "$node: not run over SSH: no SSH client to keep reachable"
 install_stdin "$rules_path" 0600 <"$new"

@@ -7,9 +7,8 @@ source "${BASH_SOURCE[0]%/*}/lib.sh"
 : "${node:?}"
 
 if ! getent passwd hacluster >/dev/null; then
-  echo "FAILED on $node: there is no hacluster account; the pacemaker package creates it." >&2
-  echo "Next: check the cluster-packages step's output (apt-get install pacemaker), then run pulumi up again." >&2
-  exit 1
+  fail "on $node: there is no hacluster account; the pacemaker package creates it." \
+    "check the cluster-packages step's output (apt-get install pacemaker), then run pulumi up again"
 fi
 # passwd -S: "hacluster L ..." (locked), "P" (a usable password) or "NP" (none: any password works).
 status=$(passwd -S hacluster | awk '{print $2}')
@@ -19,8 +18,7 @@ if [ "$status" = L ]; then
 fi
 usermod -L hacluster
 if [ "$(passwd -S hacluster | awk '{print $2}')" != L ]; then
-  echo "FAILED on $node: usermod -L hacluster did not lock the account." >&2
-  echo "Next: on $node, run 'passwd -l hacluster' and 'passwd -S hacluster' (it must say L), then pulumi up." >&2
-  exit 1
+  fail "on $node: usermod -L hacluster did not lock the account." \
+    "on $node, run 'passwd -l hacluster' and 'passwd -S hacluster' (it must say L), then pulumi up"
 fi
 echo "$node: the hacluster account's password is now locked (it was $status)"

@@ -10,13 +10,41 @@ cleanup_stack=()
 # cleanup_push COMMAND [ARG...]: run the command (its arguments as they are now) when the script exits.
 # Several commands in one: a function. Not from a $(...) subshell: its exit would not run them.
 cleanup_push() { cleanup_stack+=("$(printf '%q ' "$@")"); }
+# A step that fails always says what to run next: `fail` does, and any other failure (a command that
+# failed under set -e) gets the general answer when the script exits.
 run_cleanups() {
-  local i
+  local rc=$? i
   for ((i = ${#cleanup_stack[@]} - 1; i >= 0; i--)); do
     eval "${cleanup_stack[i]}" || true
   done
+  if [ "$rc" -ne 0 ] && [ -z "${next_said-}" ]; then
+    echo "Next: the command above failed (exit $rc); fix its cause, then run the same pulumi command again" \
+      "(pulumi up, or pulumi destroy for a delete): it re-runs this step, which changes only what is not in" \
+      "place yet." >&2
+  fi
 }
 trap run_cleanups EXIT
+
+# fail WHAT NEXT...: stop the step. WHAT is what failed, in one argument (details, such as a tool's own
+# output, go to stderr before); NEXT, the other arguments joined like echo's, is what the admin runs next,
+# with the exact commands, up to the pulumi command that goes on (tests/test_failure_messages.py checks
+# every call). refuse: the same for what the step will not do (nothing was changed).
+fail() {
+  local what=$1
+  shift
+  echo "FAILED: $what" >&2
+  echo "Next: $*" >&2
+  next_said=1
+  exit 1
+}
+refuse() {
+  local what=$1
+  shift
+  echo "REFUSED: $what" >&2
+  echo "Next: $*" >&2
+  next_said=1
+  exit 1
+}
 
 # temp_file TEMPLATE: a new file (mktemp TEMPLATE: put it next to where it goes, so a mv is atomic), removed
 # when the script exits; its name in REPLY (a $(...) subshell could not push the removal).

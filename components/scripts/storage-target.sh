@@ -24,7 +24,8 @@ wanted=$(awk '$1 == "<backing-store" { volume = substr($2, 1, length($2) - 1) }
               $1 == "lun" { lun = $2 }
               $1 == "scsi_sn" { print "lun", lun, volume, $2 }
               $1 == "initiator-address" || $1 == "initiator-name" { print "acl", $2 }
-              $1 == "incominguser" { print "account", $2 }' "$conf" | sort)
+              $1 == "incominguser" { print "account", $2 }
+              $1 == "outgoinguser" { print "outgoing", $2 }' "$conf" | sort)
 
 # inspect: read the live target. Sets tid (empty: tgtd does not serve it), served (what it serves, in the
 # lines of `wanted`), sessions (initiators logged in), differences (what is missing or unwanted) and grown
@@ -38,6 +39,7 @@ inspect() {
                 section == "LUN" && $1 == "SCSI" && $2 == "SN:" { serial = $3 }
                 section == "LUN" && /^ +Backing store path: / && lun != 0 { print "lun", lun, $4, serial }
                 section == "Account" && /^        [^ ]/ && NF == 1 { print "account", $1 }
+                section == "Account" && /^        [^ ]/ && $2 == "(outgoing)" { print "outgoing", $1 }
                 section == "ACL" && /^        [^ ]/ { print "acl", $1 }' <<<"$listing" | sort)
   # tgt counts a target with a connection as in use (tgt-admin then refuses to re-create it).
   sessions=$(awk '$1 == "Initiator:" { initiator = $2 } $1 == "IP" { print "  " initiator, "from", $3 }' <<<"$listing" | sort -u)
@@ -70,7 +72,7 @@ account_exists() {
   tgtadm --lld iscsi --mode account --op show | awk -v u="$1" 'NR > 1 && $1 == u { found = 1 } END { exit !found }'
 }
 
-# set_chap_secret: give the target's CHAP account the file's secret. tgtd never shows a secret, and tgt-admin
+# set_chap_secret: give the target's CHAP accounts the file's secrets. tgtd never shows a secret, and tgt-admin
 # creates an account only when it does not exist, so a rotated secret would never reach tgtd: every run
 # re-creates the account. CHAP is checked at login only, so live sessions go on. A target with no account
 # admits its initiators WITHOUT CHAP, so a throw-away account with a random secret stays bound meanwhile:
@@ -93,15 +95,31 @@ set_chap_secret() {
   tgtadm --lld iscsi --mode account --op bind --tid "$tid" --user "$user"
   tgtadm --lld iscsi --mode account --op delete --user "$rotation_account"
   echo "CHAP account $user: secret set"
+  # The mutual account (the target's answer to the nodes' challenge) needs no stand-in: while it is missing, a
+  # node asking the target to prove itself gets no answer and its login fails (closed, never open).
+  read -r _ user password < <(awk '$1 == "outgoinguser"' "$conf")
+  if account_exists "$user"; then
+    tgtadm --lld iscsi --mode account --op delete --user "$user"
+  fi
+  tgtadm --lld iscsi --mode account --op new --user "$user" --password "$password"
+  tgtadm --lld iscsi --mode account --op bind --tid "$tid" --user "$user" --outgoing
+  echo "mutual CHAP account $user: secret set"
 }
 
 inspect
 if [ -z "$tid" ]; then
   tgt_admin --execute
   inspect
-  [ -n "$tid" ] || { echo "tgt-admin --execute did not create $target" >&2; exit 1; }
+  [ -n "$tid" ] || fail "tgt-admin --execute did not create $target" \
+    "on this host: tgt-admin --dump and journalctl -u tgt -b; fix what they show, then run pulumi up again"
 fi
 set_chap_secret
+# The file's digest settings on the live target, on every run: tgt-admin applies them only when it creates a
+# target (one made before keeps None, and the nodes, which require CRC32C headers, could not log in again). They
+# count from the next login on; live sessions keep theirs.
+while read -r name value; do
+  tgtadm --lld iscsi --mode target --op update --tid "$tid" --name "$name" --value "$value" </dev/null
+done < <(awk '$1 == "HeaderDigest" || $1 == "DataDigest" { print $1, $2 }' "$conf")
 inspect
 resized=()
 if [ -n "$differences" ] && [ -z "$sessions" ]; then
@@ -128,9 +146,8 @@ if [ -n "$differences" ]; then
       echo "  6. once the group runs again, on its node, grow the filesystems of the grown LUNs:"
       for lun in "${grown[@]}"; do echo "     ${grow_filesystem[$lun]}"; done
     fi
-    echo "  then pulumi up: this step checks the target again."
   } >&2
-  exit 1
+  fail "target $target differs from $conf (above)" "the steps above, then pulumi up: this step checks the target again"
 fi
 for lun in "${resized[@]}"; do
   echo "LUN $lun is now served at its volume's size: on the node holding the group, ${grow_filesystem[$lun]}"

@@ -16,16 +16,17 @@ read -r host_key || true
 # A bare key that ssh-keygen reads: no authorized_keys options, no error message, not nothing.
 public_key='^ssh-ed25519 [A-Za-z0-9+/]+=*( [^[:cntrl:]]*)?$'
 is_public_key() { [[ $1 =~ $public_key ]] && ssh-keygen -l -f - <<<"$1" >/dev/null 2>&1; }
-refuse() {
-  echo "$node: line $1 of $peer's sync-key output is not $2: '$3'" >&2
-  exit 1
+refuse_line() {
+  fail "$node: line $1 of $peer's sync-key output is not $2: '$3'" \
+    "on $peer: cat /root/.ssh/bluemind-ha-sync.pub /etc/ssh/ssh_host_ed25519_key.pub (its sync-key step prints" \
+    "them); if $peer was reinstalled, raise its nodes[].generation; then run pulumi up again"
 }
 # The comment is how a re-run finds and replaces the peer's entry: without it, entries would pile up.
 if ! is_public_key "$sync_key" || [[ $sync_key != *" bluemind-ha-sync@$peer" ]]; then
-  refuse 1 "its lsyncd key (ssh-ed25519, comment bluemind-ha-sync@$peer)" "$sync_key"
+  refuse_line 1 "its lsyncd key (ssh-ed25519, comment bluemind-ha-sync@$peer)" "$sync_key"
 fi
 if ! is_public_key "$host_key"; then
-  refuse 2 "its SSH host key (ssh-ed25519)" "$host_key"
+  refuse_line 2 "its SSH host key (ssh-ed25519)" "$host_key"
 fi
 install -d -m 0755 "${rsyncd_conf_path%/*}"
 printf '%s' "$rsyncd_conf" | install_stdin "$rsyncd_conf_path" 0644 >/dev/null

@@ -38,7 +38,8 @@ if [ "$failures" -ne 0 ]; then
   problems=1
 fi
 if [ "$problems" -ne 0 ]; then
-  exit 1
+  fail "the cluster check found the problems above; the release is not recorded" \
+    "fix them (crm_mon -1 -r -f shows the cluster; README, Troubleshooting), then run pulumi up again"
 fi
 "${release_attribute[@]}" --update "$release"
 echo "OK: the group $group runs complete on $nodes, no failed actions; the cluster runs release $release."

@@ -34,17 +34,13 @@ refuse_downgrade() {
     echo "DOWNGRADE of BlueMind from $running to $version: allowed by bluemind.allow_downgrade in stack $stack."
     return 0
   fi
-  {
-    echo "REFUSED: a downgrade. bluemind.version $version is lower than $running, the release this cluster runs"
-    echo "(recorded in the CIB: ${release_attribute[*]} --query). apt would downgrade BlueMind's packages, never"
-    echo "its database. Nothing was changed on the cluster."
-    echo "Next, either:"
-    echo "  - keep the running release: set bluemind.version back to \"$running\" in stacks/Pulumi.$stack.yaml,"
-    echo "    then run pulumi up;"
-    echo "  - or roll back on purpose: restore BlueMind's data first (SAN snapshot or BlueMind backup), add"
-    echo "    'allow_downgrade: true' under bluemind: in stacks/Pulumi.$stack.yaml, run pulumi up, then remove it."
-  } >&2
-  exit 1
+  local what="a downgrade. bluemind.version $version is lower than $running, the release this cluster runs"
+  what+=" (recorded in the CIB: ${release_attribute[*]} --query). apt would downgrade BlueMind's packages, never"
+  what+=" its database. Nothing was changed on the cluster."
+  refuse "$what" \
+    "either keep the running release: set bluemind.version back to \"$running\" in stacks/Pulumi.$stack.yaml," \
+    "then run pulumi up; or roll back on purpose: restore BlueMind's data first (SAN snapshot or BlueMind" \
+    "backup), add 'allow_downgrade: true' under bluemind: in stacks/Pulumi.$stack.yaml, run pulumi up, then remove it"
 }
 
 # The group's update window: its maintenance meta attribute (inherited by every member).
@@ -57,19 +53,25 @@ cluster_in_maintenance() {
   [ "$(crm_attribute --type crm_config --name maintenance-mode --query --quiet 2>/dev/null || true)" = true ]
 }
 
-# fail WHAT NEXT: say what failed and what to do, and stop. The group's maintenance is left as it is.
+# fail WHAT NEXT...: lib.sh's, saying also that the group's maintenance is left as it is.
 fail() {
-  echo "FAILED: $1" >&2
+  local what=$1
+  shift
+  echo "FAILED: $what" >&2
   echo "The group $group stays in maintenance (meta maintenance=true): pacemaker neither starts, stops nor" \
        "monitors BlueMind; fencing stays armed, so a lost node is still powered off." >&2
-  echo "Next: $2" >&2
+  echo "Next: $*" >&2
+  # shellcheck disable=SC2034 # read by lib.sh's exit handler
+  next_said=1
   exit 1
 }
-trap 'echo "FAILED at line $LINENO; the group $group stays in maintenance, fencing stays armed. Fix the cause and re-run this step." >&2' ERR
+# A command that fails under set -e: where, then the general Next (lib.sh's exit handler).
+trap 'echo "FAILED at line $LINENO; the group $group stays in maintenance, fencing stays armed." >&2' ERR
 
 require_maintenance() {
   group_in_maintenance || fail "the group $group is not in maintenance" \
-    "run the maintenance-on step first; updating under a managing pacemaker would trigger recovery or fencing"
+    "run pulumi up again: the chain starts with its maintenance-on step (updating under a managing pacemaker" \
+    "would trigger recovery or fencing)"
 }
 
 # holds_vip: does this node carry the floating IP right now? The address is read from the CIB, not
@@ -77,6 +79,6 @@ require_maintenance() {
 holds_vip() {
   local vip
   vip=$(crm_resource --resource "$vip_id" --get-parameter ip --quiet) || fail "cannot read the VIP from the CIB" \
-    "check the cluster with crm_mon -1"
+    "check the cluster with crm_mon -1 -r (is the VIP resource in the CIB?), then run pulumi up again"
   ip -o -4 addr show | awk '{print $4}' | cut -d/ -f1 | grep -qxF "$vip"
 }

@@ -18,19 +18,19 @@ fi
 # afterwards.
 crm_resource --refresh --resource "$group" >/dev/null
 crm_resource --wait --timeout="${settle_timeout_s}s" \
-  || fail "the re-probe did not settle" "look at crm_mon -1; re-run this step"
+  || fail "the re-probe did not settle" "look at crm_mon -1, then run pulumi up again (it re-runs this step)"
 nodes=""
 for member in "${members[@]}"; do
   found=$(crm_resource --locate --resource "$member" --quiet 2>/dev/null | sort -u || true)
   case "$(printf '%s\n' "$found" | grep -c .)" in
     1) ;;
-    0) fail "$member runs on no node" "start it by hand on the node holding the VIP, or find why it stopped; re-run this step" ;;
-    *) fail "$member runs on more than one node: ${found//$'\n'/ }" "stop it on the node without the VIP; re-run this step" ;;
+    0) fail "$member runs on no node" "start it by hand on the node holding the VIP, or find why it stopped, then run pulumi up again (it re-runs this step)" ;;
+    *) fail "$member runs on more than one node: ${found//$'\n'/ }" "stop it on the node without the VIP, then run pulumi up again (it re-runs this step)" ;;
   esac
   nodes=$(printf '%s\n%s\n' "$nodes" "$found" | grep . | sort -u)
 done
 if [ "$(printf '%s\n' "$nodes" | grep -c .)" -ne 1 ]; then
-  fail "the group $group is split across nodes: ${nodes//$'\n'/ }" "stop the members on the node without the VIP; re-run this step"
+  fail "the group $group is split across nodes: ${nodes//$'\n'/ }" "stop the members on the node without the VIP, then run pulumi up again (it re-runs this step)"
 fi
 crm_resource --resource "$group" --meta --delete-parameter maintenance >/dev/null
 crm_resource --wait --timeout="${settle_timeout_s}s" || echo "the cluster has not settled yet; the cluster check tells more." >&2

@@ -14,7 +14,7 @@ refuse_downgrade
 
 crm_resource --resource "$group" --meta --set-parameter maintenance --parameter-value true >/dev/null
 group_in_maintenance || fail "the group's maintenance did not read back as true" \
-  "check the cluster with crm_mon -1; re-run this step"
+  "check the cluster with crm_mon -1, then run pulumi up again (it re-runs this step)"
 echo "group $group: maintenance=true: pacemaker neither starts, stops nor monitors BlueMind; the services keep running."
 if cluster_in_maintenance; then
   echo "WARNING: the cluster-wide maintenance-mode is on (an admin's): fencing is off until it is removed" \

@@ -22,16 +22,16 @@ active=no
 holds_vip && active=yes
 if [ "$active" = no ]; then
   if foreign_policy_rc "$policy_rc"; then
-    fail "$policy_rc exists and is not ours" "review it; remove it if it is stale, then re-run this step"
+    fail "$policy_rc exists and is not ours" "review it; remove it if it is stale, then run pulumi up again (it re-runs this step)"
   fi
   block_service_starts "$policy_rc" "no service starts on the passive node during an update"
 fi
-apt-get update -qq || fail "apt-get update failed on $node" "check $apt_source_path and the network, then re-run this step"
+apt-get update -qq || fail "apt-get update failed on $node" "check $apt_source_path and the network, then run pulumi up again (it re-runs this step)"
 apt-mark hold "${held[@]}" >/dev/null
 mapfile -t bluemind_packages < <(dpkg-query -W -f '${db:Status-Abbrev} ${binary:Package}\n' 'bm-*' 'bluemind-*' \
   2>/dev/null | awk '$1 == "ii" {print $2}')
 [ "${#bluemind_packages[@]}" -gt 0 ] || fail "no BlueMind package is installed on $node" \
-  "install BlueMind first (the bluemind-packages step), then re-run this step"
+  "install BlueMind first (the bluemind-packages step), then run pulumi up again (it re-runs this step)"
 # bluemind.target is masked (the cluster-agents step: bmctl must not restart what pacemaker manages), but
 # BlueMind's package scripts may enable or start it and fail on a mask: unmasked for the upgrade only, masked
 # again whatever happens. It wants no cluster-managed unit (they are all disabled), so starting it starts
@@ -40,12 +40,12 @@ systemctl unmask --quiet "$bluemind_target"
 cleanup_push systemctl mask --quiet "$bluemind_target"
 apt-get install -y -qq --only-upgrade -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
   "${bluemind_packages[@]}" \
-  || fail "the upgrade failed on $node" "run 'dpkg --configure -a' and 'apt-get -f install' there, then re-run this step"
+  || fail "the upgrade failed on $node" "run 'dpkg --configure -a' and 'apt-get -f install' there, then run pulumi up again (it re-runs this step)"
 installed=$(dpkg-query -W -f '${Version}' bluemind-full 2>/dev/null || true)
 case "$installed" in
   "$version"*) ;;
   *) fail "bluemind-full is '$installed' on $node, not $version" \
-       "check that $version is in the repository ($apt_source_path), then re-run this step" ;;
+       "check that $version is in the repository ($apt_source_path), then run pulumi up again (it re-runs this step)" ;;
 esac
 for unit in "${cluster_units[@]}"; do
   systemctl disable --quiet "$unit" 2>/dev/null || true

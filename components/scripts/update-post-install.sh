@@ -22,5 +22,5 @@ if [ "$rc" -eq 0 ] || { [ "$rc" -eq 3 ] && grep -qF "Upgrade Complete: Success" 
   echo "Next: the maintenance-off step."
 else
   fail "bm-cli setup upgrade returned $rc on $node" \
-    "read the output above and /var/log/bm/*.log, fix the cause, then re-run this step"
+    "read the output above and /var/log/bm/*.log, fix the cause, then run pulumi up again (it re-runs this step)"
 fi

@@ -26,5 +26,5 @@ for _ in $(seq "$start_wait_s"); do
   [ "$(status)" = running ] && exit 0
   sleep 1
 done
-echo "VirtualBMC for $domain is not running after $start_wait_s s (see journalctl -u vbmcd)" >&2
-exit 1
+fail "VirtualBMC for $domain is not running after $start_wait_s s" \
+  "on the hypervisor: vbmc list and journalctl -u vbmcd -b; fix what they show, then run pulumi up again"

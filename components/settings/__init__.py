@@ -44,6 +44,7 @@ from components.settings.nodes import pair_checks
 from components.settings.qdevice import clashes as qdevice_clashes
 from components.settings.sections import SEED_NO_NFS, SEED_NO_STONITH
 from components.settings.storage import storage as _storage
+from components.settings.storage_network import storage_network as _storage_network
 
 __all__ = ["NAMESPACE", "SEED_NO_NFS", "SEED_NO_STONITH", "Bmc", "BlueMind", "ClusterOptions", "FailoverMode",
            "FailoverPolicy", "Firewall", "HostKind", "Libvirt", "Lun", "Network", "Node", "ProbeKind", "QDevice", "Settings", "SettingsError",
@@ -91,6 +92,7 @@ def parse_settings(stack: str, config: Mapping[str, Any], secret_keys: set[str] 
             p.run(qdevice_clashes, p, cluster.qdevice, host_kind, network, nodes, storage)
         if network is not None:
             p.run(checks.addresses, p, network, nodes, storage, libvirt)
+            p.run(_storage_network, p, network, nodes, storage)
             if cluster is not None:
                 p.run(checks.ping_targets, p, cluster.ping_targets, network, nodes)
         if storage is not None:
@@ -101,4 +103,5 @@ def parse_settings(stack: str, config: Mapping[str, Any], secret_keys: set[str] 
     p.raise_if_any()
     return Settings(stack=stack, bluemind=bm, failover=mode, network=network, host_kind=host_kind, libvirt=libvirt,
                     nodes=nodes, storage=storage, cluster=cluster, sync=sync, firewall=firewall,
-                    ssh_key_secret="ssh_private_key" if config.get("ssh_private_key") else None)
+                    ssh_key_secret="ssh_private_key" if config.get("ssh_private_key") else None,
+                    warnings=tuple(p.warnings))

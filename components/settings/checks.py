@@ -133,3 +133,25 @@ def secrets(p: Problems, config: Mapping[str, Any], secret_keys: set[str]) -> No
         if present and key not in secret_keys:
             p.add(key, "is stored in plain text; passwords and keys must be Pulumi secrets",
                   f"{fix}   (this replaces the plain value with an encrypted one)")
+
+
+def chap_secrets(values: Mapping[str, str]) -> None:
+    """The CHAP secrets' values (`CHAP_SECRETS` key -> value), checked where they are read: length, characters,
+    and the two different (RFC 3720 section 8.2.1: a secret used for one direction must not be used for the
+    other). Raises one SettingsError naming each bad key; the values are never shown."""
+    p = Problems()
+    low, high = sc.CHAP_SECRET_LENGTH
+    for key in sc.CHAP_SECRETS:
+        value = values[key]
+        fix = f"pulumi config set --secret {NAMESPACE}:{key} \"$(openssl rand -base64 12)\""
+        if not low <= len(value) <= high:
+            p.add(key, f"is {len(value)} characters long; a CHAP secret needs {low} to {high} (RFC 3720: at least 96 "
+                  f"bits; open-iscsi keeps {high} at most)", fix)
+        elif not all("!" <= c <= "~" for c in value):
+            p.add(key, "holds a space or a character outside printable ASCII (it would cut tgt's and iscsid.conf's "
+                  "lines)", fix)
+    if values[sc.CHAP_SECRETS[0]] == values[sc.CHAP_SECRETS[1]]:
+        p.add(sc.CHAP_SECRETS[1], f"is the same as {sc.CHAP_SECRETS[0]}: whoever learns one direction's secret "
+              "could then answer the other (RFC 3720 section 8.2.1)",
+              f"pulumi config set --secret {NAMESPACE}:{sc.CHAP_SECRETS[1]} \"$(openssl rand -base64 12)\"")
+    p.raise_if_any()

@@ -31,6 +31,12 @@ class SettingsError(ValueError):
         return self.args[0]
 
 
+def warning_line(warning: tuple[str, str, str]) -> str:
+    """A settings warning as `pulumi up` and the plan print it."""
+    key, problem, advice = warning
+    return f"{NAMESPACE}:{key}: {problem}.\n  Advice: {advice}"
+
+
 class Skip(Exception):
     """Raised inside a section once a problem was recorded: what depends on the bad value is not checked."""
 
@@ -41,6 +47,12 @@ class Problems:
     def __init__(self) -> None:
         self.errors: list[SettingsError] = []
         self._seen: set[str] = set()
+        # What is accepted but advised against: (key, problem, advice), each once, in the order found.
+        self.warnings: list[tuple[str, str, str]] = []
+
+    def warn(self, key: str, problem: str, advice: str) -> None:
+        if (key, problem, advice) not in self.warnings:
+            self.warnings.append((key, problem, advice))
 
     def add(self, key: str, problem: str, fix: str) -> None:
         error = SettingsError(key, problem, fix)

@@ -93,6 +93,15 @@ class Node:
     ssh_host_key: str | None = None
     # The cluster-packages step may rename a host whose name is not `name` (otherwise it refuses).
     rename_host: bool = False
+    # Raised by the admin after the host was reinstalled or replaced: every step of the node runs again
+    # (components/remote_step.py), since a plain `pulumi up` runs a step only when its inputs change.
+    generation: int = 0
+    storage_ip: str | None = None  # its address on network.storage_subnet
+
+    @property
+    def iscsi_ip(self) -> str:
+        """The address the node's iSCSI sessions come from: its storage address, or its only one."""
+        return self.storage_ip or self.ip
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,7 @@ class Network:
     dns: tuple[str, ...]
     nic: str
     link1_subnet: ipaddress.IPv4Network | None
+    storage_subnet: ipaddress.IPv4Network | None = None  # iSCSI's own network (nodes' storage_ip, the portal)
 
     @property
     def prefix(self) -> int:
@@ -149,6 +159,7 @@ class StorageHost:
     volume_group: str
     physical_device: str
     ssh_host_key: str | None = None  # as Node.ssh_host_key
+    storage_ip: str | None = None  # its address on network.storage_subnet: the portal
 
 
 @dataclass(frozen=True)
@@ -182,10 +193,34 @@ class Storage:
     fstype: str
     chap_username: str
     luns: tuple[Lun, ...]
+    # The admin's word that this run may stop the services to add a LUN to a live cluster (filesystems step).
+    maintenance_window: bool = False
+    chap_mutual_username: str = "bluemind-target"  # the target's answer to the nodes' challenge (outgoinguser)
+    multipath: bool = False
+    second_portal_ip: str | None = None  # with multipath only
 
     @property
     def portal(self) -> str:
         return f"{self.portal_ip}:{self.portal_port}"
+
+    @property
+    def portals(self) -> tuple[str, ...]:
+        """Every portal a node keeps a session through (address:port): two with multipath."""
+        second = (f"{self.second_portal_ip}:{self.portal_port}",) if self.second_portal_ip else ()
+        return (self.portal, *second)
+
+    @property
+    def replacement_timeout_s(self) -> int:
+        """open-iscsi's node.session.timeo.replacement_timeout: how long I/O to a LUN waits for its lost
+        session to come back before the kernel fails it (and sets the disk transport-offline). It decides
+        what a lost path does: 15 s rides out a target restart or a switch failover, and then I/O fails,
+        so a lost LUN surfaces as a clean failed Filesystem monitor and a stop that completes (pacemaker
+        recovers or moves the group) instead of processes hung in D state, a monitor timeout, an unkillable
+        stop and a fence (open-iscsi's default is 120 s). The storage watch gives a lost session just as
+        long (its recovery_wait) before it fails, so it fails when I/O does, never on a blip.
+        With dm-multipath, 5 s: a lost path fails its I/O fast so that dm retries it on the other path, and
+        dm itself queues while no path is left (multipath.conf's no_path_retry, bounded too)."""
+        return 5 if self.multipath else 15
 
 
 @dataclass(frozen=True)
@@ -258,6 +293,9 @@ class Settings:
     sync: Sync
     firewall: Firewall
     ssh_key_secret: str | None = None
+    # What the settings accept but advise against (a portal on the client network...), for `pulumi up` and the
+    # plan to show: (key, problem, advice).
+    warnings: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def fenced(self) -> bool:
@@ -287,6 +325,10 @@ class Settings:
     @property
     def second_link(self) -> bool:
         return self.network.link1_subnet is not None
+
+    @property
+    def storage_network(self) -> bool:
+        return self.network.storage_subnet is not None
 
     def node(self, name: str) -> Node:
         return next(n for n in self.nodes if n.name == name)

@@ -57,7 +57,8 @@ def _node(item: Any, i: int, p: Problems, bm: BlueMind | None, need: sizing.Node
     default_iqn = f"{storage_iqn.split(':')[0]}:{name}" if storage_iqn and name else None
     node = dict(name=name, node_id=o.read("id"), ip=o.read("ip"), link1_ip=o.read("link1_ip"),
                 ssh_user=o.read("ssh_user"), cores=cores, ram_gb=ram, iqn=o.read("iqn", default=default_iqn),
-                bmc=bmc, ssh_host_key=host_key, rename_host=o.read("rename_host"))
+                bmc=bmc, ssh_host_key=host_key, rename_host=o.read("rename_host"),
+                generation=o.read("generation"), storage_ip=o.read("storage_ip"))
     o.done()
     if need is not None and bm is not None and cores is not None and ram is not None:
         why = f"BlueMind {bm.major}.x sizing for {bm.users} users with profile {bm.profile} ({need.units} units)"

@@ -44,12 +44,16 @@ def clashes(p: Problems, device: QDevice, host_kind: HostKind | None, network: N
         taken[node.ip] = f"nodes[{i}].ip"
         if node.link1_ip:
             taken[node.link1_ip] = f"nodes[{i}].link1_ip"
+        if node.storage_ip:
+            taken[node.storage_ip] = f"nodes[{i}].storage_ip"
         if node.bmc:
             taken.setdefault(node.bmc.address, f"nodes[{i}].bmc.address")
     if storage is not None:
         if storage.host is not None:
             names[storage.host.name] = "storage.host.name"
             taken.setdefault(storage.host.ip, "storage.host.ip")
+            if storage.host.storage_ip:
+                taken.setdefault(storage.host.storage_ip, "storage.host.storage_ip")
         if storage.portal_ip:
             taken.setdefault(storage.portal_ip, "the storage portal")
     if network is not None:

@@ -86,7 +86,12 @@ def _num(value: float | None) -> str:
 
 
 SECTIONS = ("bluemind", "failover", "network", "hosts", "nodes", "storage", "cluster", "sync", "firewall")
-SECRETS = ("corosync_authkey", "chap_password", "subscription_url")
+SECRETS = ("corosync_authkey", "chap_password", "chap_mutual_password", "subscription_url")
+# The CHAP secrets' limits, checked where they are read (components/secrets.py): RFC 3720 section 8.2.1 wants 96
+# bits at least (12 bytes); open-iscsi keeps at most 255 (AUTH_STR_MAX_LEN 256 with its NUL); a space would cut
+# tgt's `incominguser` line and iscsid.conf's value.
+CHAP_SECRETS = ("chap_password", "chap_mutual_password")
+CHAP_SECRET_LENGTH = (12, 255)
 # Keys bluemind-ha no longer reads: a stack that still sets one is refused with why and how to remove it, never
 # silently accepted (an admin would believe it still did something).
 RETIRED = {
@@ -130,6 +135,9 @@ KEYS: tuple[Key, ...] = (
     Key("network.nic", TEXT, "The interface the VIP is added to (IPaddr2 `nic`).", default="eth0", grammar=g.NIC),
     Key("network.link1_subnet", CIDR, "A second corosync link's subnet (apart from `subnet`); needs "
         "`nodes[].link1_ip` on both nodes.", default=None),
+    Key("network.storage_subnet", CIDR, "A dedicated storage network for iSCSI, apart from `subnet` (README, "
+        "\"Security model\"): needs `nodes[].storage_ip` on both nodes and the portal in it (tgt: "
+        "`storage.host.storage_ip`). Without it iSCSI crosses the client network (a warning).", default=None),
     # hosts
     Key("hosts", OBJECT, "Where the cluster runs."),
     Key("hosts.kind", CHOICE, "`libvirt` (VMs on one hypervisor: a lab) or `existing` (bare metal over SSH).",
@@ -155,6 +163,8 @@ KEYS: tuple[Key, ...] = (
     Key("nodes[].id", INT, "corosync nodeid (unique).", low=1, high=65535),
     Key("nodes[].ip", IPV4, "Address in `network.subnet` (unique)."),
     Key("nodes[].link1_ip", IPV4, "Address on the second corosync link (in `network.link1_subnet`).", default=None),
+    Key("nodes[].storage_ip", IPV4, "Address on the storage network (in `network.storage_subnet`): the only address "
+        "the target admits the node from, and the only one its iSCSI may leave from (host firewall).", default=None),
     Key("nodes[].ssh_user", TEXT, "SSH user (existing hosts): root, or a user with passwordless sudo.",
         default="root", grammar=g.SSH_USER),
     Key("nodes[].ssh_host_key", SSH_KEY, "The host's SSH host key (`/etc/ssh/ssh_host_ed25519_key.pub`), pinned; "
@@ -162,6 +172,9 @@ KEYS: tuple[Key, ...] = (
     Key("nodes[].rename_host", BOOL, "Let the cluster-packages step rename the host to `name` when it is named "
         "otherwise; without it a host of another name is refused (an existing host is never renamed silently). "
         "Remove it again once renamed.", default=False),
+    Key("nodes[].generation", INT, "Raise it by one after the node's host was reinstalled or replaced: every step "
+        "of this node runs again on the next `pulumi up` (steps run only when their inputs change), and the peer "
+        "pins the node's new keys.", default=0, low=0, high=1000000),
     Key("nodes[].cores", INT, "Cores; checked against BlueMind's sizing.", default_doc="sized (libvirt) / "
         "required (existing)", default=None, low=1, high=4096),
     Key("nodes[].ram_gb", INT, "RAM; checked against BlueMind's sizing, equal on both nodes.",
@@ -181,12 +194,22 @@ KEYS: tuple[Key, ...] = (
     Key("storage.portal", IPV4, "Portal address (external SAN; tgt: the host's `ip`).", default=None,
         default_doc="the host's `ip`"),
     Key("storage.portal_port", INT, "Portal port.", default=3260, low=1, high=65535),
+    Key("storage.multipath", BOOL, "dm-multipath over two portals (external SAN only, with `second_portal`): "
+        "sessions through both, each LUN one `/dev/mapper/bluemind-<directory>` device, I/O queued 20 s "
+        "when every path is down, then failed.", default=False),
+    Key("storage.second_portal", IPV4, "The SAN's second portal address (same port; another network path), "
+        "for `multipath`.", default=None),
     Key("storage.fstype", CHOICE, "Filesystem on each LUN.", default="xfs", choices=("xfs", "ext4")),
-    Key("storage.chap_username", TEXT, "CHAP user; the secret is `chap_password`.", default="bluemind",
+    Key("storage.chap_username", TEXT, "CHAP user the nodes log in as; the secret is `chap_password`.",
+        default="bluemind", grammar=g.CHAP_USER),
+    Key("storage.chap_mutual_username", TEXT, "Mutual CHAP: the user the target answers the nodes' challenge as "
+        "(tgt's `outgoinguser`); the secret is `chap_mutual_password`.", default="bluemind-target",
         grammar=g.CHAP_USER),
     Key("storage.host", OBJECT, "The storage host (tgt kind; a VM in a libvirt lab).", default=None),
     Key("storage.host.name", TEXT, "Its hostname (not a node's).", grammar=g.HOST_NAME),
     Key("storage.host.ip", IPV4, "Its address (not a node's; in `network.subnet` in a lab)."),
+    Key("storage.host.storage_ip", IPV4, "Its address on `network.storage_subnet`: the portal (required with a "
+        "storage network).", default=None),
     Key("storage.host.ssh_user", TEXT, "SSH user.", default="root", grammar=g.SSH_USER),
     Key("storage.host.ssh_host_key", SSH_KEY, "Its SSH host key, pinned; existing hosts only.",
         default_doc="required (existing)", default=None),
@@ -201,6 +224,10 @@ KEYS: tuple[Key, ...] = (
         "number (distinct).", default=None, default_doc="1.. in order (tgt)"),
     Key("storage.extra_directories", PATHS, "More directories on their own LUN (e.g. /var/spool/bm-filehosting); "
         "no system directory, none inside another shared one.", default=()),
+    Key("storage.maintenance_window", BOOL, "Say that this run is a maintenance window: only then does the "
+        "filesystems step add a LUN to a live cluster, stopping the services while it seeds the new filesystem "
+        "(README, Adding a shared directory (LUN) to a running cluster). Set it back to false afterwards.",
+        default=False),
     # cluster
     Key("cluster", OBJECT, "Cluster tuning.", default=None, default_doc="`{}`"),
     Key("cluster.name", TEXT, "corosync cluster name.", default="bluemind", grammar=g.CLUSTER_NAME),
@@ -257,7 +284,10 @@ KEYS: tuple[Key, ...] = (
     # secrets
     Key("corosync_authkey", SECRET, "corosync's key: `corosync-keygen -k authkey && base64 -w0 authkey | pulumi "
         "config set --secret bluemind-ha:corosync_authkey`."),
-    Key("chap_password", SECRET, "iSCSI CHAP secret (12 to 16 characters for most initiators)."),
+    Key("chap_password", SECRET, "iSCSI CHAP secret the nodes prove themselves with: 12 to 255 printable "
+        "characters, no space (RFC 3720: at least 96 bits; 16 at most for some SANs)."),
+    Key("chap_mutual_password", SECRET, "iSCSI mutual CHAP secret the target proves itself with (tgt's "
+        "`outgoinguser`; the nodes refuse a target without it): as `chap_password`, and not equal to it."),
     Key("subscription_url", SECRET, "Your BlueMind subscription's apt repository URL (it carries the "
         "subscription id)."),
     Key("bmc_password_<node>", SECRET, "Each fenced node's BMC password (dashes in the name become `_`).",
@@ -305,6 +335,14 @@ CHECKS: tuple[Check, ...] = (
           "the storage host or portal, or a DNS server"),
     Check("network.gateway", "outside `subnet`, the network or broadcast address"),
     Check("network.link1_subnet", "overlapping `subnet`; without `link1_ip` on both nodes"),
+    Check("network.storage_subnet", "overlapping `subnet` or `link1_subnet`; without `storage_ip` on both nodes; "
+          "a portal outside it (tgt: without `storage.host.storage_ip`), or a node's address or the VIP as the "
+          "portal. Without a storage network, a portal in `subnet` is accepted with a WARNING (`pulumi up` and the "
+          "plan show it): iSCSI then crosses the client network"),
+    Check("nodes[].storage_ip", "without `network.storage_subnet`; outside it or its network or broadcast address; "
+          "the node's `ip` or the VIP; the same on both nodes"),
+    Check("storage.host.storage_ip", "without `network.storage_subnet`"),
+    Check("storage.chap_mutual_username", "equal to `chap_username` (tgt keeps one account per name)"),
     Check("nodes", "not exactly two; equal names, ids, addresses, second-link addresses, IQNs or BMCs (address and "
           "port); unequal RAM; cores or RAM below BlueMind's sizing"),
     Check("nodes[].ip", "outside `network.subnet`; the gateway, the portal, the network or broadcast address"),
@@ -316,16 +354,20 @@ CHECKS: tuple[Check, ...] = (
     Check("nodes[].ssh_host_key", "missing for existing hosts; set for a libvirt VM; a private key"),
     Check("storage.kind", "`nfs` anything (the seed: cyrus-imap does not support NFS); `external` in a libvirt lab"),
     Check("storage.host", "with an external SAN; missing with tgt; a name or address equal to a node's"),
+    Check("storage.multipath", "with kind `tgt` (one portal); without `second_portal` (dm-multipath needs two paths)"),
+    Check("storage.second_portal", "without `multipath` (each LUN would show as two disks); equal to `portal`"),
     Check("storage.lun_sizes_gb", "a directory that gets no LUN; a size below the derived minimum"),
     Check("storage.lun_numbers", "with tgt; missing directories; directories that get no LUN; duplicate numbers"),
     Check("storage.extra_directories", "a system directory, one inside another shared directory, a duplicate, or one "
           "whose resource names clash with another's"),
+    Check("storage.maintenance_window", "(on the host, by the filesystems step) a LUN whose Filesystem the live "
+          "cluster's group does not have yet, unless `maintenance_window` is true"),
     Check("cluster.migration_threshold", "any value with `failover: manual`"),
     Check("cluster.stonith_timeout_s", "not above `priority_fencing_delay_s` (none with `qdevice`) plus the "
           "primary's static fence delay (half of `priority_fencing_delay_s`)"),
     Check("cluster.qdevice", "with `failover: manual`; a name equal to a node's or the storage host's (or "
-          "reserved in a lab); an address equal to a node's (either link), the VIP, the gateway, the portal, the "
-          "storage host's or a BMC's"),
+          "reserved in a lab); an address equal to a node's (either link, its storage address), the VIP, the "
+          "gateway, the portal, the storage host's or a BMC's"),
     Check("cluster.qdevice.algorithm", "`lms`: for two nodes it decides no split better than `ffsplit`, and one "
           "algorithm is one behaviour to test and document"),
     Check("cluster.qdevice.ssh_host_key", "missing for an existing host; set for a libvirt VM"),
@@ -335,6 +377,9 @@ CHECKS: tuple[Check, ...] = (
     Check("firewall.admin_networks", "an empty list (nobody could reach the nodes over SSH); a network listed twice"),
     Check("(secrets)", "a required secret missing, or stored in plain text (with the `pulumi config set --secret` "
           "command)"),
+    Check("chap_password, chap_mutual_password", "(by the program, where it reads them) fewer than 12 or more than "
+          "255 characters, a space or a character outside printable ASCII, the two equal; the message names the "
+          "key, never the value"),
     Check("hacluster_password", "set at all: it is no longer used (the hacluster account is locked); remove it "
           "with `pulumi config rm bluemind-ha:hacluster_password`"),
 )

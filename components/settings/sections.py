@@ -91,7 +91,8 @@ def failover(config: Mapping[str, Any], p: Problems) -> FailoverMode:
 def network(config: Mapping[str, Any], p: Problems) -> Network:
     o = top(config, "network", p)
     net = Network(subnet=o.read("subnet"), vip=o.read("vip"), gateway=o.read("gateway"), dns=o.read("dns"),
-                  nic=o.read("nic"), link1_subnet=o.read("link1_subnet"))
+                  nic=o.read("nic"), link1_subnet=o.read("link1_subnet"),
+                  storage_subnet=o.read("storage_subnet"))
     o.done()
     return net
 

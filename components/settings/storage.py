@@ -31,7 +31,7 @@ def storage(config: Mapping[str, Any], p: Problems, bm: BlueMind | None, host_ki
         if o.has("portal"):
             o.fail(o.key("portal"), "is the storage host's address with kind tgt", "remove storage.portal")
         host = _host(o, host_kind)
-        portal_ip = host.ip if host else None
+        portal_ip = (host.storage_ip or host.ip) if host else None
     elif kind == StorageKind.EXTERNAL:
         if o.has("host"):
             o.fail(o.key("host"), "an external SAN has no storage host to configure", "remove storage.host, or use "
@@ -40,8 +40,13 @@ def storage(config: Mapping[str, Any], p: Problems, bm: BlueMind | None, host_ki
             o.fail(o.key("kind"), "a libvirt lab builds its own storage VM", "use storage.kind: tgt with hosts.kind: "
                    "libvirt")
         portal_ip = o.read("portal", default=sc.REQUIRED)
-    portal_port, chap = o.read("portal_port"), o.read("chap_username")
+    portal_port, chap, mutual = o.read("portal_port"), o.read("chap_username"), o.read("chap_mutual_username")
+    if chap is not None and chap == mutual:
+        o.fail(o.key("chap_mutual_username"), f"is chap_username ({chap}): tgt keeps one account per name, so the "
+               "target could not answer as it", "give the target's mutual CHAP user its own name")
+    multipath, second_portal = _multipath(o, kind, portal_ip)
     extra = o.read("extra_directories")
+    window = o.read("maintenance_window")
     o.done()
     kind = StorageKind(kind)
     major = bm.major if bm else _major_hint(config)
@@ -59,7 +64,27 @@ def storage(config: Mapping[str, Any], p: Problems, bm: BlueMind | None, host_ki
     o.done()
     luns = tuple(Lun(directory=d, number=numbers[d], size_gb=sizes[d]) for d in directories)
     return Storage(kind=kind, target_iqn=target_iqn, portal_ip=portal_ip, portal_port=portal_port, host=host,
-                   fstype=fstype, chap_username=chap, luns=luns)
+                   fstype=fstype, chap_username=chap, luns=luns, chap_mutual_username=mutual,
+                   maintenance_window=window, multipath=multipath, second_portal_ip=second_portal)
+
+
+def _multipath(o: Obj, kind: str | None, portal_ip: str | None) -> tuple[bool, str | None]:
+    """dm-multipath needs two paths to each LUN, and two sessions to one LUN need dm-multipath: without it the
+    node sees each LUN as two disks, and the Filesystem resource would mount one of them only."""
+    multipath, second = o.read("multipath"), o.read("second_portal")
+    if multipath and kind == StorageKind.TGT:
+        o.fail(o.key("multipath"), "needs a SAN with two portals; the tgt target has one (the storage host's ip)",
+               "remove storage.multipath, or use kind: external with a SAN that has two portals")
+    elif multipath and second is None and not o.has("second_portal"):
+        o.fail(o.key("multipath"), "needs two paths to each LUN: dm-multipath over one portal is one path",
+               "set storage.second_portal to the SAN's second portal address, or remove storage.multipath")
+    if second is not None and not multipath:
+        o.fail(o.key("second_portal"), "without multipath each LUN would show as two disks on every node",
+               "set storage.multipath: true, or remove storage.second_portal")
+    elif second is not None and second == portal_ip:
+        o.fail(o.key("second_portal"), f"is {second}, the first portal: one portal is one path",
+               "set it to the SAN's other portal address, on the other network path")
+    return bool(multipath), second
 
 
 def _major_hint(config: Mapping[str, Any]) -> int | None:
@@ -77,7 +102,8 @@ def _host(o: Obj, host_kind: HostKind | None) -> StorageHost | None:
     key = host_key(h, host_kind, "the host's")
     host = StorageHost(name=h.read("name"), ip=h.read("ip"), ssh_user=h.read("ssh_user"), cores=h.read("cores"),
                        ram_gb=h.read("ram_gb"), volume_group=h.read("volume_group"),
-                       physical_device=h.read("physical_device"), ssh_host_key=key)
+                       physical_device=h.read("physical_device"), ssh_host_key=key,
+                       storage_ip=h.read("storage_ip"))
     if h.failed:
         o.failed = True
         return None

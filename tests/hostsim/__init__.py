@@ -33,7 +33,7 @@ STUBBED = (
     "blockdev", "apt-get", "apt-mark", "dpkg-query", "dpkg", "systemctl", "hostnamectl", "blkid", "mkfs.xfs",
     "mkfs.ext4", "mount", "umount", "ssh-keygen", "chpasswd", "bm-cli", "ip", "sleep", "fence_ipmilan",
     "ipmitool", "vgs", "vgcreate", "pvcreate", "lvs", "lvcreate", "lvextend", "xfs_growfs", "resize2fs", "vbmc",
-    "virsh", "curl", "findmnt", "lsyncd",
+    "virsh", "curl", "findmnt", "lsyncd", "xfs_admin", "xfs_io", "e2label",
 )
 # Files a fresh Debian host does not have, hidden from every run (this machine may have them).
 ABSENT = ("/usr/sbin/policy-rc.d", "/etc/corosync/authkey", "/etc/corosync/corosync.conf",

@@ -10,6 +10,7 @@ import pytest
 
 from components.render.cib import render_cib
 from components.render.cib_merge import merge_cib
+from components.render.cib_nvsets import META, PROPERTIES, nvpair_value, set_nvpair
 from components.settings import parse_settings
 from tests.conftest import require_tool
 from tools.stackfile import load_settings, read_stack_config
@@ -36,8 +37,7 @@ def live_cib(tmp_path, stack: str) -> str:
     cib = ET.parse(settled).getroot()
     # A running cluster stamps its CIB with its feature set; without it crm_diff falls back to the v1 format.
     cib.set("crm_feature_set", run("pacemakerd", "--features").stdout.split("Supporting v")[1].split()[0])
-    props = cib.find("configuration/crm_config/cluster_property_set")
-    ET.SubElement(props, "nvpair", id="cib-bootstrap-options-maintenance-mode", name="maintenance-mode", value="true")
+    set_nvpair(cib.find(f"configuration/crm_config/{PROPERTIES}"), "maintenance-mode", "true")
     ET.SubElement(cib.find("configuration/constraints"), "rsc_location", id="cli-ban-bluemind-on-" + s.nodes[0].name,
                   rsc="bluemind", node=s.nodes[0].name, score="-INFINITY")
     return ET.tostring(cib, encoding="unicode")
@@ -56,10 +56,10 @@ def test_pushed_cib_verifies_patches_cleanly_and_keeps_admin_state(tmp_path, sta
     patch.write_text(run("crm_diff", "--original", str(live), "--new", str(new), "--no-version", ok=(1,)).stdout)
     applied = run("crm_diff", "--original", str(live), "--patch", str(patch)).stdout
     result = ET.fromstring(applied)
-    assert result.find(".//nvpair[@name='maintenance-mode']").get("value") == "true"
+    assert nvpair_value(result.find(".//crm_config"), PROPERTIES, "maintenance-mode") == "true"
     assert result.find(".//rsc_location[@id='cli-ban-bluemind-on-" + load_settings(stack).nodes[0].name + "']") is not None
     assert result.find(".//primitive[@type='fence_ipmilan']") is not None
-    assert result.find(".//nvpair[@name='resource-stickiness']").get("value") == "100"  # the new configuration
+    assert nvpair_value(result.find(".//rsc_defaults"), META, "resource-stickiness") == "100"  # the new configuration
 
     # A second push of the same configuration finds nothing to change.
     again = tmp_path / "again.xml"

@@ -1,46 +1,20 @@
-"""The configuration sync, run with the real tools.
-
-- The rendered lsyncd configuration, run by the real lsyncd with the real rsync between two local trees:
-  the production configuration except for the transport (`lsyncd_conf` with local source and target
-  prefixes instead of `root@peer:` over ssh): same roots, same filter, same rsync options.
-- The rendered sync-key and sync-trust scripts, run as root in a private mount namespace whose /root and
-  /etc/ssh are the test's own directories (the real root's files are never touched).
-- The whole chain: the authorized_keys entry those scripts write, a real OpenSSH sshd, the rendered lsyncd
-  configuration (only the port, the roots and the log directory changed), real lsyncd, ssh, rrsync and rsync.
+"""The rendered lsyncd configuration, run by the real lsyncd with the real rsync between two local trees: the
+production configuration except for the transport (`lsyncd_conf` with local source and target prefixes instead
+of `root@peer:` over ssh): same roots, same filter, same rsync options. (sync-key and sync-trust:
+test_sync_trust.py; the whole chain over ssh: test_sync_push_over_ssh.py.)
 """
 from __future__ import annotations
 
-import dataclasses
 import os
-import shutil
-import signal
-import socket
-import stat
-import subprocess
-import time
-from pathlib import Path
 
 import pytest
 
-from components.names import SYNC_RSYNCD_CONF
-from components.render.lsyncd import (
-    LOG_DIR,
-    SYNC_KEY,
-    SYNC_SERVER_COMMAND,
-    lsyncd_conf,
-    render_lsyncd_conf,
-    render_rsyncd_conf,
-    ssh_command,
-)
-from components.render.sync_scripts import sync_key, sync_trust
-from components.settings import Node, Settings, Sync
+from components.render.lsyncd import lsyncd_conf
 from components.sync_paths import SYNCED, sync_roots
-from tests.conftest import require_root, require_tool
-from tests.realtools.sandbox import Sandbox
-from tools.stackfile import load_settings
+from tests.conftest import require_tool
+from tests.realtools.sync_harness import WAIT_S, running_daemons, wait_for, write
+from tests.stacks import settings_with
 
-WAIT_S = 15  # lsyncd's delay is 2 s; anything slower than this is a failure, not a slow machine
-DAEMON_LIFETIME_S = 120  # no daemon a test starts outlives this, whatever happens to the test run
 # The synced paths that are directories on a BlueMind host; the others are files.
 DIRECTORIES = {"/etc/bm", "/etc/bm-hps", "/etc/bm-webmail", "/etc/bm-eas", "/etc/bm-mapi", "/etc/nginx",
                "/etc/postfix", "/etc/postgresql", "/etc"}
@@ -50,51 +24,15 @@ NODE_SPECIFIC = ("/etc/hostname", "/etc/machine-id", "/etc/ssh/ssh_host_ed25519_
                  "/etc/lsyncd/lsyncd.conf.lua", "/etc/bm/node-local.ini")
 
 
-def _write(root: Path, path: str, text: str) -> Path:
-    target = root / path.lstrip("/")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
-    return target
-
-
 def _probe(path: str) -> str:
     """Where to write to change a synced path: the file itself, or a file inside the directory."""
     return f"{path}/bluemind-ha-probe" if path in DIRECTORIES else path
 
 
-def _wait_for(condition, what: str, logs: tuple[Path, ...] = ()) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < WAIT_S:
-        if condition():
-            return time.monotonic() - start
-        time.sleep(0.2)
-    seen = "".join(f"\n--- {log}:\n{log.read_text()[-3000:]}" for log in logs if log.exists())
-    raise AssertionError(f"not within {WAIT_S}s: {what}{seen}")
-
-
 @pytest.fixture
 def daemons():
-    """Start a daemon in a session of its own, its output to a log file; bounded by `timeout` even if the
-    test run itself is killed, and always stopped with everything it runs (lsyncd's rsync) after the test."""
-    require_tool("timeout")
-    started: list[subprocess.Popen] = []
-
-    def start(argv: list[str], log: Path) -> subprocess.Popen:
-        # stdin: a pipe nobody writes to, so what reads it waits (an rsync server for its client).
-        with log.open("w") as out:
-            started.append(subprocess.Popen(["timeout", str(DAEMON_LIFETIME_S), *argv], stdin=subprocess.PIPE,
-                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
-        return started[-1]
-
-    yield start
-    for process in reversed(started):  # clients before the servers they talk to
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+    with running_daemons() as start:
+        yield start
 
 
 @pytest.fixture
@@ -115,34 +53,33 @@ def trees(tmp_path, daemons):
     return src, dst, start
 
 
-@pytest.mark.parametrize("extra_paths", [(), ("/etc",)], ids=["listed-paths", "admin-adds-all-of-etc"])
+# An admin cannot list all of /etc (a system directory is refused) but may list node-specific files by name.
+@pytest.mark.parametrize("extra_paths", [(), NODE_SPECIFIC[:-1]], ids=["listed-paths", "admin-lists-node-specific-files"])
 def test_listed_changes_arrive_in_seconds_and_node_specific_files_never(trees, extra_paths):
     src, dst, start = trees
-    settings = load_settings("prod")
-    settings = dataclasses.replace(settings, sync=Sync(extra_paths=extra_paths,
-                                                       extra_excludes=("/etc/bm/node-local.ini",)))
+    settings = settings_with("prod", sync={"extra_paths": list(extra_paths), "extra_excludes": ["/etc/bm/node-local.ini"]})
     for path in NODE_SPECIFIC:
-        _write(src, path, "active node's own\n")
-    _write(dst, "/etc/hostname", "passive node's own\n")
+        write(src, path, "active node's own\n")
+    write(dst, "/etc/hostname", "passive node's own\n")
     for entry in SYNCED:
-        _write(src, _probe(entry.path), "before start\n")
-    stale = _write(dst, "/etc/bm/removed-on-active.ini", "deleted on the active node\n")
+        write(src, _probe(entry.path), "before start\n")
+    stale = write(dst, "/etc/bm/removed-on-active.ini", "deleted on the active node\n")
     start(settings)
 
     # The startup pass copies every listed path, and mirrors deletions.
     for entry in SYNCED:
-        _wait_for(lambda e=entry: (dst / _probe(e.path).lstrip("/")).exists(), f"startup copy of {entry.path}")
-    _wait_for(lambda: not stale.exists(), "deletion on the passive node of a file the active node lacks")
+        wait_for(lambda e=entry: (dst / _probe(e.path).lstrip("/")).exists(), f"startup copy of {entry.path}")
+    wait_for(lambda: not stale.exists(), "deletion on the passive node of a file the active node lacks")
 
     # A node-specific change first, then a listed one: once the listed one arrived, the batch that would
     # have carried the node-specific one has run.
     for path in NODE_SPECIFIC:
-        _write(src, path, "changed on the active node\n")
-    changed = _write(src, "/etc/postfix/main.cf", "myhostname = mail.example.com\n")
+        write(src, path, "changed on the active node\n")
+    changed = write(src, "/etc/postfix/main.cf", "myhostname = mail.example.com\n")
     os.chmod(changed, 0o640)
     os.utime(changed, (1_700_000_000, 1_700_000_000))
     copy = dst / "etc/postfix/main.cf"
-    took = _wait_for(lambda: copy.exists() and copy.read_text() == changed.read_text(), "a change to /etc/postfix/main.cf")
+    took = wait_for(lambda: copy.exists() and copy.read_text() == changed.read_text(), "a change to /etc/postfix/main.cf")
     assert took < WAIT_S
     assert (copy.stat().st_mode & 0o777, copy.stat().st_mtime) == (0o640, 1_700_000_000), "perms and times kept"
     assert (copy.stat().st_uid, copy.stat().st_gid) == (changed.stat().st_uid, changed.stat().st_gid)
@@ -151,305 +88,3 @@ def test_listed_changes_arrive_in_seconds_and_node_specific_files_never(trees, e
         if path != "/etc/hostname":
             assert not (dst / path.lstrip("/")).exists(), f"{path} is node-specific and must never be synced"
     assert (dst / "etc/hostname").read_text() == "passive node's own\n", "the peer's own hostname is kept"
-
-
-# --- sync-key and sync-trust, run as root on a node's own /root and /etc/ssh ---------------------------
-ACTIVE_IP, PASSIVE_IP = "127.0.0.1", "127.0.0.2"  # 127.0.0.1: the kernel's source address on lo
-
-
-@dataclasses.dataclass(frozen=True)
-class NodeFiles:
-    """What one node's scripts see as /root (a directory of the test, bind-mounted) and /etc (the machine's,
-    under an overlay whose writable layer is the test's: the node's SSH host key in it, and whatever the
-    scripts write), in a private mount namespace."""
-
-    home: Path
-    etc: Path
-
-    @classmethod
-    def create(cls, directory: Path) -> NodeFiles:
-        home, etc = directory / "root", directory / "etc"
-        home.mkdir(parents=True)
-        (etc / "ssh").mkdir(parents=True)
-        _keygen(etc / "ssh" / "ssh_host_ed25519_key", f"root@{directory.name}")
-        return cls(home, etc)
-
-    @property
-    def ssh_dir(self) -> Path:
-        return self.home / ".ssh"
-
-    @property
-    def etc_ssh(self) -> Path:
-        return self.etc / "ssh"
-
-    @property
-    def sandbox(self) -> Sandbox:
-        return Sandbox(binds={"/root": self.home}, overlays={"/etc": self.etc})
-
-    def command(self, *argv: str) -> list[str]:
-        return self.sandbox.command(*argv)
-
-    def run(self, script: str, stdin: str = "", check: bool = True) -> subprocess.CompletedProcess:
-        return self.sandbox.run(script, stdin, check)
-
-    def sync_key_output(self, s: Settings, node: Node) -> str:
-        """The node's sync-key output as pulumi-command hands it on: its final newline trimmed."""
-        return self.run(sync_key(s, node)).stdout.removesuffix("\n")
-
-
-def _keygen(path: Path, comment: str) -> str:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)], check=True,
-                   timeout=30)
-    return path.with_name(path.name + ".pub").read_text().strip()
-
-
-def _mode(path: Path) -> int:
-    return path.stat().st_mode & 0o777
-
-
-def _state(directory: Path) -> dict[str, tuple]:
-    """The mode of `directory`, and each of its files' content, inode, mtime and mode."""
-    files = {p.name: (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns, _mode(p))
-             for p in sorted(directory.iterdir())}
-    return {directory.name: (_mode(directory),), **files}
-
-
-def test_sync_key_creates_the_key_once_and_prints_it_and_the_host_key(tmp_path):
-    require_root()
-    require_tool("unshare", "ssh-keygen")
-    s = load_settings("prod")
-    node = s.nodes[0]
-    files = NodeFiles.create(tmp_path / node.name)
-
-    first = files.run(sync_key(s, node)).stdout
-    private_key = (files.ssh_dir / "bluemind-ha-sync").read_bytes()
-    second = files.run(sync_key(s, node)).stdout
-    assert second == first and (files.ssh_dir / "bluemind-ha-sync").read_bytes() == private_key, "created once"
-    sync_public, host_public = first.splitlines()
-    assert sync_public == (files.ssh_dir / "bluemind-ha-sync.pub").read_text().strip()
-    # sync-trust on the peer replaces its old entry by this comment.
-    assert sync_public.startswith("ssh-ed25519 ") and sync_public.endswith(f" bluemind-ha-sync@{node.name}")
-    assert host_public == (files.etc_ssh / "ssh_host_ed25519_key.pub").read_text().strip()
-    assert (_mode(files.ssh_dir), _mode(files.ssh_dir / "bluemind-ha-sync")) == (0o700, 0o600)
-
-
-def test_sync_trust_lets_the_peer_push_into_the_synced_roots_only_from_its_address_and_pins_its_host_key(
-        tmp_path):
-    require_root()
-    require_tool("unshare", "ssh-keygen")
-    s = load_settings("prod")
-    node, peer = s.nodes
-    peer_output = NodeFiles.create(tmp_path / peer.name).sync_key_output(s, peer)
-    peer_sync_key, peer_host_key = peer_output.split("\n")
-    files = NodeFiles.create(tmp_path / node.name)
-    files.ssh_dir.mkdir(mode=0o755)
-    admin_key = _keygen(tmp_path / "admin", "admin@laptop")
-    old_peer_key = _keygen(tmp_path / "old", f"bluemind-ha-sync@{peer.name}")  # before the peer was reinstalled
-    (files.ssh_dir / "authorized_keys").write_text(f"{admin_key}\nrestrict {old_peer_key}\n")
-
-    files.run(sync_trust(s, node), stdin=peer_output)
-    assert (files.ssh_dir / "authorized_keys").read_text() == (
-        f'{admin_key}\nrestrict,from="{peer.ip}",command="{SYNC_SERVER_COMMAND}" {peer_sync_key}\n')
-    rsyncd = files.etc / SYNC_RSYNCD_CONF.removeprefix("/etc/")
-    assert rsyncd.read_text() == render_rsyncd_conf(s) and _mode(rsyncd) == 0o644
-    assert (files.ssh_dir / "bluemind-ha-sync.known_hosts").read_text() == f"{peer.ip} {peer_host_key}\n"
-    assert {name: state[-1] for name, state in _state(files.ssh_dir).items()} == {
-        ".ssh": 0o700, "authorized_keys": 0o600, "bluemind-ha-sync.known_hosts": 0o600}
-
-    before = _state(files.ssh_dir)
-    again = files.run(sync_trust(s, node), stdin=peer_output)
-    assert again.stdout.split() == ["unchanged", "unchanged"] and _state(files.ssh_dir) == before
-
-
-@pytest.mark.parametrize("lines", ["", "{sync}", "{sync}\n", "\n{host}", "{sync}\nssh: connect to host port 22",
-                                   'command="/bin/sh" {sync}\n{host}', "{host}\n{sync}"],
-                         ids=["nothing", "no-host-key", "empty-host-key", "empty-sync-key", "an-error-instead",
-                              "key-with-options", "swapped"])
-def test_sync_trust_refuses_anything_but_two_public_keys_naming_the_peer(tmp_path, lines):
-    require_root()
-    require_tool("unshare", "ssh-keygen")
-    s = load_settings("prod")
-    node, peer = s.nodes
-    sync_public, host_public = NodeFiles.create(tmp_path / peer.name).sync_key_output(s, peer).split("\n")
-    files = NodeFiles.create(tmp_path / node.name)
-
-    result = files.run(sync_trust(s, node), stdin=lines.format(sync=sync_public, host=host_public), check=False)
-    assert result.returncode != 0 and f"{peer.name}'s sync-key" in result.stderr, result.stderr
-    assert not files.ssh_dir.exists(), "nothing is written from a bad input"
-    assert not (files.etc / "bluemind-ha").exists()
-
-
-# --- the whole chain: sync-trust's entry, a real sshd, rrsync, the rendered lsyncd configuration --------
-def _loopback_settings() -> Settings:
-    """prod, its nodes on loopback addresses: the active node reaches the passive node's sshd on PASSIVE_IP
-    from ACTIVE_IP."""
-    s = load_settings("prod")
-    active, passive = s.nodes
-    return dataclasses.replace(s, nodes=(dataclasses.replace(active, ip=ACTIVE_IP),
-                                         dataclasses.replace(passive, ip=PASSIVE_IP)))
-
-
-def _free_port(address: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((address, 0))
-        return sock.getsockname()[1]
-
-
-def _start_sshd(daemons, node: NodeFiles, port: int, log: Path) -> None:
-    """The node's sshd: Debian's OpenSSH with nothing of the system's configuration, the node's host key and
-    the authorized_keys sync-trust wrote. A private /run holds its privilege separation directory; it is the
-    init of a PID namespace of its own, so its session processes are reaped even when it is stopped first."""
-    process = daemons(["unshare", "--mount", "--pid", "--fork", "sh", "-c",
-                       'mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -m 0755 /run/sshd && exec "$@"', "sshd",
-                       shutil.which("sshd"), "-D", "-e", "-f", "/dev/null",
-                       "-h", str(node.etc_ssh / "ssh_host_ed25519_key"),
-                       "-o", f"ListenAddress={PASSIVE_IP}:{port}",
-                       "-o", f"AuthorizedKeysFile={node.ssh_dir / 'authorized_keys'}",
-                       "-o", "StrictModes=no", "-o", "PidFile=none", "-o", "PasswordAuthentication=no"], log)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection((PASSIVE_IP, port), timeout=1).close()
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"sshd did not start:\n{log.read_text()}") from None
-            time.sleep(0.1)
-
-
-def _running_with(*fragments: bytes) -> bool:
-    """Whether a process runs with all of `fragments` in its command line (arguments separated by NULs)."""
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if all(fragment in cmdline.read_bytes() for fragment in fragments):
-                return True
-        except OSError:  # it ended meanwhile
-            pass
-    return False
-
-
-def _substituted(text: str, replacements: dict[str, str]) -> str:
-    for old, new in replacements.items():
-        assert old in text, f"the rendered text no longer contains {old!r}"
-        text = text.replace(old, new)
-    return text
-
-
-@dataclasses.dataclass
-class Pushing:
-    """Two nodes on loopback: the passive one's real sshd runs the rendered forced command on a copy of the
-    rendered rsync daemon configuration whose module paths are the test's passive tree."""
-
-    s: Settings
-    active: NodeFiles
-    passive_ip: str
-    src: Path
-    dst: Path
-
-    def ssh(self, *argv: str, key: str = SYNC_KEY) -> list[str]:
-        return self.active.command(*ssh_command(key=key).split(), *argv)
-
-    def rsync(self, *argv: str) -> subprocess.CompletedProcess:
-        """The real rsync client, pushing or pulling through the sync key, as lsyncd's rsync does."""
-        return subprocess.run(self.active.command("rsync", "-e", ssh_command(), *argv), capture_output=True,
-                              text=True, timeout=30, stdin=subprocess.DEVNULL)
-
-
-@pytest.fixture
-def pushing(tmp_path, daemons) -> Pushing:
-    require_root()
-    require_tool("unshare", "sshd", "ssh", "ssh-keygen", "lsyncd", "rsync")
-    s = _loopback_settings()
-    active, passive = s.nodes
-    a, b = NodeFiles.create(tmp_path / active.name), NodeFiles.create(tmp_path / passive.name)
-    a_output, b_output = a.sync_key_output(s, active), b.sync_key_output(s, passive)
-    b.run(sync_trust(s, passive), stdin=a_output)
-    a.run(sync_trust(s, active), stdin=b_output)
-    src, dst = tmp_path / "active-tree", tmp_path / "passive-tree"
-    for root in sync_roots(s):
-        (src / root.directory.lstrip("/")).mkdir(parents=True)
-        (dst / root.directory.lstrip("/")).mkdir(parents=True)
-    # What sync-trust installed on the passive node, pointed at the test's tree (the sshd runs outside the
-    # node's mount namespace, so it reads the configuration where the test put it).
-    rsyncd = tmp_path / "rsyncd-sync.conf"
-    rendered = (b.etc / SYNC_RSYNCD_CONF.removeprefix("/etc/")).read_text()
-    rsyncd.write_text(_substituted(rendered, {f"    path = {r.directory}\n": f"    path = {dst}{r.directory}\n"
-                                              for r in sync_roots(s)}))
-    keys = b.ssh_dir / "authorized_keys"
-    keys.write_text(_substituted(keys.read_text(), {f"--config={SYNC_RSYNCD_CONF}": f"--config={rsyncd}"}))
-    port = _free_port(PASSIVE_IP)
-    _start_sshd(daemons, b, port, tmp_path / "sshd.log")
-    # The passive node's sshd listens on `port`, not 22; the pin stays the rendered "<peer ip> <host key>".
-    (a.ssh_dir / "config").write_text(f"Host {passive.ip}\n    Port {port}\n    HostKeyAlias {passive.ip}\n")
-    return Pushing(s, a, passive.ip, src, dst)
-
-
-def test_lsyncd_pushes_over_ssh_into_the_peers_modules(pushing, tmp_path, daemons):
-    s, src, dst = pushing.s, pushing.src, pushing.dst
-    active = s.nodes[0]
-    # One file in each watched root: each is its own rsync over its own ssh login, run at the same time.
-    startup = [_write(src, path, f"{path} before start\n") for path in
-               ("/etc/postfix/main.cf", "/var/lib/bm-ca/ca-cert.pem",
-                "/usr/share/bm-elasticsearch/config/elasticsearch.yml")]
-    assert len(startup) == len(sync_roots(s))
-    _write(src, "/etc/hostname", f"{active.name}\n")
-    stale = _write(dst, "/etc/bm/removed-on-active.ini", "deleted on the active node\n")
-    config = tmp_path / "lsyncd.conf.lua"
-    config.write_text(_substituted(render_lsyncd_conf(s, active), {
-        'source = "/': f'source = "{src}/', f'"{LOG_DIR}/': f'"{tmp_path}/'}))
-    logs = (tmp_path / "lsyncd.out", tmp_path / "sshd.log")
-    daemons(pushing.active.command("lsyncd", "-nodaemon", str(config)), tmp_path / "lsyncd.out")
-
-    for copied in startup:
-        arrived = dst / copied.relative_to(src)
-        _wait_for(lambda c=copied, d=arrived: d.exists() and d.read_text() == c.read_text(),
-                  f"startup copy of {arrived.relative_to(dst)}", logs)
-    _wait_for(lambda: not stale.exists(), "deletion on the passive node of a file the active node lacks", logs)
-    _write(src, "/etc/hostname", f"{active.name}, changed\n")
-    changed = _write(src, "/etc/bm/bm.ini", "[global]\nexternal-url = mail.example.com\n")
-    os.chmod(changed, 0o640)
-    copy = dst / "etc/bm/bm.ini"
-    _wait_for(lambda: copy.exists() and copy.read_text() == changed.read_text(), "a change to /etc/bm/bm.ini", logs)
-    assert _mode(copy) == 0o640 and copy.stat().st_uid == changed.stat().st_uid
-    assert not (dst / "etc/hostname").exists(), "node-specific: never synced"
-
-
-def test_the_sync_key_runs_nothing_but_the_sync_server_and_only_from_the_peer(pushing, tmp_path):
-    def run(argv: list[str]) -> subprocess.CompletedProcess:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
-
-    peer = run(pushing.ssh(f"root@{pushing.passive_ip}", "id"))
-    assert peer.returncode != 0 and "uid=" not in peer.stdout, peer.stdout  # the rsync daemon, never `id`
-    foreign_key = tmp_path / "foreign"
-    _keygen(foreign_key, f"bluemind-ha-sync@{pushing.s.nodes[0].name}")
-    for refused in (run(pushing.ssh(f"root@{pushing.passive_ip}", "id", key=str(foreign_key))),
-                    run(pushing.ssh("-o", "BindAddress=127.0.0.3", f"root@{pushing.passive_ip}", "id"))):
-        assert (refused.returncode, "Permission denied" in refused.stderr) == (255, True), refused.stderr
-
-
-def test_through_the_sync_key_nothing_is_read_nor_written_outside_the_allow_list(pushing, tmp_path):
-    """The peer's key is all an attacker on the active node needs: it must not read /etc/shadow here, nor
-    write root's authorized_keys, a cron job or a device node."""
-    peer, dst = pushing.passive_ip, pushing.dst
-    secret = _write(dst, "/etc/bm/bm-core.tok", "the admin token\n")
-    pulled = pushing.rsync(f"root@{peer}::etc/bm/bm-core.tok", str(tmp_path / "stolen"))
-    assert pulled.returncode != 0 and not (tmp_path / "stolen").exists(), pulled.stderr
-    assert secret.read_text() == "the admin token\n"
-
-    evil = _write(tmp_path, "evil", "* * * * * root sh -c 'id > /tmp/owned'\n")
-    for target in ("etc/cron.d/evil", "etc/../../root/.ssh/authorized_keys", "etc/shadow"):
-        pushing.rsync(str(evil), f"root@{peer}::{target}")
-    assert not (dst / "etc/cron.d/evil").exists() and not (dst / "etc/shadow").exists()
-    assert not [p for p in tmp_path.rglob("authorized_keys") if "evil" in p.read_text() or "owned" in p.read_text()]
-    no_module = pushing.rsync(str(evil), f"root@{peer}::root/evil")
-    assert no_module.returncode != 0 and not list(tmp_path.rglob("root/evil"))
-
-    device = tmp_path / "devices" / "bm" / "null"
-    device.parent.mkdir(parents=True)
-    os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-    pushed = pushing.rsync("-D", str(device), f"root@{peer}::etc/bm/null")
-    assert pushed.returncode != 0 and not (dst / "etc/bm/null").exists(), pushed.stderr
-
-    _write(dst, "/etc/postfix/main.cf", "old\n")
-    allowed = pushing.rsync(str(_write(tmp_path, "main.cf", "relayhost =\n")), f"root@{peer}::etc/postfix/main.cf")
-    assert allowed.returncode == 0 and (dst / "etc/postfix/main.cf").read_text() == "relayhost =\n", allowed.stderr

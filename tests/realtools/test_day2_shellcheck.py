@@ -1,7 +1,6 @@
 """Every day-2 script and the OCF agent pass shellcheck; the cluster check reads real pacemaker tools' output."""
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import xml.etree.ElementTree as ET
@@ -12,8 +11,10 @@ from components.agents import SERVICE_AGENT_SOURCE
 from components.names import GROUP_ID
 from components.render import update
 from components.render.cib import render_cib
+from components.render.cib_nvsets import META, PROPERTIES, nvpair_value
 from components.render.runbooks import manual_takeover_runbook, os_upgrade_runbook, switchover_commands
 from tests.conftest import require_tool
+from tests.stacks import settings_with
 from tools.stackfile import load_settings
 
 STACKS = ("dev", "prod", "lab")
@@ -21,7 +22,7 @@ STACKS = ("dev", "prod", "lab")
 
 def _scripts(stack: str):
     s = load_settings(stack)
-    manual = dataclasses.replace(s, failover="manual")
+    manual = settings_with(stack, failover="manual")
     yield "maintenance_on", update.maintenance_on_script(s)
     for node in s.nodes:
         yield f"package_update-{node.name}", update.package_update_script(s, node)
@@ -51,7 +52,8 @@ def test_service_agent_passes_shellcheck():
 
 
 def _simulated_cluster(tmp_path, stack: str):
-    """The rendered CIB after pacemaker's own scheduler started it on both nodes (crm_simulate)."""
+    """The rendered CIB after pacemaker's own scheduler started it on both nodes (crm_simulate), the
+    environment that points pacemaker's tools at it (CIB_file), and a runner of step scripts against it."""
     s = load_settings(stack)
     cib = tmp_path / "cib.xml"
     cib.write_text(render_cib(s).replace("<cib ", '<cib have-quorum="1" ', 1))
@@ -59,7 +61,13 @@ def _simulated_cluster(tmp_path, stack: str):
     nodes = [arg for n in s.nodes for arg in ("-u", n.name)]
     subprocess.run(["crm_simulate", "-x", str(cib), *nodes, "-S", "-O", str(started)], check=True,
                    capture_output=True, timeout=60)
-    return s, started
+    env = {**os.environ, "CIB_file": str(started)}
+
+    def run(text: str) -> subprocess.CompletedProcess:
+        path = tmp_path / "step.sh"
+        path.write_text(text)
+        return subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True, timeout=120)
+    return s, started, env, run
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -69,13 +77,7 @@ def test_the_update_chain_runs_only_for_a_new_release_and_completes_only_on_a_he
     a new release puts the group (never the cluster) in maintenance, and its last step records it only once
     neither is in maintenance and the cluster is healthy."""
     require_tool("crm_simulate", "crm_mon", "crm_resource", "crm_attribute", "cibadmin")
-    s, cib_file = _simulated_cluster(tmp_path, stack)
-    env = {**os.environ, "CIB_file": str(cib_file)}
-
-    def run(text: str) -> subprocess.CompletedProcess:
-        path = tmp_path / "step.sh"
-        path.write_text(text)
-        return subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True, timeout=120)
+    s, cib_file, env, run = _simulated_cluster(tmp_path, stack)
 
     def cluster_release() -> str:
         return subprocess.run(update.RELEASE_QUERY.split() + ["--query", "--quiet"], env=env, capture_output=True,
@@ -90,7 +92,7 @@ def test_the_update_chain_runs_only_for_a_new_release_and_completes_only_on_a_he
         assert result.returncode == 0 and "nothing to do" in result.stdout, result.stderr
     assert cib_file.read_text() == before, "an unchanged release must not touch the cluster"
 
-    newer = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, version=s.bluemind.version + ".1"))
+    newer = settings_with(stack, bluemind={"version": s.bluemind.version + ".1"})
     opened = run(update.maintenance_on_script(newer))
     assert opened.returncode == 0 and "Fencing stays armed" in opened.stdout, opened.stderr
     # The update window is the group's maintenance, never the cluster's (which would disarm fencing).
@@ -109,19 +111,17 @@ def test_the_update_chain_runs_only_for_a_new_release_and_completes_only_on_a_he
     # An admin's cluster-wide maintenance-mode fails the check too: nothing would be fenced.
     subprocess.run(["crm_attribute", "--type", "crm_config", "--name", "maintenance-mode", "--update", "true"],
                    env=env, check=True, capture_output=True, timeout=30)
-    newest = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, version=s.bluemind.version + ".2"))
+    newest = settings_with(stack, bluemind={"version": s.bluemind.version + ".2"})
     frozen = run(update.cluster_check_script(newest))
     assert frozen.returncode == 1 and "nothing is fenced" in frozen.stderr
 
 
 def _meta(cib_file, rsc: str, name: str) -> str | None:
-    found = ET.parse(cib_file).getroot().find(f".//resources//*[@id='{rsc}']/meta_attributes/nvpair[@name='{name}']")
-    return None if found is None else found.get("value")
+    return nvpair_value(ET.parse(cib_file).getroot().find(f".//resources//*[@id='{rsc}']"), META, name)
 
 
 def _property(cib_file, name: str) -> str | None:
-    found = ET.parse(cib_file).getroot().find(f".//crm_config//nvpair[@name='{name}']")
-    return None if found is None else found.get("value")
+    return nvpair_value(ET.parse(cib_file).getroot().find(".//crm_config"), PROPERTIES, name)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -130,19 +130,13 @@ def test_a_version_lower_than_the_clusters_release_is_refused_before_anything_ch
     (and the package step) compare it with the release recorded in the CIB (dpkg's ordering) and refuse, naming
     both versions and the way out, with the CIB untouched; bluemind.allow_downgrade lets it through."""
     require_tool("crm_simulate", "crm_attribute", "cibadmin", "dpkg")
-    s, cib_file = _simulated_cluster(tmp_path, stack)
-    env = {**os.environ, "CIB_file": str(cib_file)}
-
-    def run(text: str) -> subprocess.CompletedProcess:
-        path = tmp_path / "step.sh"
-        path.write_text(text)
-        return subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True, timeout=120)
+    s, cib_file, env, run = _simulated_cluster(tmp_path, stack)
 
     def maintenance() -> str | None:
         return _meta(cib_file, GROUP_ID, "maintenance")
 
     def at(version: str, allow: bool = False):
-        return dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, version=version, allow_downgrade=allow))
+        return settings_with(stack, bluemind={"version": version, "allow_downgrade": allow})
 
     running = s.bluemind.version + ".1"   # the cluster was updated past the stack's version
     assert run(update.chain_armed_script(at(running))).returncode == 0

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from components.render.cib import bmc_password_file, render_cib
+from components.render.cib_nvsets import INSTANCE, nvpairs
 from components.render.fence_preflight import agent_stdin, preflight_script
 from components.settings import Node, Settings
 from tests.conftest import ROOT, require_tool
@@ -41,8 +42,7 @@ def stonith_parameters(cib_xml: str) -> dict[str, list[tuple[str, str]]]:
         if primitive.get("class") != "stonith":
             continue
         assert primitive.get("type") == "fence_ipmilan", primitive.get("id")
-        params = [(nv.get("name"), nv.get("value"))
-                  for nv in primitive.findall("./instance_attributes/nvpair")]
+        params = list(nvpairs(primitive, INSTANCE).items())
         target = dict(params)["pcmk_host_list"]
         assert target not in devices, f"two devices fence {target}"
         devices[target] = params

@@ -14,13 +14,12 @@ they do their work on a fresh node, and a re-run on a node of a live cluster tak
 from __future__ import annotations
 
 import base64
-import dataclasses
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from components.render.cib import by_path_device
+from components.names import by_path_device
 from components.render.corosync import AUTHKEY_PATH, render_corosync
 from components.render.node_scripts import (
     bluemind_apt_source,
@@ -30,9 +29,9 @@ from components.render.node_scripts import (
     filesystems,
 )
 from components.render.update import apt_keyring, apt_source_line, first_install_pin
-from components.settings import Lun
 from tests.conftest import require_root, require_tool
 from tests.realtools.stand_in_host import Node
+from tests.stacks import settings_with
 from tools.stackfile import load_settings
 
 
@@ -80,7 +79,7 @@ def test_an_existing_host_of_another_name_is_refused_before_anything_changes_unl
         assert said in refused.stderr, refused.stderr
     assert node.logged() == [], "nothing may run before the name is checked"
 
-    renaming = dataclasses.replace(s, nodes=(s.nodes[0], dataclasses.replace(s.nodes[1], rename_host=True)))
+    renaming = settings_with("prod", nodes=({}, {"rename_host": True}))
     renamed = node.run(cluster_packages(renaming, renaming.nodes[1]))
     assert node.logged()[0] == "hostnamectl set-hostname bm-prod-b"
     assert f"renamed this host from '{current}' to 'bm-prod-b'" in renamed.stdout
@@ -106,8 +105,7 @@ def test_the_repositorys_signing_key_is_installed_readable_by_apt_and_named_by_t
     check signatures as _apt), written before the source line that names it with signed-by; a re-run rewrites
     neither."""
     from tests.settings_refusal_cases import PGP_PUBLIC_KEY
-    s = load_settings("prod")
-    s = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, apt_signing_key=PGP_PUBLIC_KEY))
+    s = settings_with("prod", bluemind={"apt_signing_key": PGP_PUBLIC_KEY})
     url = "https://pkg.bluemind.net/bm/5.3/0123456789abcdef0123/bookworm"
     script, line = bluemind_apt_source(s, s.nodes[0]), apt_source_line(url, apt_keyring(s))
     result = node.run(script, line)
@@ -155,9 +153,8 @@ def test_apt_accepts_the_source_only_when_signed_by_the_installed_key(tmp_path, 
     require_tool("unshare")
     repo, key = _signed_repository(tmp_path)
     node = Node(tmp_path / "node")
-    s = load_settings("prod")
     stacks_key = key if signer == "the-stacks-key" else PGP_PUBLIC_KEY
-    s = dataclasses.replace(s, bluemind=dataclasses.replace(s.bluemind, apt_signing_key=stacks_key))
+    s = settings_with("prod", bluemind={"apt_signing_key": stacks_key})
     node.run(bluemind_apt_source(s, s.nodes[0]), apt_source_line(f"file:{repo}", apt_keyring(s)))
     update = node.run("apt-get update -o Dir::Etc::SourceList=/etc/apt/sources.list.d/bluemind.list "
                       "-o Dir::Etc::SourceParts=/nonexistent", stand_ins=False, check=False)
@@ -205,22 +202,26 @@ def test_an_admins_policy_rc_d_is_never_replaced(node):
 
 
 # --- filesystems --------------------------------------------------------------------------------------------
+MAIL_SPOOL, POSTGRESQL_DATA = "/var/spool/cyrus", "/var/lib/postgresql"
+
+
 @pytest.fixture
 def luns(tmp_path):
-    """Two LUNs as loop devices: a fresh directory, and one the packages filled (PostgreSQL's, here)."""
+    """The dev stack's LUNs as loop devices (sparse images): among them a fresh directory (the mail spool) and
+    one the packages filled (PostgreSQL's)."""
     require_tool("losetup", "mkfs.xfs", "blkid")
     s = load_settings("dev")
-    chosen = (Lun("/var/spool/cyrus", 1, 1), Lun("/var/lib/postgresql", 2, 1))
-    s = dataclasses.replace(s, storage=dataclasses.replace(s.storage, luns=chosen))
     devices = []
-    for lun in chosen:
-        image = tmp_path / f"lun{lun.number}.img"
-        subprocess.run(["truncate", "-s", "320M", str(image)], check=True)  # mkfs.xfs' minimum is 300 MB
-        devices.append(subprocess.run(["losetup", "--find", "--show", str(image)], check=True, capture_output=True,
-                                      text=True, timeout=30).stdout.strip())
-    yield s, devices
-    for device in devices:
-        subprocess.run(["losetup", "--detach", device], timeout=30)
+    try:
+        for lun in s.storage.luns:
+            image = tmp_path / f"lun{lun.number}.img"
+            subprocess.run(["truncate", "-s", "320M", str(image)], check=True)  # mkfs.xfs' minimum is 300 MB
+            devices.append(subprocess.run(["losetup", "--find", "--show", str(image)], check=True,
+                                          capture_output=True, text=True, timeout=30).stdout.strip())
+        yield s, devices
+    finally:
+        for device in devices:
+            subprocess.run(["losetup", "--detach", device], timeout=30)
 
 
 def test_filesystems_are_made_once_seeded_and_never_made_again_over_data(node, luns):
@@ -230,31 +231,37 @@ def test_filesystems_are_made_once_seeded_and_never_made_again_over_data(node, l
     udev = f"mkdir -p /dev/disk/by-path\n{by_path}"
     script = filesystems(s, s.nodes[0])
 
+    device_of = {lun.directory: dev for lun, dev in zip(s.storage.luns, devices, strict=True)}
     first = node.run(script, stand_ins=False, before=udev)
-    assert first.stdout.count("new xfs filesystem") == 2, first.stdout
-    labels = [subprocess.run(["blkid", "-s", "LABEL", "-o", "value", d], capture_output=True, text=True).stdout.strip()
-              for d in devices]
-    assert labels == ["cyrus", "lib-postgres"]
-    seeded = subprocess.run(["unshare", "--mount", "sh", "-c", f"mount {devices[1]} /mnt && ls -A /mnt"],
+    assert first.stdout.count("new xfs filesystem") == len(devices), first.stdout
+    labels = {d: subprocess.run(["blkid", "-s", "LABEL", "-o", "value", dev], capture_output=True,
+                                text=True).stdout.strip() for d, dev in device_of.items()}
+    assert labels == {lun.directory: lun.fs_label for lun in s.storage.luns}
+    assert (labels[MAIL_SPOOL], labels[POSTGRESQL_DATA]) == ("cyrus", "lib-postgres")
+    seeded = subprocess.run(["unshare", "--mount", "sh", "-c", f"mount {device_of[POSTGRESQL_DATA]} /mnt && ls -A /mnt"],
                             capture_output=True, text=True, timeout=30).stdout.split()
     assert seeded and set(seeded) == set(p.name for p in Path("/var/lib/postgresql").iterdir())
 
     # Mail arrives, then the step runs again (an edited script, a new SSH key): the mail stays.
-    subprocess.run(["unshare", "--mount", "sh", "-c", f"mount {devices[0]} /mnt && echo mail > /mnt/1. && umount /mnt"],
+    subprocess.run(["unshare", "--mount", "sh", "-c", f"mount {device_of[MAIL_SPOOL]} /mnt && echo mail > /mnt/1. && umount /mnt"],
                    check=True, timeout=30)
     # The group runs here: the spool is mounted, with the mode cyrus gave it.
-    mounted = f"mount {by_path_device(s, s.storage.luns[0])} /var/spool/cyrus && chmod 0750 /var/spool/cyrus"
+    spool = next(lun for lun in s.storage.luns if lun.directory == MAIL_SPOOL)
+    mounted = f"mount {by_path_device(s, spool)} /var/spool/cyrus && chmod 0750 /var/spool/cyrus"
     again = node.run(script, stand_ins=False, before=f"{udev}\n{mounted}",
                      after="stat -c 'mode %a' /var/spool/cyrus; cat /var/spool/cyrus/1.")
-    assert again.stdout.count("already holds xfs: kept") == 2 and "new xfs" not in again.stdout
+    assert again.stdout.count("already holds xfs: kept") == len(devices) and "new xfs" not in again.stdout
     assert "mode 750" in again.stdout and "mail" in again.stdout
 
 
 def test_the_passive_node_only_makes_its_mount_points(node, luns):
     s, _ = luns
-    result = node.run(filesystems(s, s.nodes[1]), stand_ins=False)
-    assert "mkfs" not in filesystems(s, s.nodes[1]) and result.returncode == 0
-    assert node.written("/var/spool/cyrus").is_dir()
+    # Before the cluster exists the primary creates the filesystems; the passive node's step makes none.
+    # Seen from inside the node: this machine may already have some of the directories (an overlay shows them).
+    result = node.run(filesystems(s, s.nodes[1]), stand_ins=False,
+                      after="".join(f"[ -d {lun.directory} ] || echo missing {lun.directory}\n" for lun in s.storage.luns))
+    assert result.returncode == 0 and "new xfs" not in result.stdout and "(was " not in result.stdout
+    assert "missing" not in result.stdout, result.stdout
 
 
 # --- corosync-authkey ---------------------------------------------------------------------------------------

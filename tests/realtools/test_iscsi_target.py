@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from components.render.cib import by_path_device
+from components.names import by_path_device
 from components.render.iscsi_initiator import initiatorname_iscsi, iscsid_conf, login_script
 from components.render.tgt import render_targets_conf, scsi_serial
 from components.settings import Settings
@@ -45,13 +45,16 @@ class Served:
     chap_password: str
     tgtd: Tgtd
     files: dict[int, Path]
+    mutual_password: str = ""
 
     @property
     def target(self) -> str:
         return self.settings.storage.target_iqn
 
     def node_initiator(self, index: int) -> Initiator:
-        return Initiator(self.settings.nodes[index].iqn, self.settings.storage.chap_username, self.chap_password)
+        st = self.settings.storage
+        return Initiator(self.settings.nodes[index].iqn, st.chap_username, self.chap_password,
+                         st.chap_mutual_username, self.mutual_password, header_digest=True)
 
 
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
@@ -65,14 +68,14 @@ def served(request, tmp_path_factory) -> Served:
         files[lun.number] = workdir / f"{lun.slug}.img"
         with open(files[lun.number], "wb") as f:
             f.truncate(lun.size_gb * GIB)  # sparse: costs no disk
-    chap_password = secrets.token_urlsafe(12)
+    chap_password, mutual_password = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     conf = workdir / "targets.conf"
-    conf.write_text(swap_backing_stores(render_targets_conf(s, chap_password), s, files))
+    conf.write_text(swap_backing_stores(render_targets_conf(s, chap_password, mutual_password), s, files))
     tgtd = Tgtd(workdir)
     try:
         tgtd.start()
         tgtd.load(conf)
-        yield Served(s, chap_password, tgtd, files)
+        yield Served(s, chap_password, tgtd, files, mutual_password)
     finally:
         tgtd.stop()
 
@@ -83,7 +86,10 @@ def _listed_luns(output: str) -> list[int]:
 
 def test_every_lun_is_served_under_its_rendered_number_with_its_declared_size_and_serial(served):
     s, node = served.settings, served.node_initiator(0)
-    listing = node.run("iscsi-ls", node.url(served.tgtd.portal), "-s")
+    # Discovery (iscsi-ls) without mutual CHAP: tgt has no discovery account to answer with, and the nodes never
+    # discover (the login step creates the node record itself).
+    discovery = node.one_way()
+    listing = discovery.run("iscsi-ls", discovery.url(served.tgtd.portal), "-s")
     assert listing.returncode == 0, listing.stderr
     assert f"Target:{served.target} " in listing.stdout
     assert _listed_luns(listing.stdout) == [lun.number for lun in s.storage.luns], listing.stdout
@@ -145,16 +151,19 @@ def test_data_written_through_one_node_is_read_back_intact_through_the_other(ser
 def test_initiator_side_names_what_the_live_target_serves(served):
     s = served.settings
     live = live_target(served.tgtd.show_targets())
-    conf = dict(line.split(" = ", 1) for line in iscsid_conf(s, served.chap_password).splitlines()
-                if " = " in line and not line.startswith("#"))
+    conf = dict(line.split(" = ", 1) for line in iscsid_conf(s, served.chap_password, served.mutual_password)
+                .splitlines() if " = " in line and not line.startswith("#"))
     assert conf["node.startup"] == "automatic"
     assert conf["node.session.auth.authmethod"] == "CHAP"
     assert live["accounts"] == [conf["node.session.auth.username"]]
+    assert live["outgoing"] == [conf["node.session.auth.username_in"]]  # mutual CHAP
     for node in s.nodes:
         iqn = initiatorname_iscsi(node).removeprefix("InitiatorName=").removesuffix("\n")
         assert iqn in live["acl"] and node.ip in live["acl"]
         # The node's files, as rendered, are what gets it in.
-        initiator = Initiator(iqn, conf["node.session.auth.username"], conf["node.session.auth.password"])
+        initiator = Initiator(iqn, conf["node.session.auth.username"], conf["node.session.auth.password"],
+                              conf["node.session.auth.username_in"], conf["node.session.auth.password_in"],
+                              header_digest=conf["node.conn[0].iscsi.HeaderDigest"] == "CRC32C")
         with Session(initiator, served.tgtd.portal, live["target"], live["luns"][0]):
             pass
         script = login_script(s, node)

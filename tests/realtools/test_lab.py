@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import xml.etree.ElementTree as ET
 
+from components.names import ISCSI_WATCH_ID
 from components.render.cib import render_cib
 from lab.transform import lab_cib
 from tests.conftest import require_root, require_tool
@@ -16,11 +17,15 @@ QUICK_TIMEOUT_S = 420  # the quick lab takes about 2.5 minutes
 
 
 def _without_services(cib: ET.Element) -> str:
-    """The CIB with every service member (svc-*) removed: what the transform must not touch."""
+    """The CIB with every service member (svc-*) and the storage watch's primitive removed: what the transform
+    must not touch (the watch's clone and constraints stay)."""
     for group in cib.iter("group"):
         for primitive in list(group.findall("primitive")):
             if primitive.get("id").startswith("svc-"):
                 group.remove(primitive)
+    for clone in cib.iter("clone"):
+        for primitive in list(clone.findall(f"primitive[@id='{ISCSI_WATCH_ID}']")):
+            clone.remove(primitive)
     return ET.tostring(cib, encoding="unicode")
 
 
@@ -31,10 +36,11 @@ def test_transform_changes_only_the_service_agents(tmp_path):
     agents = {p.get("id"): (p.get("class"), p.get("provider"), p.get("type")) for p in ET.fromstring(lab).iter("primitive")}
     assert agents["svc-postgresql"] == ("ocf", "heartbeat", "pgsql")
     # Nothing left that needs systemd, which the lab has not: the program's service agent is proven on its
-    # own (test_service_agent.py).
+    # own (tests/realtools/service_agent/).
     assert not [rsc for rsc, (cls, provider, _) in agents.items() if cls == "systemd" or provider == "bluemind-ha"]
     assert {agents[rsc] for rsc in agents if rsc.startswith("svc-") and rsc != "svc-postgresql"} == \
         {("ocf", "pacemaker", "Dummy")}
+    assert agents[ISCSI_WATCH_ID] == ("ocf", "pacemaker", "Dummy")  # no iSCSI session in the lab
     member_order = [p.get("id") for p in ET.fromstring(lab).iter("group").__next__().findall("primitive")]
     assert member_order == [p.get("id") for p in ET.fromstring(rendered).iter("group").__next__().findall("primitive")]
     require_tool("crm_verify")

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from components.render.cib import GROUP_ID, render_cib
+from components.render.cib_nvsets import INSTANCE, META, PROPERTIES, nvpair_value, nvpairs
 from components.render.corosync import render_corosync
 from components.render.node_scripts import bmc_password, cib_push, corosync_conf, hacluster_lock
 from tests.conftest import UNDER_CI, require_root, require_tool
@@ -87,11 +88,10 @@ def _value(cib: ET.Element, xpath: str, attribute: str = "value") -> str | None:
 
 def _admin_state(cib: ET.Element, first: str) -> dict[str, str | None]:
     return {
-        "standby": _value(cib, f"configuration/nodes/node[@uname='{first}']//nvpair[@name='standby']"),
+        "standby": nvpair_value(cib.find(f"configuration/nodes/node[@uname='{first}']"), INSTANCE, "standby"),
         "moved to": _value(cib, f"configuration/constraints/rsc_location[@id='cli-prefer-{GROUP_ID}']", "node"),
-        "maintenance-mode": _value(cib, "configuration/crm_config//nvpair[@name='maintenance-mode']"),
-        "target-role": _value(cib, f"configuration/resources/group[@id='{GROUP_ID}']/meta_attributes/"
-                                   "nvpair[@name='target-role']"),
+        "maintenance-mode": nvpair_value(cib.find("configuration/crm_config"), PROPERTIES, "maintenance-mode"),
+        "target-role": nvpair_value(cib.find(f"configuration/resources/group[@id='{GROUP_ID}']"), META, "target-role"),
     }
 
 
@@ -100,10 +100,10 @@ def _ours(cib: ET.Element) -> dict:
     in start order, STONITH."""
     resources = cib.find("configuration/resources")
     return {
-        "fence devices": {p.get("id"): {nv.get("name"): nv.get("value") for nv in p.iter("nvpair")}
+        "fence devices": {p.get("id"): nvpairs(p, INSTANCE) | nvpairs(p, META)
                           for p in resources.findall("primitive[@class='stonith']")},
         "group": [p.get("id") for p in resources.findall(f"group[@id='{GROUP_ID}']/primitive")],
-        "stonith-enabled": _value(cib, "configuration/crm_config//nvpair[@name='stonith-enabled']"),
+        "stonith-enabled": nvpair_value(cib.find("configuration/crm_config"), PROPERTIES, "stonith-enabled"),
     }
 
 
@@ -167,7 +167,7 @@ def test_cib_push_never_applies_a_cib_that_crm_verify_rejects(tmp_path):
 def _password_file_of_fence_device(s, fenced) -> str:
     """The file the fence device of node `fenced` reads its BMC password from (its password_script)."""
     for device in ET.fromstring(render_cib(s)).findall("configuration/resources/primitive[@class='stonith']"):
-        params = {nv.get("name"): nv.get("value") for nv in device.iter("nvpair")}
+        params = nvpairs(device, INSTANCE)
         if params.get("pcmk_host_list") == fenced.name:
             assert params["password_script"].startswith("cat /etc/"), params["password_script"]
             return params["password_script"].removeprefix("cat ")

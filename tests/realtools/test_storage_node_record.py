@@ -6,7 +6,8 @@ update) need none. The record part of the rendered login script runs in a sandbo
 with a test directory over /etc/iscsi (and /run, where iscsiadm locks its database, writable in the test's
 directory), so this machine's own records are never touched.
 
-Proves: the record takes every node.* setting of the rendered iscsid.conf (CHAP, startup, timeouts); a re-run
+Proves: the record takes every node.* setting of the rendered iscsid.conf (mutual CHAP, digests, startup,
+timeouts); a re-run
 changes nothing; a rotated CHAP secret reaches the existing record in place (no logout, no new record), so
 the next login, whenever it comes, uses it; the secret never appears in the step's output.
 """
@@ -24,6 +25,7 @@ from tools.stackfile import load_settings
 STACK = "dev"
 SECRET = "first-chap-secret-1"
 ROTATED = "rotated-chap-secret"
+MUTUAL = "mutual-chap-secret-2"
 
 
 def _in_node(etc_iscsi: Path, argv: list[str]) -> subprocess.CompletedProcess:
@@ -48,11 +50,11 @@ def test_the_node_record_takes_iscsid_conf_and_a_rotated_chap_secret_in_place(tm
 
     def install_and_run(chap_password: str) -> str:
         """As the login step does: iscsid.conf installed, then the record part."""
-        (etc_iscsi / "iscsid.conf").write_text(iscsid_conf(s, chap_password))
+        (etc_iscsi / "iscsid.conf").write_text(iscsid_conf(s, chap_password, MUTUAL))
         result = _in_node(etc_iscsi, ["bash", "-c", record_script])
         assert result.returncode == 0, result.stderr
-        for secret in (SECRET, ROTATED):
-            assert secret not in result.stdout + result.stderr, "the step printed the CHAP secret"
+        for secret in (SECRET, ROTATED, MUTUAL):
+            assert secret not in result.stdout + result.stderr, "the step printed a CHAP secret"
         return result.stdout
 
     def record() -> dict[str, str]:
@@ -63,8 +65,10 @@ def test_the_node_record_takes_iscsid_conf_and_a_rotated_chap_secret_in_place(tm
 
     created = install_and_run(SECRET)
     assert created.startswith("node record updated from iscsid.conf: ")
-    wanted = _node_settings(iscsid_conf(s, SECRET))
+    wanted = _node_settings(iscsid_conf(s, SECRET, MUTUAL))
     assert wanted["node.session.auth.password"] == SECRET and wanted["node.startup"] == "automatic"
+    # iscsiadm keeps mutual CHAP and the digests in the record, which iscsid logs in with
+    assert wanted["node.session.auth.password_in"] == MUTUAL and wanted["node.conn[0].iscsi.HeaderDigest"] == "CRC32C"
     assert {k: record()[k] for k in wanted} == wanted
     records = sorted(p.relative_to(etc_iscsi) for p in (etc_iscsi / "nodes").rglob("*") if p.is_file())
     assert len(records) == 1
@@ -73,5 +77,5 @@ def test_the_node_record_takes_iscsid_conf_and_a_rotated_chap_secret_in_place(tm
 
     rotated = install_and_run(ROTATED)
     assert rotated == "node record updated from iscsid.conf: node.session.auth.password\n"
-    assert {k: record()[k] for k in wanted} == _node_settings(iscsid_conf(s, ROTATED))
+    assert {k: record()[k] for k in wanted} == _node_settings(iscsid_conf(s, ROTATED, MUTUAL))
     assert sorted(p.relative_to(etc_iscsi) for p in (etc_iscsi / "nodes").rglob("*") if p.is_file()) == records

@@ -33,6 +33,8 @@ MIB = 1 << 20
 VOLUME_SIZE = 16 * MIB
 SECRET = "first-chap-secret-1"
 ROTATED = "rotated-chap-secret"
+MUTUAL = "first-mutual-secret-2"
+MUTUAL_ROTATED = "rotated-mutual-secret"
 SCRIPT_TIMEOUT_S = 60
 
 
@@ -63,19 +65,27 @@ class StorageHost:
     tgtd: Tgtd
     volumes: dict[int, LoopVolume]
 
-    def run_target_step(self, chap_password: str, settings: Settings | None = None) -> subprocess.CompletedProcess:
-        """The rendered script with the rendered targets.conf (volumes swapped) on stdin, as pulumi up runs it."""
+    def conf(self, chap_password: str, settings: Settings | None = None, mutual_password: str = MUTUAL) -> str:
+        """The rendered targets.conf, volumes swapped."""
         s = settings or self.settings
-        conf = swap_backing_stores(render_targets_conf(s, chap_password), s,
+        return swap_backing_stores(render_targets_conf(s, chap_password, mutual_password), s,
                                    {number: volume.device for number, volume in self.volumes.items()})
-        result = subprocess.run(self.host.command(["bash", "-c", storage_targets(s)]), input=conf,
+
+    def run_target_step(self, chap_password: str, settings: Settings | None = None,
+                        mutual_password: str = MUTUAL) -> subprocess.CompletedProcess:
+        """The rendered script with the rendered targets.conf on stdin, as pulumi up runs it."""
+        result = subprocess.run(self.host.command(["bash", "-c", storage_targets(settings or self.settings)]),
+                                input=self.conf(chap_password, settings, mutual_password),
                                 capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S)
-        for secret in (SECRET, ROTATED):
-            assert secret not in result.stdout + result.stderr, "the script printed the CHAP secret"
+        for secret in (SECRET, ROTATED, MUTUAL, MUTUAL_ROTATED):
+            assert secret not in result.stdout + result.stderr, "the script printed a CHAP secret"
         return result
 
-    def node(self, index: int, chap_password: str) -> Initiator:
-        return Initiator(self.settings.nodes[index].iqn, self.settings.storage.chap_username, chap_password)
+    def node(self, index: int, chap_password: str, mutual_password: str = MUTUAL) -> Initiator:
+        """Node `index` as its iscsid.conf has it: mutual CHAP, CRC32C header digests."""
+        st = self.settings.storage
+        return Initiator(self.settings.nodes[index].iqn, st.chap_username, chap_password, st.chap_mutual_username,
+                         mutual_password, header_digest=True)
 
     def inquiry(self, initiator: Initiator, lun: int) -> subprocess.CompletedProcess:
         return initiator.run("iscsi-inq", initiator.url(self.tgtd.portal, self.target, lun), host=self.host)
@@ -127,6 +137,7 @@ def test_the_first_run_creates_the_target_and_a_rerun_with_a_node_logged_in_chan
     assert live["volumes"] == {lun.number: storage.volumes[lun.number].device for lun in s.storage.luns}
     assert sorted(live["acl"]) == sorted([n.iqn for n in s.nodes] + [n.ip for n in s.nodes])
     assert live["accounts"] == [s.storage.chap_username]
+    assert live["outgoing"] == [s.storage.chap_mutual_username]
     for index in (0, 1):
         inquiry = storage.inquiry(storage.node(index, SECRET), s.storage.luns[0].number)
         assert inquiry.returncode == 0, inquiry.stdout + inquiry.stderr
@@ -139,20 +150,45 @@ def test_the_first_run_creates_the_target_and_a_rerun_with_a_node_logged_in_chan
         assert held.read()
 
 
-def test_a_rotated_chap_secret_is_applied_while_a_node_is_logged_in(storage):
+def test_rotated_chap_secrets_are_applied_while_a_node_is_logged_in(storage):
     lun = storage.settings.storage.luns[0].number
     assert storage.run_target_step(SECRET).returncode == 0
     with storage.hold(storage.node(0, SECRET)) as held:
-        rotated = storage.run_target_step(ROTATED)
+        rotated = storage.run_target_step(ROTATED, mutual_password=MUTUAL_ROTATED)
         assert rotated.returncode == 0, rotated.stderr
         for index in (0, 1):
-            new = storage.inquiry(storage.node(index, ROTATED), lun)
+            new = storage.inquiry(storage.node(index, ROTATED, MUTUAL_ROTATED), lun)
             assert new.returncode == 0, new.stdout + new.stderr
-            old = storage.inquiry(storage.node(index, SECRET), lun)
+            old = storage.inquiry(storage.node(index, SECRET, MUTUAL_ROTATED), lun)
             assert "Authentication failure" in old.stdout + old.stderr
-        # CHAP is checked at login only: the session logged in with the old secret goes on.
+            # a node still expecting the old mutual secret takes the target for an impostor
+            old_mutual = storage.inquiry(storage.node(index, ROTATED, MUTUAL), lun)
+            assert "Invalid CHAP_R response from the target" in old_mutual.stdout + old_mutual.stderr
+        # CHAP is checked at login only: the session logged in with the old secrets goes on.
         assert held.read()
-    assert live_target(storage.tgtd.show_targets())["accounts"] == [storage.settings.storage.chap_username]
+    live = live_target(storage.tgtd.show_targets())
+    assert (live["accounts"], live["outgoing"]) == ([storage.settings.storage.chap_username],
+                                                    [storage.settings.storage.chap_mutual_username])
+
+
+def test_a_target_made_before_mutual_chap_and_digests_gets_both_on_the_next_run(storage):
+    """A tgt target created from an earlier targets.conf (one-way CHAP, no digests) while a node is logged in:
+    the step adds the mutual account and the digests without re-creating it, and new logins negotiate them."""
+    s, lun = storage.settings, storage.settings.storage.luns[0].number
+    earlier = "".join(line for line in storage.conf(SECRET).splitlines(keepends=True)
+                      if not line.strip().startswith(("outgoinguser", "HeaderDigest", "DataDigest")))
+    (storage.host.etc_tgt / "conf.d" / "earlier.conf").write_text(earlier)
+    storage.tgtd.load(Path("/etc/tgt/conf.d/earlier.conf"))
+    (storage.host.etc_tgt / "conf.d" / "earlier.conf").unlink()
+    one_way = Initiator(s.nodes[0].iqn, s.storage.chap_username, SECRET)
+    assert one_way.login_reply(storage.tgtd.portal, storage.target, lun, host=storage.host)["HeaderDigest"] == "None"
+    with storage.hold(one_way) as held:
+        result = storage.run_target_step(SECRET)
+        assert result.returncode == 0, result.stderr
+        assert held.read()
+    assert live_target(storage.tgtd.show_targets())["outgoing"] == [s.storage.chap_mutual_username]
+    reply = storage.node(1, SECRET).login_reply(storage.tgtd.portal, storage.target, lun, host=storage.host)
+    assert (reply["HeaderDigest"], reply["DataDigest"]) == ("CRC32C", "None")
 
 
 def _assert_maintenance_window(storage: StorageHost, result: subprocess.CompletedProcess) -> None:

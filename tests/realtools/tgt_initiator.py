@@ -5,7 +5,8 @@ and inquiry. Debian ships no iscsi-dd, so block reads and writes go through the 
 use, libiscsi.so.7, with ctypes: a `Session` is one real iSCSI login (CHAP included) to one LUN, and a
 `HeldSession` is one kept open by a child process while a test acts on the target.
 
-CHAP secrets travel in the environment (LIBISCSI_CHAP_PASSWORD), never in a URL on a command line.
+CHAP secrets travel in the environment (LIBISCSI_CHAP_PASSWORD, and LIBISCSI_CHAP_TARGET_USERNAME/_PASSWORD for
+mutual CHAP), never in a URL on a command line.
 Tools and held sessions run on this machine, or inside a host that has a `command(argv) -> argv` (a
 PrivateHost, whose target only its own loopback reaches).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,20 +25,33 @@ HOLD_MAX_S = 120
 BLOCK_SIZE = 512
 ISCSI_SESSION_NORMAL = 2
 SCSI_STATUS_GOOD = 0
+ISCSI_HEADER_DIGEST_CRC32C = 3  # libiscsi's enum iscsi_header_digest: CRC32C offered alone, as iscsid.conf does
+MUTUAL_ENV = ("LIBISCSI_CHAP_TARGET_USERNAME", "LIBISCSI_CHAP_TARGET_PASSWORD")
 
 
 @dataclass(frozen=True)
 class Initiator:
-    """Who logs in: an initiator IQN, and the CHAP user and secret it offers (None: no CHAP)."""
+    """Who logs in: an initiator IQN, and the CHAP user and secret it offers (None: no CHAP); for mutual CHAP, the
+    user and secret the target must answer its challenge with (None: the target is not asked to prove itself);
+    `header_digest`: CRC32C header digests offered alone (a target that refuses them gets no login)."""
 
     iqn: str
     chap_user: str | None = None
     chap_password: str | None = None
+    mutual_user: str | None = None
+    mutual_password: str | None = None
+    header_digest: bool = False
+
+    def one_way(self) -> Initiator:
+        """The same initiator without mutual CHAP: it does not ask the target to prove itself."""
+        return Initiator(self.iqn, self.chap_user, self.chap_password, header_digest=self.header_digest)
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k != "LIBISCSI_CHAP_PASSWORD"}
+        env = {k: v for k, v in os.environ.items() if k not in ("LIBISCSI_CHAP_PASSWORD", *MUTUAL_ENV)}
         if self.chap_password is not None:
             env["LIBISCSI_CHAP_PASSWORD"] = self.chap_password
+        if self.mutual_user is not None:
+            env.update(zip(MUTUAL_ENV, (self.mutual_user, self.mutual_password or ""), strict=True))
         return env
 
     def url(self, portal: str, target: str | None = None, lun: int | None = None) -> str:
@@ -44,10 +59,18 @@ class Initiator:
         path = f"/{target}/{lun}" if target is not None else ""
         return f"iscsi://{user}{portal}{path}"
 
-    def run(self, tool: str, url: str, *args: str, host=None) -> subprocess.CompletedProcess:
+    def run(self, tool: str, url: str, *args: str, host=None, debug: int = 0) -> subprocess.CompletedProcess:
         argv = [tool, "-i", self.iqn, *args, url]
-        return subprocess.run(host.command(argv) if host else argv, env=self.env(), capture_output=True, text=True,
+        env = self.env() | ({"LIBISCSI_DEBUG": str(debug)} if debug else {})
+        return subprocess.run(host.command(argv) if host else argv, env=env, capture_output=True, text=True,
                               timeout=TOOL_TIMEOUT_S)
+
+    def login_reply(self, portal: str, target: str, lun: int, host=None) -> dict[str, str]:
+        """The keys the target answered the login with (HeaderDigest, DataDigest...), as libiscsi logs them at
+        debug level 6; fails when the login does."""
+        result = self.run("iscsi-inq", self.url(portal, target, lun), host=host, debug=6)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return dict(re.findall(r"TargetLoginReply: (\w+)=(\S+)", result.stderr))
 
 
 def _libiscsi() -> ctypes.CDLL:
@@ -58,6 +81,8 @@ def _libiscsi() -> ctypes.CDLL:
     lib.iscsi_set_targetname.argtypes = [p, ctypes.c_char_p]
     lib.iscsi_set_session_type.argtypes = [p, i]
     lib.iscsi_set_initiator_username_pwd.argtypes = [p, ctypes.c_char_p, ctypes.c_char_p]
+    lib.iscsi_set_target_username_pwd.argtypes = [p, ctypes.c_char_p, ctypes.c_char_p]
+    lib.iscsi_set_header_digest.argtypes = [p, i]
     lib.iscsi_full_connect_sync.argtypes = [p, ctypes.c_char_p, i]
     lib.iscsi_get_error.restype = ctypes.c_char_p
     lib.iscsi_get_error.argtypes = [p]
@@ -98,6 +123,11 @@ class Session:
         if initiator.chap_user:
             self.lib.iscsi_set_initiator_username_pwd(self.ctx, initiator.chap_user.encode(),
                                                       (initiator.chap_password or "").encode())
+        if initiator.mutual_user:
+            self.lib.iscsi_set_target_username_pwd(self.ctx, initiator.mutual_user.encode(),
+                                                   (initiator.mutual_password or "").encode())
+        if initiator.header_digest:
+            self.lib.iscsi_set_header_digest(self.ctx, ISCSI_HEADER_DIGEST_CRC32C)
         if self.lib.iscsi_full_connect_sync(self.ctx, portal.encode(), lun) != 0:
             error = self.lib.iscsi_get_error(self.ctx).decode(errors="replace")
             self.lib.iscsi_destroy_context(self.ctx)
@@ -144,7 +174,8 @@ class HeldSession:
 
     def __init__(self, initiator: Initiator, portal: str, target: str, lun: int, host=None):
         # This file is the child's program (it needs nothing outside the standard library).
-        argv = [sys.executable, __file__, initiator.iqn, initiator.chap_user or "", portal, target, str(lun)]
+        argv = [sys.executable, __file__, initiator.iqn, initiator.chap_user or "", portal, target, str(lun),
+                "crc32c" if initiator.header_digest else "none"]
         self.process = subprocess.Popen(["timeout", "-s", "KILL", str(HOLD_MAX_S), *(host.command(argv) if host else argv)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True, env=initiator.env(), start_new_session=True)
@@ -180,9 +211,11 @@ class HeldSession:
         self.close()
 
 
-def _hold(iqn: str, chap_user: str, portal: str, target: str, lun: str) -> None:
+def _hold(iqn: str, chap_user: str, portal: str, target: str, lun: str, digest: str) -> None:
     """The child of a HeldSession: log in, say so, then one READ per line of input until its end."""
-    initiator = Initiator(iqn, chap_user or None, os.environ.get("LIBISCSI_CHAP_PASSWORD"))
+    mutual_user, mutual_password = (os.environ.get(name) for name in MUTUAL_ENV)
+    initiator = Initiator(iqn, chap_user or None, os.environ.get("LIBISCSI_CHAP_PASSWORD"), mutual_user,
+                          mutual_password, header_digest=digest == "crc32c")
     try:
         session = Session(initiator, portal, target, int(lun))
     except LoginRefused as refused:

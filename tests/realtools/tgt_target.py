@@ -40,10 +40,12 @@ def swap_backing_stores(conf: str, s: Settings, volumes: dict[int, Path | str]) 
 
 
 def live_target(show: str) -> dict:
-    """Target name, LUN numbers and their volumes, CHAP accounts and ACL entries of the first target in
+    """Target name, LUN numbers and their volumes, CHAP accounts (incoming; outgoing: mutual CHAP) and ACL
+    entries of the first target in
     `tgtadm --op show --mode target` (LUN 0, tgt's controller, left out)."""
     def section(title: str) -> list[str]:
-        return re.search(rf"^    {title}:\n((?:        .*\n)*)", show, re.M).group(1).split()
+        return [line.strip() for line in re.search(rf"^    {title}:\n((?:        .*\n)*)", show, re.M).group(1)
+                .splitlines()]
 
     volumes = dict(re.findall(r"^        LUN: (\d+)\n(?:            .*\n)*?            Backing store path: (\S+)$",
                               show, re.M))
@@ -51,7 +53,8 @@ def live_target(show: str) -> dict:
         "target": re.search(r"^Target \d+: (\S+)$", show, re.M).group(1),
         "luns": [int(n) for n in re.findall(r"^        LUN: (\d+)$", show, re.M) if n != "0"],
         "volumes": {int(n): path for n, path in volumes.items() if n != "0"},
-        "accounts": section("Account information"),
+        "accounts": [a for a in section("Account information") if not a.endswith(" (outgoing)")],
+        "outgoing": [a.removesuffix(" (outgoing)") for a in section("Account information") if a.endswith(" (outgoing)")],
         "acl": section("ACL information"),
     }
 
@@ -96,6 +99,12 @@ class PrivateHost:
         self.etc_tgt = workdir / "etc-tgt"
         self.process: subprocess.Popen | None = None
 
+    def add_addresses(self, *addresses: str) -> None:
+        """More addresses on its loopback. Within the namespace a connection to one of its own addresses comes
+        from that address: an initiator "is" the address it connects to, on a tgtd listening on all of them."""
+        for address in addresses:
+            subprocess.run(self.command(["ip", "addr", "add", f"{address}/32", "dev", "lo"]), check=True, timeout=10)
+
     def start(self) -> None:
         (self.etc_tgt / "conf.d").mkdir(parents=True)
         shutil.copy("/etc/tgt/targets.conf", self.etc_tgt / "targets.conf")
@@ -124,8 +133,8 @@ class Tgtd:
     """tgtd in the foreground in its own process group; `tgtadm`/`tgt_admin` talk to this one only. In a
     PrivateHost it listens on tgtd's default port and control socket; elsewhere on ports of its own."""
 
-    def __init__(self, workdir: Path, host: PrivateHost | None = None):
-        self.host = host
+    def __init__(self, workdir: Path, host: PrivateHost | None = None, listen: str = "127.0.0.1"):
+        self.host, self.listen = host, listen
         if host is None:
             self.port, self.control_port = free_tcp_port(), _unused_control_port()
         else:
@@ -138,7 +147,7 @@ class Tgtd:
 
     @property
     def portal(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.listen}:{self.port}"
 
     def start(self) -> None:
         with open(self.log_path, "wb") as log:
