@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from components.render import qdevice_scripts
 from components.settings import Settings, parse_settings
-from lab import cluster, scenarios
+from lab import cluster, nodelogs, scenarios
 from lab.layout import BRIDGE, HUB, PREFIX, WORK, Layout
 from lab.network import ip
 from lab.proc import run
@@ -167,18 +167,18 @@ def arbitrator_down(lab: LabSession) -> scenarios.Result:
     active = lab.active()
     victim = lab.layout.peer(active).name
     result = scenarios.Result("qnetd-down", victim, (victim,))
-    committed_before, fault_at = lab.committed(), time.monotonic()
+    committed_before, marked, fault_at = lab.committed(), nodelogs.mark(lab.layout), time.monotonic()
     arbitrator.stop()
     time.sleep(5)
     if cluster.state(lab.handles) is None or not quorate(lab, active):
-        return scenarios._finish(lab, result, fault_at, committed_before)  # the arbitrator alone cost quorum
+        return scenarios._finish(lab, result, fault_at, committed_before, marked)  # it alone cost quorum
     lab.handle(victim).command("crash")
     time.sleep(15)
     frozen_ok = quorate(lab, active) is False and not scenarios._powered_off(lab, fault_at)
     arbitrator.start()
     failed = [at for status, _, at in lab.attempts() if status == "fail" and at >= fault_at]
     result.recovery_s = 0.0 if frozen_ok and not failed else None
-    return scenarios._finish(lab, result, fault_at, committed_before)
+    return scenarios._finish(lab, result, fault_at, committed_before, marked)
 
 
 def log_lines_between(path: Path, since_wall: float, until_wall: float) -> list[tuple[float, str]]:
