@@ -68,11 +68,18 @@ MUTANTS = (
            "&& ! corosync-cfgtool -s >/dev/null 2>&1; then", "authkey"),
     Mutant(S + "corosync-authkey.sh", "install_stdin \"$authkey\" 0400", "install_stdin \"$authkey\" 0440", "authkey"),
     # storage-target.sh: the CHAP rotation, re-create only without sessions
-    Mutant(S + "storage-target.sh", "  if account_exists \"$user\"; then", "  if false; then", "chap or target"),
+    # (the incoming account's delete-before-create: its bind line, without --outgoing, makes the text unique)
+    Mutant(S + "storage-target.sh",
+           "  if account_exists \"$user\"; then\n    tgtadm --lld iscsi --mode account --op delete --user \"$user\"\n  fi\n"
+           "  tgtadm --lld iscsi --mode account --op new --user \"$user\" --password \"$password\"\n"
+           "  tgtadm --lld iscsi --mode account --op bind --tid \"$tid\" --user \"$user\"\n",
+           "  if false; then\n    tgtadm --lld iscsi --mode account --op delete --user \"$user\"\n  fi\n"
+           "  tgtadm --lld iscsi --mode account --op new --user \"$user\" --password \"$password\"\n"
+           "  tgtadm --lld iscsi --mode account --op bind --tid \"$tid\" --user \"$user\"\n", "chap or target"),
     Mutant(S + "storage-target.sh",
            "  tgtadm --lld iscsi --mode account --op bind --tid \"$tid\" --user \"$rotation_account\"\n", "",
            "chap or target", why="the target without an account: logins without CHAP"),
-    Mutant(S + "storage-target.sh", "set_chap_secret\ninspect", "inspect", "chap or target"),
+    Mutant(S + "storage-target.sh", "\nset_chap_secret\n#", "\n#", "chap or target"),
     Mutant(S + "storage-target.sh", "if [ -n \"$differences\" ] && [ -z \"$sessions\" ]; then",
            "if [ -n \"$differences\" ]; then", "target"),
     # secret files' modes
