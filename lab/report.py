@@ -41,6 +41,11 @@ class ProfileRun:
         return budget(render_corosync(self.settings), render_cib(self.settings))
 
 
+def run_name(profile: str, qdevice: bool) -> str:
+    """What the results call a profile's run: `prod`, or `prod+qdevice` with an arbitrator."""
+    return f"{profile}+qdevice" if qdevice else profile
+
+
 def seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 

@@ -1,11 +1,12 @@
 """`make lab`: a real two-node cluster on this machine, failed over and over, measured.
 
     python -m lab.run            # the full lab: 6 crashes (alternating sides), a split, a monitor failure,
-                                 # once per timing profile (lab.profiles: lab, then prod)
+                                 # once per timing profile (lab.profiles: lab, then prod); then with an
+                                 # arbitrator (lab.qnetd): 4 crashes, a split, the arbitrator down, per profile
     python -m lab.run --profile prod   # the full lab with one profile only
     python -m lab.run --quick    # CI subset: one crash per side and a split, lab profile
     python -m lab.run --teardown # only remove a lab a killed run left behind
-    python -m lab.run --qdevice [--quick]  # with an arbitrator (lab.qnetd): crash, split, arbitrator down
+    python -m lab.run --qdevice [--quick]  # only with an arbitrator (--no-qdevice: only without)
 
 Exits 1 if any committed row was lost, the shared filesystems were ever mounted on both nodes at once, a
 scenario did not recover (or fenced the wrong node); 2 if the lab could not be built. A full run of every
@@ -40,8 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=profiles.PROFILES,
                         help="the cluster timeouts to run with (default: every profile; --quick: lab)")
     parser.add_argument("--teardown", action="store_true", help="only remove a stale lab")
-    parser.add_argument("--qdevice", action="store_true", help="with an arbitrator: corosync-qnetd in a third "
-                        "namespace, corosync-qdevice on the nodes (lab.qnetd)")
+    arbitration = parser.add_mutually_exclusive_group()
+    arbitration.add_argument("--qdevice", action="store_true", help="only with an arbitrator: corosync-qnetd in a "
+                             "third namespace, corosync-qdevice on the nodes (lab.qnetd)")
+    arbitration.add_argument("--no-qdevice", action="store_true", help="only without an arbitrator")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -49,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.teardown:
                 teardown.teardown()
                 return 0
-            return run_lab(args.quick, profiles_to_run(args.quick, args.profile), args.qdevice)
+            return run_lab(args.quick, profiles_to_run(args.quick, args.profile),
+                           arbitrations_to_run(args.quick, args.profile, args.qdevice, args.no_qdevice))
     except LabBusy as exc:
         print(f"lab: {exc}", file=sys.stderr)
         return 2
@@ -88,27 +92,44 @@ def run_profile(run: report.ProfileRun, plan: list) -> None:
             print(f"  firewall {handle.name}: {firewall_drops(handle)}", flush=True)
 
 
-def run_lab(quick: bool, chosen: list[str], qdevice: bool = False) -> int:
-    """`qdevice`: each profile with an arbitrator, and its scenarios (lab.qnetd)."""
-    plan = (qnetd.QUICK if quick else qnetd.FULL) if qdevice else (QUICK if quick else FULL)
+def arbitrations_to_run(quick: bool, profile: str | None, qdevice: bool, no_qdevice: bool) -> list[bool]:
+    """Without or with an arbitrator (False, True): the full run of every profile does both, so that RESULTS.md
+    shows the four combinations side by side; --quick (CI) one of them, without unless --qdevice."""
+    if qdevice or no_qdevice:
+        return [qdevice]
+    return [False] if quick or profile is not None else [False, True]
+
+
+def _plan(quick: bool, qdevice: bool) -> list:
+    if qdevice:
+        return qnetd.QUICK if quick else qnetd.FULL
+    return QUICK if quick else FULL
+
+
+def run_lab(quick: bool, chosen: list[str], arbitrations: list[bool]) -> int:
+    """Each chosen profile, for each arbitration (True: with an arbitrator and its scenarios, lab.qnetd)."""
     started, load_at_start = time.monotonic(), report.load_average()
-    settings_of = qnetd.profile_settings if qdevice else profiles.profile_settings
-    runs = [report.ProfileRun(p, settings_of(p), len(plan)) for p in chosen]
-    for run in runs:
+    runs = []
+    for qdevice in arbitrations:
+        settings_of = qnetd.profile_settings if qdevice else profiles.profile_settings
+        runs += [(report.ProfileRun(report.run_name(p, qdevice), settings_of(p), len(_plan(quick, qdevice))),
+                  _plan(quick, qdevice)) for p in chosen]
+    for run, plan in runs:
         try:
             run_profile(run, plan)
         except LabError as exc:
             print(f"lab: {exc}", file=sys.stderr)
             return 2
         print(report.profile_section(run))
-    if len(runs) > 1:
-        print(report.side_by_side(runs) + "\n")
-    print(report.budget_table(runs) + "\n")
+    done = [run for run, _plan in runs]
+    if len(done) > 1:
+        print(report.side_by_side(done) + "\n")
+    print(report.budget_table(done) + "\n")
     print(f"{time.monotonic() - started:.0f} s in all; load average {load_at_start} at the start, "
           f"{report.load_average()} at the end")
-    if not quick and not qdevice and chosen == list(profiles.PROFILES):  # RESULTS.md: the lab without arbitrator
-        report.write_results(runs, (load_at_start, report.load_average()))
-    return 0 if all(run.ok for run in runs) else 1
+    if not quick and chosen == list(profiles.PROFILES) and arbitrations == [False, True]:  # the whole lab
+        report.write_results(done, (load_at_start, report.load_average()))
+    return 0 if all(run.ok for run in done) else 1
 
 
 if __name__ == "__main__":

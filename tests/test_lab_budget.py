@@ -105,6 +105,17 @@ def test_profiles_to_run():
     assert profiles_to_run(quick=False, profile="prod") == ["prod"]
 
 
+def test_the_whole_lab_runs_each_profile_without_and_with_an_arbitrator():
+    """`make lab` (issue 16): the four combinations side by side; CI's quick runs one each (test_lab, test_lab_qdevice)."""
+    from lab.run import arbitrations_to_run
+
+    assert arbitrations_to_run(quick=False, profile=None, qdevice=False, no_qdevice=False) == [False, True]
+    assert arbitrations_to_run(quick=True, profile=None, qdevice=False, no_qdevice=False) == [False]
+    assert arbitrations_to_run(quick=True, profile=None, qdevice=True, no_qdevice=False) == [True]
+    assert arbitrations_to_run(quick=False, profile=None, qdevice=False, no_qdevice=True) == [False]
+    assert arbitrations_to_run(quick=False, profile="prod", qdevice=False, no_qdevice=False) == [False]
+
+
 def test_the_lab_corosync_has_millisecond_timestamps_and_nothing_else_changes():
     rendered = render_corosync(load_settings("lab"))
     lab = lab_corosync(rendered)
