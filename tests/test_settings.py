@@ -184,7 +184,7 @@ def test_stonith_timeout_must_cover_the_fencing_delay():
     config["cluster"] = {"priority_fencing_delay_s": 60, "stonith_timeout_s": 90}
     assert "90 s" in refused(config, secrets).problem
     config["cluster"] = {"priority_fencing_delay_s": 60, "stonith_timeout_s": 91}
-    assert parse_settings("dev", config, secrets).cluster.fence_delay_base_s == 30
+    assert parse_settings("dev", config, secrets).policy.fence_delay_base_s == 30
 
 
 def test_ping_targets_default_to_the_gateway_and_never_name_a_node_or_the_vip():

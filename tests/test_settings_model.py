@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from components.render.cib import render_cib
-from components.render.cib_nvsets import META, PROPERTIES, nvpairs
+from components.render.cib_nvsets import INSTANCE, META, PROPERTIES, nvpair_value, nvpairs
 from components.render.corosync import render_corosync
 from components.services import group_services
 from components.settings import (
@@ -55,8 +55,8 @@ def test_the_failover_policy_is_derived_once_from_the_mode():
     fenced, manual, arbitrated = load_settings("prod"), _manual("prod"), settings_of("prod-qdevice")
     assert fenced.policy == FailoverPolicy(two_node=True, stonith_enabled=True, no_quorum_policy="stop",
                                            migration_threshold=3, start_failure_is_fatal=True,
-                                           priority_fencing_delay_s=15)
-    # With an arbitrator only the quorate side fences: no two_node, no priority delay; an inquorate node freezes.
+                                           priority_fencing_delay_s=15, fence_delay_base_s=7)
+    # With an arbitrator only the quorate side fences: no two_node, no delays; an inquorate node freezes.
     assert arbitrated.policy == FailoverPolicy(two_node=False, stonith_enabled=True, no_quorum_policy="freeze",
                                                migration_threshold=3, start_failure_is_fatal=True,
                                                priority_fencing_delay_s=0, quorum_device=True)
@@ -72,6 +72,9 @@ def test_the_failover_policy_is_derived_once_from_the_mode():
         assert props["migration-threshold"] == str(s.policy.migration_threshold)
         assert props["start-failure-is-fatal"] == str(s.policy.start_failure_is_fatal).lower()
         assert ("two_node: 1" in render_corosync(s)) == s.policy.two_node
+        delays = [nvpair_value(p, INSTANCE, "pcmk_delay_base") for p in cib.iter("primitive")
+                  if p.get("class") == "stonith"]
+        assert [d for d in delays if d] == ([f"{s.policy.fence_delay_base_s}s"] if s.policy.fence_delay_base_s else [])
 
 
 def test_host_keys_are_exposed_for_existing_hosts_only():

@@ -142,7 +142,7 @@ def _static_delay(s: Settings, node: Node) -> list[tuple[str, str]]:
     side fences: it is what still breaks a race if both sides ever count themselves quorate (an admin who
     restores quorum by hand during an arbitrator outage, `corosync-quorumtool -e`), and it costs a failover
     only when the primary is the node fenced."""
-    delay = s.cluster.fence_delay_base_s
+    delay = s.policy.fence_delay_base_s
     return [("pcmk_delay_base", f"{delay}s")] if node == s.nodes[0] and delay else []
 
 

@@ -237,7 +237,7 @@ KEYS: tuple[Key, ...] = (
         "manual, where failures never move the group.", default=3, low=1, high=100),
     Key("cluster.failure_timeout_s", INT, "When a failure is forgotten.", default=600, low=0, high=86400),
     Key("cluster.priority_fencing_delay_s", INT, "Fence-race protection for the node running the group (with "
-        "`qdevice`: not set, the arbitrator decides; half of it stays the primary's static fence delay).",
+        "`qdevice`: not set, nor the primary's static fence delay (half of it): the arbitrator decides).",
         default=15, low=0, high=600),
     Key("cluster.stonith_timeout_s", INT, "Fence timeout; must exceed the delays (1.5 x `priority_fencing_delay_s`).", default=90, low=10, high=3600),
     Key("cluster.ipmi_cipher", INT, "IPMI 2.0 cipher suite of the fence devices (see \"IPMI cipher suite\"); "
@@ -363,8 +363,8 @@ CHECKS: tuple[Check, ...] = (
     Check("storage.maintenance_window", "(on the host, by the filesystems step) a LUN whose Filesystem the live "
           "cluster's group does not have yet, unless `maintenance_window` is true"),
     Check("cluster.migration_threshold", "any value with `failover: manual`"),
-    Check("cluster.stonith_timeout_s", "not above `priority_fencing_delay_s` (none with `qdevice`) plus the "
-          "primary's static fence delay (half of `priority_fencing_delay_s`)"),
+    Check("cluster.stonith_timeout_s", "not above `priority_fencing_delay_s` plus the primary's static fence "
+          "delay (half of `priority_fencing_delay_s`); neither is set with `qdevice`"),
     Check("cluster.qdevice", "with `failover: manual`; a name equal to a node's or the storage host's (or "
           "reserved in a lab); an address equal to a node's (either link, its storage address), the VIP, the "
           "gateway, the portal, the storage host's or a BMC's"),

@@ -152,11 +152,11 @@ def cluster(config: Mapping[str, Any], p: Problems, mode: FailoverMode | None,
         o.fail("cluster.ipmi_cipher", f"cipher suite {options.ipmi_cipher} is refused",
                "use 3 (AES-128, HMAC-SHA1; nearly every IPMI 2.0 BMC) or 17 (SHA-256) if your BMCs "
                "support it: 0 skips authentication, 1 and 2 do not encrypt")
-    # With an arbitrator no priority-fencing-delay is set (FailoverPolicy): only the primary's static delay.
-    delays = (0 if device else options.priority_fencing_delay_s) + options.fence_delay_base_s
+    # With an arbitrator neither delay is set (FailoverPolicy).
+    delays = 0 if device else options.priority_fencing_delay_s + options.priority_fencing_delay_s // 2
     if options.stonith_timeout_s <= delays:
-        o.fail("cluster.stonith_timeout_s", "must exceed cluster.priority_fencing_delay_s (none with "
-               f"cluster.qdevice) plus the primary's static fence delay (half of it): {delays} s",
+        o.fail("cluster.stonith_timeout_s", "must exceed cluster.priority_fencing_delay_s plus the primary's "
+               f"static fence delay (half of it): {delays} s",
                "the fence operation's timeout includes the delays; raise stonith_timeout_s")
     return options
 

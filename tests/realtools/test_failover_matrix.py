@@ -69,7 +69,7 @@ def test_fence_race_leaves_the_active_node_running_the_group(matrix):
         # The survivor of the race shoots first: the fence of the active node waits priority-fencing-delay
         # (and, the active node being the primary, its device's pcmk_delay_base).
         (_, active_earliest, _), = mx.outcome("active-crash").fenced
-        static = s.cluster.fence_delay_base_s if mx.active == s.nodes[0].name else 0
+        static = s.policy.fence_delay_base_s if mx.active == s.nodes[0].name else 0
         assert latest < active_earliest == s.cluster.priority_fencing_delay_s + static
 
 

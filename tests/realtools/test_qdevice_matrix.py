@@ -44,8 +44,7 @@ def test_a_crash_is_fenced_without_a_priority_delay(matrix):
     s, mx = matrix
     o = mx.outcome("active-crash")
     (target, earliest, _), = o.fenced
-    static = s.cluster.fence_delay_base_s if mx.active == s.primary.name else 0
-    assert target == mx.active and earliest == static  # no priority-fencing-delay: the arbitrator decided
+    assert target == mx.active and earliest == 0  # no delay at all: the arbitrator decided
     assert (o.group_after, o.running_after) == ((mx.passive,), mx.members)
 
 
