@@ -13,7 +13,9 @@ source "${BASH_SOURCE[0]%/*}/qdevice-host.sh"
 temp_dir
 signed=$REPLY/cluster.crt
 base64 -d > "$signed"
-[ -s "$signed" ] || { echo "$node: no signed certificate on stdin" >&2; exit 1; }
+[ -s "$signed" ] || fail "$node: no signed certificate on stdin" \
+  "the arbitrator's qnetd-sign-$node step prints it: read its error above in pulumi up's output, fix it," \
+  "then run pulumi up again"
 installed=$(certutil -L -d "$qdevice_nssdb" -n "$cert_nickname" -r 2>/dev/null | base64 -w0 || true)
 changed=false
 if [ "$installed" != "$(base64 -w0 "$signed")" ]; then

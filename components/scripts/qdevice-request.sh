@@ -15,7 +15,9 @@ qdevice_install
 temp_dir
 ca=$REPLY/qnetd-cacert.crt
 tr -d '\r' > "$ca"
-grep -q -- '-----BEGIN CERTIFICATE-----' "$ca" || { echo "$node: no CA certificate on stdin" >&2; exit 1; }
+grep -q -- '-----BEGIN CERTIFICATE-----' "$ca" || fail "$node: no CA certificate on stdin" \
+  "the arbitrator's qnetd step prints it: read its error above in pulumi up's output, fix it, then run" \
+  "pulumi up again"
 # pem_der FILE: the DER bytes of a PEM certificate, base64 on one line (to compare two certificates).
 pem_der() { sed '/-----/d' "$1" | tr -d '\n'; }
 marker=$qdevice_nssdb/bluemind-ha-cluster

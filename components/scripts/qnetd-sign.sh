@@ -10,7 +10,9 @@ source "${BASH_SOURCE[0]%/*}/lib.sh"
 temp_dir
 request=$REPLY/$node.crq
 base64 -d > "$request"
-[ -s "$request" ] || { echo "$node: no certificate request on stdin" >&2; exit 1; }
+[ -s "$request" ] || fail "$node: no certificate request on stdin" \
+  "$node's qdevice-request step prints it: read its error above in pulumi up's output, fix it, then run" \
+  "pulumi up again"
 exec {lock}<"$qnetd_nssdb"
 flock -w 120 "$lock"
 signed=$qnetd_nssdb/cluster-$cluster.crt
