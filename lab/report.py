@@ -20,6 +20,7 @@ from lab.scenarios import Result
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 README = Path(__file__).resolve().parent / "README.md"
+PROJECT_README = Path(__file__).resolve().parent.parent / "README.md"  # the admin's: the same block, in its lab section
 
 
 @dataclass
@@ -136,4 +137,5 @@ def headline(runs: list[ProfileRun]) -> str:
 
 def write_results(runs: list[ProfileRun], loads: tuple[str, str]) -> None:
     RESULTS.write_text(document(runs, loads))
-    README.write_text(timeline_report.replace_block(README.read_text(), headline(runs)))
+    for readme in (README, PROJECT_README):
+        readme.write_text(timeline_report.replace_block(readme.read_text(), headline(runs)))

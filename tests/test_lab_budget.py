@@ -8,7 +8,7 @@ import pytest
 
 from components.render.cib import render_cib
 from components.render.corosync import render_corosync
-from lab import timeline_report
+from lab import qnetd, timeline_report
 from lab.budget import Item, budget, corosync_timings, fence_total, seconds
 from lab.profiles import PROFILES, TIMING_KEYS, profile_settings
 from lab.timeline import PHASES
@@ -131,13 +131,20 @@ def test_the_readme_copy_of_the_budget_table_is_the_results_one_and_the_budget_i
     readme = timeline_report.between((ROOT / "lab" / "README.md").read_text())
     results = timeline_report.between((ROOT / "lab" / "RESULTS.md").read_text())
     assert readme is not None and readme == results
+    assert timeline_report.between((ROOT / "README.md").read_text()) == results  # the admin's README too
     rows = [line.split(" | ") for line in readme.splitlines() if line.startswith("| ")]
-    budgets = {p: {i.phase: i.text() for i in budget(render_corosync(s), render_cib(s))}
-               for p, s in ((p, profile_settings(p)) for p in PROFILES)}
+    # Which run each pair of columns is: `lab`, `prod`, or either `+qdevice` (with an arbitrator, lab.qnetd).
+    header = next(row for row in rows if row[0] == "| phase")
+    runs = [cell.removesuffix(": budget (s)") for cell in header if cell.endswith(": budget (s)")]
+    assert runs[:2] == list(PROFILES) and set(runs) <= {*PROFILES, *(f"{p}+qdevice" for p in PROFILES)}, runs
+    settings = {run: (qnetd.profile_settings if run.endswith("+qdevice") else profile_settings)(
+        run.removesuffix("+qdevice")) for run in runs}
+    budgets = {run: {i.phase: i.text() for i in budget(render_corosync(s), render_cib(s))}
+               for run, s in settings.items()}
     checked = 0
     for row in rows:
         phase = row[0].lstrip("| ")
         if phase in budgets["lab"]:
             checked += 1
-            assert [row[2], row[4]] == [budgets["lab"][phase], budgets["prod"][phase]], phase
+            assert [row[2 + 2 * i] for i in range(len(runs))] == [budgets[run][phase] for run in runs], phase
     assert checked == len(budgets["lab"])
