@@ -90,10 +90,11 @@ class Timeline:
 
     @property
     def fence_action_begun(self) -> float | None:
-        """When the fence agent ran: the request plus the fencer's announced delay."""
-        if self.fence_requested is None or self.fence_delay_s is None:
+        """When the fence agent ran: the request plus the fencer's announced delay. The fencer announces only
+        a delay it waits: a fence done with none announced waited none (an arbitrated stack sets no delay)."""
+        if self.fence_requested is None or (self.fence_delay_s is None and self.fence_done is None):
             return None
-        return self.fence_requested + self.fence_delay_s
+        return self.fence_requested + (self.fence_delay_s or 0.0)
 
 
 def _patterns(victim: str, node: str) -> dict[str, re.Pattern]:

@@ -77,6 +77,16 @@ def test_the_crash_milestones_since_the_fault():
     assert t.monitor_failed is None
 
 
+def test_a_fence_without_an_announced_delay_waited_none():
+    """An arbitrated stack sets no fence delay, so pacemaker-fenced logs no "Delaying" line: the fence action
+    begins at the request, and the fence delay phase is 0, not unknown."""
+    lines = [line for line in LOG.splitlines() if "Delaying" not in line]
+    t = extract(lines, victim="lab1", node="lab2", members=MEMBERS, fault_wall=FAULT, until_wall=FAULT + 60)
+    assert t.fence_delay_s is None and t.fence_action_begun == t.fence_requested
+    durations = phase_durations(t)
+    assert durations["fence delay"] == 0 and durations["fence action"] == pytest.approx(t.fence_done - t.fence_requested)
+
+
 def test_only_the_group_members_started_on_the_node_after_the_fault_count():
     t = _crash()
     # not ping or the fence device (not members), not vip's start before the fault, not lab1's lsyncd, not
